@@ -1,0 +1,100 @@
+"""FAISS indexes as versioned files: build, update, save atomically, load, search.
+
+The database holds every chunk's vector; an index file is a derived accelerator that can always be
+rebuilt. Each write produces a new file ``index-v{N}.faiss`` (written to a temporary name, fsynced,
+then renamed), so a reader never sees a half-written index and can keep using the old version
+until it notices the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def empty_index(dimension: int) -> faiss.Index:
+    # IndexIDMap2 keeps ids next to vectors so search returns chunk ids and remove_ids works.
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def index_ids(index: faiss.Index) -> np.ndarray:
+    return faiss.vector_to_array(index.id_map).astype(np.int64)
+
+
+def index_apply(
+    index: faiss.Index, *, add_ids: np.ndarray, add_vectors: np.ndarray, remove_ids: np.ndarray
+) -> None:
+    if len(remove_ids):
+        index.remove_ids(np.asarray(remove_ids, dtype=np.int64))
+    if len(add_ids):
+        index.add_with_ids(
+            np.ascontiguousarray(add_vectors, dtype=np.float32),
+            np.asarray(add_ids, dtype=np.int64),
+        )
+
+
+def index_write(index: faiss.Index, *, directory: Path, version: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"index-v{version}.faiss"
+    fd, tmp_name = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        faiss.write_index(index, tmp_name)
+        with open(tmp_name, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, final)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return final
+
+
+def index_read(path: str | Path) -> faiss.Index:
+    return faiss.read_index(str(path))
+
+
+def prune_old_versions(directory: Path, *, keep_from_version: int) -> None:
+    """Delete index files older than ``keep_from_version`` (readers may still hold the one before)."""
+    for path in directory.glob("index-v*.faiss"):
+        try:
+            number = int(path.stem.removeprefix("index-v"))
+        except ValueError:
+            continue
+        if number < keep_from_version:
+            path.unlink(missing_ok=True)
+
+
+def gpu_available() -> bool:
+    get_num_gpus = getattr(faiss, "get_num_gpus", None)
+    return bool(get_num_gpus and get_num_gpus() > 0)
+
+
+def for_search(index: faiss.Index, *, device: str) -> faiss.Index:
+    """Move an index to the GPU for searching when asked to (or "auto" and one is present)."""
+    if device == "cpu" or (device == "auto" and not gpu_available()):
+        return index
+    if not gpu_available():
+        raise RuntimeError("FAISS_DEVICE=gpu but no GPU is visible to the faiss GPU build.")
+    resources = faiss.StandardGpuResources()
+    return faiss.index_cpu_to_gpu(resources, 0, index)
+
+
+def set_search_threads(threads: int) -> None:
+    # On small machines several OpenMP threads per process under contention were measured
+    # 5-30x slower than one (see MODELS.md); the SEARCH_THREADS setting picks.
+    faiss.omp_set_num_threads(threads)
+
+
+def search(index: faiss.Index, queries: np.ndarray, *, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if index.ntotal == 0:
+        empty = np.zeros((len(queries), 0))
+        return empty.astype(np.float32), empty.astype(np.int64)
+    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
+    return scores, ids

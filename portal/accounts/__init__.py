@@ -1,0 +1,1 @@
+"""Accounts and roles: citizen (anonymous), staff, reviewer, admin."""

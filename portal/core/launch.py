@@ -1,0 +1,107 @@
+"""`make run`: prepare the embedded (or configured) deployment and serve it on this machine.
+
+Decides how background work runs before any Django process starts, because settings are read
+once at start-up: with a reachable Redis, a Celery worker (with beat) is started next to the web
+server; without one, tasks run in-process (CELERY_TASK_ALWAYS_EAGER) and this says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    data_dir = Path(env.setdefault("PORTAL_DATA_DIR", str(ROOT / "var")))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+
+    redis_url = env.get("REDIS_URL") or DEFAULT_REDIS
+    use_worker = redis_reachable(redis_url)
+    if use_worker:
+        env["REDIS_URL"] = redis_url
+        print(f"Background tasks: a Celery worker on Redis at {redis_url}.", flush=True)
+    else:
+        env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+        print(
+            f"Background tasks: Redis is not reachable at {redis_url}, so tasks run in-process "
+            "(uploads are ingested inside the web request).",
+            flush=True,
+        )
+    database = env.get("DATABASE_URL") or f"SQLite at {data_dir / 'db.sqlite3'}"
+    print(f"Database: {database.split('@')[-1]}", flush=True)
+
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    manage("create_demo_accounts", env=env)
+    manage("load_demo", env=env)
+
+    children: list[subprocess.Popen] = []
+    if use_worker:
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--beat",
+                    "-Q",
+                    "ingestion,generation,default",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(data_dir / "celerybeat-schedule"),
+                ],
+                env=env,
+                cwd=ROOT,
+            )
+        )
+    print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"],
+        env=env,
+    )
+    children.append(server)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Knowledge: collections, documents and their versions, chunks, ingestion jobs, vector indexes."""

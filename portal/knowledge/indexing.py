@@ -1,0 +1,181 @@
+"""Keeping FAISS in step with the database, and searching it.
+
+``index_sync`` is the only writer: it takes the VectorIndex row lock, compares the ids in the
+current index file with the ids of live chunks that have a vector for the model, applies the
+difference and saves a new index version. Running it twice changes nothing the second time, so
+every caller (ingestion, deletion, the hourly beat, the rebuild command) can just call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from ingestion import vector_store
+from ingestion.embedding import load_embedder
+from portal.knowledge.models import ChunkEmbedding, VectorIndex
+from portal.knowledge.selectors import live_chunks
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexSyncResult:
+    model: str
+    version: int
+    size: int
+    added: int
+    removed: int
+
+
+def _index_dir(model: str) -> Path:
+    return Path(settings.INDEX_DIR) / slugify(model.replace("/", "-"))
+
+
+def _lock_state(model: str) -> VectorIndex:
+    """SELECT ... FOR UPDATE on the model's row, creating it first if needed.
+
+    Creating inside a savepoint tolerates two workers racing to create the same row.
+    """
+    try:
+        with transaction.atomic():
+            VectorIndex.objects.get_or_create(model=model)
+    except IntegrityError:
+        pass
+    return VectorIndex.objects.select_for_update().get(model=model)
+
+
+def _vectors_for(model: str, ids: list[int]) -> np.ndarray:
+    rows = dict(
+        ChunkEmbedding.objects.filter(model=model, chunk_id__in=ids).values_list(
+            "chunk_id", "vector"
+        )
+    )
+    return np.stack([np.frombuffer(bytes(rows[i]), dtype=np.float32) for i in ids])
+
+
+def desired_ids(model: str) -> set[int]:
+    return set(
+        ChunkEmbedding.objects.filter(model=model, chunk__in=live_chunks()).values_list(
+            "chunk_id", flat=True
+        )
+    )
+
+
+def index_sync(*, model: str | None = None, rebuild: bool = False) -> IndexSyncResult:
+    model = model or settings.EMBEDDING_MODEL
+    directory = _index_dir(model)
+    with transaction.atomic():
+        state = _lock_state(model)
+        wanted = desired_ids(model)
+        index = None
+        if state.path and not rebuild and Path(state.path).exists():
+            index = vector_store.index_read(state.path)
+        if index is None:
+            dimension = state.dimension or load_embedder(model).dimension
+            index = vector_store.empty_index(dimension)
+        present = set(vector_store.index_ids(index).tolist())
+        to_add = sorted(wanted - present)
+        to_remove = sorted(present - wanted)
+        if not to_add and not to_remove and state.path and not rebuild:
+            return IndexSyncResult(model, state.version, state.size, 0, 0)
+        # Insert in batches so a 58k-chunk rebuild does not hold every vector twice in memory.
+        vector_store.index_apply(
+            index,
+            add_ids=np.zeros(0, dtype=np.int64),
+            add_vectors=np.zeros((0, index.d), dtype=np.float32),
+            remove_ids=np.asarray(to_remove, dtype=np.int64),
+        )
+        for start in range(0, len(to_add), 5000):
+            batch = to_add[start : start + 5000]
+            vector_store.index_apply(
+                index,
+                add_ids=np.asarray(batch, dtype=np.int64),
+                add_vectors=_vectors_for(model, batch),
+                remove_ids=np.zeros(0, dtype=np.int64),
+            )
+        new_version = state.version + 1
+        path = vector_store.index_write(index, directory=directory, version=new_version)
+        state.version = new_version
+        state.path = str(path)
+        state.size = int(index.ntotal)
+        state.dimension = int(index.d)
+        state.save()
+    # Keep the previous file: a reader may be loading it right now.
+    vector_store.prune_old_versions(directory, keep_from_version=new_version - 1)
+    logger.info(
+        "index %s v%s: %s vectors (+%s -%s)",
+        model,
+        new_version,
+        state.size,
+        len(to_add),
+        len(to_remove),
+    )
+    return IndexSyncResult(model, new_version, state.size, len(to_add), len(to_remove))
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    model: str
+    ok: bool
+    missing: int  # live chunks not in the index
+    extra: int  # ids in the index that are not live chunks
+    version: int
+
+
+def index_check(*, model: str | None = None) -> IndexCheck:
+    model = model or settings.EMBEDDING_MODEL
+    state = VectorIndex.objects.filter(model=model).first()
+    wanted = desired_ids(model)
+    present: set[int] = set()
+    if state and state.path and Path(state.path).exists():
+        present = set(vector_store.index_ids(vector_store.index_read(state.path)).tolist())
+    missing, extra = len(wanted - present), len(present - wanted)
+    return IndexCheck(
+        model, missing == 0 and extra == 0, missing, extra, state.version if state else 0
+    )
+
+
+class _LoadedIndexes:
+    """Per-process cache of loaded indexes; reloads when the row's version moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, tuple[int, object]] = {}
+
+    def get(self, model: str):
+        state = VectorIndex.objects.filter(model=model).values("version", "path").first()
+        if not state or not state["path"]:
+            return None
+        with self._lock:
+            cached = self._loaded.get(model)
+            if cached and cached[0] == state["version"]:
+                return cached[1]
+            vector_store.set_search_threads(settings.SEARCH_THREADS)
+            index = vector_store.for_search(
+                vector_store.index_read(state["path"]), device=settings.FAISS_DEVICE
+            )
+            self._loaded[model] = (state["version"], index)
+            return index
+
+
+loaded_indexes = _LoadedIndexes()
+
+
+def dense_search(
+    *, query_vector: np.ndarray, k: int, model: str | None = None
+) -> list[tuple[int, float]]:
+    """Nearest chunk ids and scores. Callers must filter ids for liveness and audience."""
+    model = model or settings.EMBEDDING_MODEL
+    index = loaded_indexes.get(model)
+    if index is None:
+        return []
+    scores, ids = vector_store.search(index, query_vector.reshape(1, -1), k=k)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]

@@ -1,0 +1,237 @@
+"""The ingestion pipeline for one document version: parse -> chunk -> embed -> index.
+
+Each step persists its output and is skipped when that output already exists, so a job that is
+re-run (a redelivered task after a worker died, the reconciler, an admin's retry) continues where
+it stopped and ends in the same state as a single clean run. The same code runs inside a Celery
+worker and in ``manage.py ingest`` (with a progress callback for the bar).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from ingestion.chunking import chunk_document
+from ingestion.sandbox import parse_file_isolated
+
+from ingestion.embedding import load_embedder
+from ingestion.errors import IngestionError
+from ingestion.types import ParsedDocument, ParseLimits
+from portal.knowledge.indexing import index_sync
+from portal.knowledge.models import (
+    Chunk,
+    ChunkEmbedding,
+    IngestionJob,
+    JobStatus,
+    VersionStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: int
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+
+
+def parse_limits() -> ParseLimits:
+    return ParseLimits(
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_unpacked_bytes=settings.INGEST_MAX_UNPACKED_BYTES,
+        max_zip_entries=settings.INGEST_MAX_ZIP_ENTRIES,
+        max_pages=settings.INGEST_MAX_PAGES,
+        timeout_s=settings.INGEST_PARSE_TIMEOUT_S,
+        memory_bytes=settings.INGEST_PARSE_MEMORY_MB * 1024 * 1024,
+    )
+
+
+def _log(job: IngestionJob, message: str, *, level: str = "info") -> None:
+    job.log = [*job.log, {"at": timezone.now().isoformat(), "level": level, "message": message}]
+
+
+def _claim(job_id: int) -> IngestionJob | None:
+    """Mark the job running and count the attempt; None if it is already finished.
+
+    The conditional UPDATE makes finished jobs a no-op for duplicate deliveries.
+    """
+    now = timezone.now()
+    claimed = IngestionJob.objects.filter(
+        pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(
+        status=JobStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        heartbeat_at=now,
+    )
+    if claimed != 1:
+        return None
+    return IngestionJob.objects.select_related("version__document").get(pk=job_id)
+
+
+def _fail(job: IngestionJob, *, code: str, message: str) -> JobOutcome:
+    with transaction.atomic():
+        job.status = JobStatus.FAILED
+        job.error_code = code
+        job.error_message = message
+        job.finished_at = timezone.now()
+        _log(job, message, level="error")
+        job.save()
+        job.version.status = VersionStatus.FAILED
+        job.version.save(update_fields=["status"])
+    logger.warning("ingestion job %s failed: %s", job.pk, code)
+    return JobOutcome(job.pk, JobStatus.FAILED, code, message)
+
+
+def _step_started(job: IngestionJob, step: str, total: int = 0) -> float:
+    job.step = step
+    job.progress_done = 0
+    job.progress_total = total
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["step", "progress_done", "progress_total", "heartbeat_at"])
+    return time.perf_counter()
+
+
+def _step_finished(job: IngestionJob, step: str, started: float, message: str) -> None:
+    job.timings = {**job.timings, step: round(time.perf_counter() - started, 4)}
+    _log(job, message)
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["timings", "log", "heartbeat_at"])
+
+
+def _parse(job: IngestionJob) -> ParsedDocument:
+    version = job.version
+    if version.parsed is not None:
+        return ParsedDocument.from_dict(version.parsed)
+    started = _step_started(job, "parse")
+    parsed = parse_file_isolated(
+        version.file.path, filename=version.original_filename, limits=parse_limits()
+    )
+    version.parsed = parsed.to_dict()
+    version.media_type = parsed.media_type
+    version.language = parsed.language
+    version.page_count = parsed.page_count
+    version.save(update_fields=["parsed", "media_type", "language", "page_count"])
+    pages = f", {parsed.page_count} pages" if parsed.page_count else ""
+    _step_finished(job, "parse", started, f"parsed {parsed.media_type}{pages}")
+    return parsed
+
+
+def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
+    version = job.version
+    if version.chunks.exists():
+        return
+    started = _step_started(job, "chunk")
+    drafts = chunk_document(
+        parsed,
+        max_chars=settings.INGEST_CHUNK_MAX_CHARS,
+        overlap_chars=settings.INGEST_CHUNK_OVERLAP_CHARS,
+    )
+    # One transaction: either every chunk of the version exists or none does, which is what the
+    # exists() check above relies on when the step is re-run.
+    with transaction.atomic():
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    version=version,
+                    position=d.position,
+                    text=d.text,
+                    heading_path=list(d.heading_path),
+                    page_start=d.page_start,
+                    page_end=d.page_end,
+                    char_start=d.char_start,
+                    char_end=d.char_end,
+                )
+                for d in drafts
+            ],
+            ignore_conflicts=True,
+        )
+    _step_finished(job, "chunk", started, f"{len(drafts)} chunks")
+
+
+def _embed(job: IngestionJob, progress: Progress | None) -> None:
+    model = settings.EMBEDDING_MODEL
+    pending = list(
+        Chunk.objects.filter(version=job.version)
+        .exclude(embeddings__model=model)
+        .order_by("position")
+        .values_list("id", "text")
+    )
+    total = job.version.chunks.count()
+    done = total - len(pending)
+    started = _step_started(job, "embed", total)
+    embedder = load_embedder(model)
+    batch_size = settings.EMBEDDING_BATCH_SIZE
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
+        vectors = embedder.embed([text for _, text in batch])
+        ChunkEmbedding.objects.bulk_create(
+            [
+                ChunkEmbedding(
+                    chunk_id=chunk_id, model=model, vector=vec.astype(np.float32).tobytes()
+                )
+                for (chunk_id, _), vec in zip(batch, vectors, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+        done += len(batch)
+        job.progress_done = done
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["progress_done", "heartbeat_at"])
+        if progress:
+            progress("embed", done, total)
+    _step_finished(job, "embed", started, f"embedded {total} chunks with {model}")
+
+
+def _index(job: IngestionJob) -> None:
+    started = _step_started(job, "index")
+    with transaction.atomic():
+        job.version.status = VersionStatus.DONE
+        job.version.save(update_fields=["status"])
+    result = index_sync()
+    _step_finished(job, "index", started, f"index {result.model} v{result.version}")
+
+
+def ingestion_run(*, job_id: int, progress: Progress | None = None) -> JobOutcome:
+    """Run (or resume) the pipeline of one job. Safe to call any number of times."""
+    job = _claim(job_id)
+    if job is None:
+        current = IngestionJob.objects.get(pk=job_id)
+        return JobOutcome(job_id, current.status, current.error_code, current.error_message)
+    if job.attempts > settings.INGEST_MAX_ATTEMPTS:
+        return _fail(
+            job,
+            code="too_many_attempts",
+            message=(
+                f"Ingestion was interrupted {job.attempts - 1} times (a worker stopped or "
+                f"timed out while working on it). Last step: {job.step or 'none'}. "
+                "Check worker memory and time limits, then upload the file again."
+            ),
+        )
+    job.version.status = VersionStatus.RUNNING
+    job.version.save(update_fields=["status"])
+    try:
+        parsed = _parse(job)
+        _chunk(job, parsed)
+        _embed(job, progress)
+        _index(job)
+    except IngestionError as exc:
+        return _fail(job, code=exc.code, message=str(exc))
+    job.status = JobStatus.DONE
+    job.step = ""
+    job.finished_at = timezone.now()
+    job.error_code = job.error_message = ""
+    _log(job, "done")
+    job.save()
+    return JobOutcome(job.pk, JobStatus.DONE)

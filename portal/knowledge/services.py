@@ -1,0 +1,204 @@
+"""Writes for the knowledge base: the admin UI, the API and the commands all call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ingestion.errors import FileTooLarge, IngestionError
+from ingestion.filenames import safe_filename
+from portal.core.jobs import enqueue_on_commit
+from portal.knowledge.models import (
+    Audience,
+    Collection,
+    Document,
+    DocumentVersion,
+    IngestionJob,
+    JobStatus,
+    VersionStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def collection_get_or_create(
+    *,
+    slug: str,
+    name: str | None = None,
+    audience: str = Audience.PUBLIC,
+    languages: list[str] | None = None,
+    description: str = "",
+) -> Collection:
+    collection, _ = Collection.objects.get_or_create(
+        slug=slugify(slug) or slug,
+        defaults={
+            "name": name or slug,
+            "audience": audience,
+            "languages": languages or [],
+            "description": description,
+        },
+    )
+    return collection
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one uploaded file. ``job`` is None when nothing new was queued."""
+
+    filename: str
+    version: DocumentVersion | None
+    job: IngestionJob | None
+    duplicate_of: DocumentVersion | None = None
+    error_code: str = ""
+    error_message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+
+def _default_title(filename: str) -> str:
+    stem = PurePath(filename).stem
+    return stem.replace("_", " ").replace("-", " ").strip() or filename
+
+
+def document_upload(
+    *,
+    collection: Collection,
+    data: bytes,
+    filename: str,
+    title: str | None = None,
+    document: Document | None = None,
+    effective_from: dt.date | None = None,
+    expires_on: dt.date | None = None,
+    user=None,
+    enqueue: bool = True,
+) -> UploadResult:
+    """Store an uploaded file as a new version of its document and queue its ingestion.
+
+    The document is ``document`` when given, else the live document with the same title in the
+    collection, else a new one. Identical bytes already stored as a version of a live document of
+    the collection are not ingested again. Bad input returns an UploadResult with an error and
+    changes nothing.
+    """
+    try:
+        clean_name = safe_filename(filename)
+        if len(data) > settings.UPLOAD_MAX_BYTES:
+            raise FileTooLarge(
+                f"The file is {len(data):,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}. "
+                "Split it or ask an administrator to raise UPLOAD_MAX_BYTES."
+            )
+    except IngestionError as exc:
+        return UploadResult(filename, None, None, error_code=exc.code, error_message=str(exc))
+
+    digest = hashlib.sha256(data).hexdigest()
+    existing = (
+        DocumentVersion.objects.filter(
+            sha256=digest,
+            document__collection=collection,
+            document__deleted_at__isnull=True,
+        )
+        .exclude(status=VersionStatus.FAILED)
+        .first()
+    )
+    if existing is not None:
+        return UploadResult(clean_name, None, None, duplicate_of=existing)
+
+    with transaction.atomic():
+        if document is None:
+            wanted_title = (title or _default_title(clean_name))[:300]
+            document = (
+                Document.objects.select_for_update()
+                .filter(collection=collection, title=wanted_title, deleted_at__isnull=True)
+                .first()
+            ) or Document.objects.create(collection=collection, title=wanted_title, created_by=user)
+        else:
+            document = Document.objects.select_for_update().get(pk=document.pk)
+        number = (document.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+        version = DocumentVersion(
+            document=document,
+            number=number,
+            original_filename=clean_name,
+            sha256=digest,
+            size_bytes=len(data),
+            effective_from=effective_from or timezone.localdate(),
+            expires_on=expires_on,
+            uploaded_by=user,
+        )
+        version.file.save(clean_name, ContentFile(data), save=False)
+        version.save()
+        job = IngestionJob.objects.create(version=version)
+        if enqueue:
+            from portal.knowledge.tasks import ingest_version_task
+
+            enqueue_on_commit(ingest_version_task, job.pk)
+    return UploadResult(clean_name, version, job)
+
+
+def document_delete(*, document: Document, user=None) -> None:
+    """Take a document out of retrieval now; keep its rows so old citations still resolve.
+
+    Retrieval filters deleted documents at query time, so the effect is immediate; the index
+    sync queued here then drops the vectors from FAISS.
+    """
+    from portal.knowledge.tasks import sync_indexes_task
+
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk, deleted_at__isnull=True).update(
+            deleted_at=timezone.now()
+        )
+        enqueue_on_commit(sync_indexes_task)
+
+
+def version_retry(*, version: DocumentVersion) -> IngestionJob:
+    """Queue a failed version again from the start (an admin fixed a limit, say)."""
+    from portal.knowledge.tasks import ingest_version_task
+
+    with transaction.atomic():
+        job = IngestionJob.objects.select_for_update().get(version=version)
+        job.status = JobStatus.QUEUED
+        job.attempts = 0
+        job.error_code = job.error_message = ""
+        job.save()
+        version.status = VersionStatus.QUEUED
+        version.parsed = None
+        version.save(update_fields=["status", "parsed"])
+        enqueue_on_commit(ingest_version_task, job.pk)
+    return job
+
+
+def ingestion_reconcile(*, stuck_after_s: int | None = None) -> list[int]:
+    """Re-enqueue jobs that stopped moving (lost message, crashed worker), fail hopeless ones.
+
+    A queued job with no heartbeat, or a running one whose heartbeat is older than the timeout, is
+    stuck. Re-enqueueing is safe because the pipeline is idempotent; ``ingestion_run`` counts the
+    attempt and fails the job past INGEST_MAX_ATTEMPTS.
+    """
+    from portal.knowledge.tasks import ingest_version_task
+
+    cutoff = timezone.now() - timedelta(seconds=stuck_after_s or settings.INGEST_STUCK_AFTER_S)
+    stuck = IngestionJob.objects.filter(
+        Q(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=JobStatus.QUEUED, created_at__lt=cutoff, heartbeat_at__isnull=True)
+        | Q(status=JobStatus.QUEUED, heartbeat_at__lt=cutoff)
+    )
+    requeued = []
+    for job_id in stuck.values_list("pk", flat=True):
+        # Touch the heartbeat so the next reconcile pass does not enqueue it again immediately.
+        IngestionJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
+        enqueue_on_commit(ingest_version_task, job_id)
+        requeued.append(job_id)
+    if requeued:
+        logger.warning("re-enqueued stuck ingestion jobs: %s", requeued)
+    return requeued

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from portal.knowledge import views
+
+app_name = "knowledge"
+urlpatterns = [
+    path("knowledge/", views.documents, name="documents"),
+    path("knowledge/<int:pk>/delete", views.document_remove, name="document_delete"),
+    path("api/knowledge/jobs", views.jobs_api, name="jobs_api"),
+]

@@ -1,0 +1,80 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.accounts.roles import MANAGE_KNOWLEDGE
+from portal.audit.services import audit_record
+from portal.core.access import requires
+from portal.knowledge.forms import UploadForm
+from portal.knowledge.models import Document, IngestionJob
+from portal.knowledge.services import document_delete, document_upload
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_http_methods(["GET", "POST"])
+def documents(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        for upload in form.cleaned_data["files"]:
+            result = document_upload(
+                collection=form.cleaned_data["collection"],
+                data=upload.read(),
+                filename=upload.name,
+                effective_from=form.cleaned_data["effective_from"],
+                expires_on=form.cleaned_data["expires_on"],
+                user=request.user,
+            )
+            if not result.ok:
+                messages.error(request, f"{result.filename}: {result.error_message}")
+            elif result.duplicate_of is not None:
+                messages.info(request, f"{result.filename}: identical to an existing version.")
+            else:
+                audit_record(
+                    request=request,
+                    action="knowledge.upload",
+                    object_type="document_version",
+                    object_id=result.version.pk,
+                )
+                messages.success(request, f"{result.filename}: queued for ingestion.")
+        return redirect("knowledge:documents")
+    docs = (
+        Document.objects.filter(deleted_at__isnull=True)
+        .select_related("collection")
+        .prefetch_related("versions__job")
+    )
+    return render(request, "knowledge/documents.html", {"form": form, "documents": docs})
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_POST
+def document_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    document = get_object_or_404(Document, pk=pk, deleted_at__isnull=True)
+    document_delete(document=document, user=request.user)
+    audit_record(request=request, action="knowledge.delete", object_type="document", object_id=pk)
+    messages.success(request, f"{document.title}: removed from answers.")
+    return redirect("knowledge:documents")
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_GET
+def jobs_api(request: HttpRequest) -> JsonResponse:
+    """Live ingestion progress for the documents page (polled)."""
+    jobs = IngestionJob.objects.select_related("version__document").order_by("-created_at")[:200]
+    return JsonResponse(
+        {
+            "jobs": [
+                {
+                    "id": job.pk,
+                    "document": job.version.document.title,
+                    "version": job.version.number,
+                    "status": job.status,
+                    "step": job.step,
+                    "done": job.progress_done,
+                    "total": job.progress_total,
+                    "error": job.error_message,
+                }
+                for job in jobs
+            ]
+        }
+    )

@@ -1,0 +1,1 @@
+"""Questions and answers: the citizen's ask page and the answer pipeline."""

@@ -1,0 +1,239 @@
+"""Django settings, read from the environment (see README "Configuration").
+
+Two shapes:
+- embedded default (nothing configured): SQLite and local folders under PORTAL_DATA_DIR, tasks on a
+  local worker when Redis answers or in-process when it does not (the launcher decides and says so);
+- production (PORTAL_ENV=production): DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS are
+  required and the HTTPS/cookie hardening that `manage.py check --deploy` looks for is on.
+
+No I/O at import beyond reading ``*_FILE`` secrets the operator pointed at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from portal.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PORTAL_ENV = env_choice("PORTAL_ENV", "development", ("development", "production", "test"))
+PRODUCTION = PORTAL_ENV == "production"
+DEBUG = env_bool("DEBUG", default=PORTAL_ENV == "development")
+
+# Development gets a fixed, clearly-marked key so `make run` needs no setup; production must bring
+# its own (env_str raises when it is missing).
+SECRET_KEY = env_str("SECRET_KEY", required=PRODUCTION) or (
+    "django-insecure-development-only-key-never-use-in-production-3f9a1c"
+)
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Uploads, FAISS indexes and the embedded SQLite database live here. Created on demand, not here.
+DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+INDEX_DIR = DATA_DIR / "index"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_URL = "/static/"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "portal.core",
+    "portal.accounts",
+    "portal.audit",
+    "portal.knowledge",
+    "portal.qa",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portal" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "portal.core.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", required=PRODUCTION)
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            # The web process and the local worker share the file: wait for locks instead of
+            # failing, and take the write lock up front so two writers never deadlock.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker and the shared cache -------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery (read by portal/celery.py through namespace="CELERY") -----------------------------
+CELERY_BROKER_URL = REDIS_URL or "redis://127.0.0.1:6379/0"
+# Set by the launcher when no Redis answers: tasks then run in the web process (embedded mode).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Job state lives in database rows, so no result backend is needed.
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only when it finishes, and a worker killed mid-task puts it back on the
+# queue: every task is idempotent, so running one twice is safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=5)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "knowledge.*": {"queue": "ingestion"},
+    "qa.*": {"queue": "generation"},
+}
+# With acks_late on Redis, an unacknowledged task is redelivered after this many seconds; it must
+# exceed the longest task or a slow task would be run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-stuck-ingestion": {
+        "task": "knowledge.reconcile_ingestion",
+        "schedule": env_float("INGEST_RECONCILE_EVERY_S", 300.0),
+    },
+    "sync-indexes": {"task": "knowledge.sync_indexes", "schedule": 3600.0},
+}
+
+# --- Auth, sessions, security ------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "qa:ask"
+LOGOUT_REDIRECT_URL = "qa:ask"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Behind nginx/ingress that terminates TLS and sets X-Forwarded-Proto.
+    if env_bool("SECURE_PROXY_SSL_HEADER", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Uploads -----------------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
+
+# --- Ingestion ---------------------------------------------------------------------------------
+INGEST_CHUNK_MAX_CHARS = env_int("INGEST_CHUNK_MAX_CHARS", 800, minimum=100)
+INGEST_CHUNK_OVERLAP_CHARS = env_int("INGEST_CHUNK_OVERLAP_CHARS", 120, minimum=0)
+INGEST_MAX_UNPACKED_BYTES = env_int("INGEST_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024)
+INGEST_MAX_ZIP_ENTRIES = env_int("INGEST_MAX_ZIP_ENTRIES", 2000, minimum=10)
+INGEST_MAX_PAGES = env_int("INGEST_MAX_PAGES", 5000, minimum=1)
+INGEST_PARSE_TIMEOUT_S = env_float("INGEST_PARSE_TIMEOUT_S", 120.0)
+INGEST_PARSE_MEMORY_MB = env_int("INGEST_PARSE_MEMORY_MB", 1024, minimum=128)
+# A job whose heartbeat is older than this is considered stuck and re-enqueued by the reconciler.
+INGEST_STUCK_AFTER_S = env_int("INGEST_STUCK_AFTER_S", 900, minimum=30)
+# After this many deliveries (worker deaths included) a document is marked failed with the reason.
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1)
+
+# --- Embeddings and search ---------------------------------------------------------------------
+# "use-multilingual" (default: Chinese + English + cross-language, offline), "minilm" (English),
+# or "st:/path/to/sentence-transformers-model" for a deployment's own weights.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "use-multilingual")
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
+# "auto" uses a GPU when the faiss GPU build and a device are present.
+FAISS_DEVICE = env_choice("FAISS_DEVICE", "auto", ("auto", "cpu", "gpu"))
+SEARCH_THREADS = env_int("SEARCH_THREADS", 1, minimum=1)
+SEARCH_TOP_K = env_int("SEARCH_TOP_K", 5, minimum=1)
+
+# --- Answering (the answer pipeline issue fills this in) ---------------------------------------
+LLM_BACKEND = env_str("LLM_BACKEND", "none")
+
+# --- Internationalization ----------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging: plain lines to stderr; never log question text or request bodies ----------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.core import views as core_views
+
+urlpatterns = [
+    path("", include("portal.qa.urls")),
+    path("", include("portal.knowledge.urls")),
+    path("accounts/", include("portal.accounts.urls")),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("health/live", core_views.live, name="health_live"),
+    path("admin/", admin.site.urls),
+]
