@@ -93,5 +93,6 @@ def _load(spec: str) -> Embedder:
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(name=spec, path=spec[3:])
     raise ValueError(
-        f"Unknown embedding model {spec!r}: use 'use-multilingual', 'minilm' or 'st:/path/to/model'."
+        f"Unknown embedding model {spec!r}: "
+        "use 'use-multilingual', 'minilm' or 'st:/path/to/model'."
     )

@@ -1,15 +1,17 @@
 """FAISS indexes as versioned files: build, update, save atomically, load, search.
 
 The database holds every chunk's vector; an index file is a derived accelerator that can always be
-rebuilt. Each write produces a new file ``index-v{N}.faiss`` (written to a temporary name, fsynced,
-then renamed), so a reader never sees a half-written index and can keep using the old version
-until it notices the new one.
+rebuilt. Each write produces a new file ``index-v{N}-{random}.faiss`` (written to a temporary
+name, fsynced, then renamed), so a reader never sees a half-written index and can keep using the
+old one until it notices the new one. The random part makes every file name unique even when a
+database restore sends version numbers back, so readers can key their cache on the path.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -42,7 +44,7 @@ def index_apply(
 
 def index_write(index: faiss.Index, *, directory: Path, version: int) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"index-v{version}.faiss"
+    final = directory / f"index-v{version}-{secrets.token_hex(4)}.faiss"
     fd, tmp_name = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
@@ -61,10 +63,10 @@ def index_read(path: str | Path) -> faiss.Index:
 
 
 def prune_old_versions(directory: Path, *, keep_from_version: int) -> None:
-    """Delete index files older than ``keep_from_version`` (readers may still hold the one before)."""
+    """Delete index files older than ``keep_from_version`` (a reader may hold the one before)."""
     for path in directory.glob("index-v*.faiss"):
         try:
-            number = int(path.stem.removeprefix("index-v"))
+            number = int(path.stem.removeprefix("index-v").split("-")[0])
         except ValueError:
             continue
         if number < keep_from_version:
@@ -96,5 +98,7 @@ def search(index: faiss.Index, queries: np.ndarray, *, k: int) -> tuple[np.ndarr
     if index.ntotal == 0:
         empty = np.zeros((len(queries), 0))
         return empty.astype(np.float32), empty.astype(np.int64)
-    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
+    scores, ids = index.search(
+        np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal)
+    )
     return scores, ids

@@ -144,11 +144,11 @@ def index_check(*, model: str | None = None) -> IndexCheck:
 
 
 class _LoadedIndexes:
-    """Per-process cache of loaded indexes; reloads when the row's version moves."""
+    """Per-process cache of loaded indexes; reloads when the row points at another file."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loaded: dict[str, tuple[int, object]] = {}
+        self._loaded: dict[str, tuple[str, object]] = {}
 
     def get(self, model: str):
         state = VectorIndex.objects.filter(model=model).values("version", "path").first()
@@ -156,13 +156,13 @@ class _LoadedIndexes:
             return None
         with self._lock:
             cached = self._loaded.get(model)
-            if cached and cached[0] == state["version"]:
+            if cached and cached[0] == state["path"]:
                 return cached[1]
             vector_store.set_search_threads(settings.SEARCH_THREADS)
             index = vector_store.for_search(
                 vector_store.index_read(state["path"]), device=settings.FAISS_DEVICE
             )
-            self._loaded[model] = (state["version"], index)
+            self._loaded[model] = (state["path"], index)
             return index
 
 

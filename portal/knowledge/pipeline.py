@@ -94,10 +94,13 @@ def _fail(job: IngestionJob, *, code: str, message: str) -> JobOutcome:
     return JobOutcome(job.pk, JobStatus.FAILED, code, message)
 
 
-def _step_started(job: IngestionJob, step: str, total: int = 0) -> float:
+def _step_started(job: IngestionJob, step: str, total: int | None = None) -> float:
+    """Record the step; ``total`` restarts the progress counter (progress counts chunks embedded,
+    so steps without a total leave it as it is)."""
     job.step = step
-    job.progress_done = 0
-    job.progress_total = total
+    if total is not None:
+        job.progress_done = 0
+        job.progress_total = total
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["step", "progress_done", "progress_total", "heartbeat_at"])
     return time.perf_counter()
@@ -171,6 +174,7 @@ def _embed(job: IngestionJob, progress: Progress | None) -> None:
     total = job.version.chunks.count()
     done = total - len(pending)
     started = _step_started(job, "embed", total)
+    job.progress_done = done
     embedder = load_embedder(model)
     batch_size = settings.EMBEDDING_BATCH_SIZE
     for start in range(0, len(pending), batch_size):

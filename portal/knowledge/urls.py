@@ -5,6 +5,8 @@ from portal.knowledge import views
 app_name = "knowledge"
 urlpatterns = [
     path("knowledge/", views.documents, name="documents"),
+    path("knowledge/<int:pk>/", views.document_detail, name="document_detail"),
     path("knowledge/<int:pk>/delete", views.document_remove, name="document_delete"),
+    path("api/knowledge/documents", views.documents_upload_api, name="documents_upload_api"),
     path("api/knowledge/jobs", views.jobs_api, name="jobs_api"),
 ]

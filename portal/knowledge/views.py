@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,7 +8,7 @@ from portal.accounts.roles import MANAGE_KNOWLEDGE
 from portal.audit.services import audit_record
 from portal.core.access import requires
 from portal.knowledge.forms import UploadForm
-from portal.knowledge.models import Document, IngestionJob
+from portal.knowledge.models import Collection, Document, IngestionJob
 from portal.knowledge.services import document_delete, document_upload
 
 
@@ -54,6 +55,56 @@ def document_remove(request: HttpRequest, pk: int) -> HttpResponse:
     audit_record(request=request, action="knowledge.delete", object_type="document", object_id=pk)
     messages.success(request, f"{document.title}: removed from answers.")
     return redirect("knowledge:documents")
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_GET
+def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Version history with each version's ingestion log, timings and errors."""
+    document = get_object_or_404(Document.objects.select_related("collection"), pk=pk)
+    versions = document.versions.select_related("job").order_by("-number")
+    return render(
+        request, "knowledge/document_detail.html", {"document": document, "versions": versions}
+    )
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_POST
+def documents_upload_api(request: HttpRequest) -> JsonResponse:
+    """Multipart upload: ``collection`` (slug) and one or more ``files``; same service as the UI."""
+    collection = Collection.objects.filter(slug=request.POST.get("collection", "")).first()
+    files = request.FILES.getlist("files")
+    if collection is None or not files:
+        return JsonResponse(
+            {"error": "collection (an existing slug) and files are required"}, status=400
+        )
+    if len(files) > settings.UPLOAD_MAX_FILES:
+        return JsonResponse({"error": f"at most {settings.UPLOAD_MAX_FILES} files"}, status=400)
+    results = []
+    for upload in files:
+        result = document_upload(
+            collection=collection, data=upload.read(), filename=upload.name, user=request.user
+        )
+        if result.version is not None:
+            audit_record(
+                request=request,
+                action="knowledge.upload",
+                object_type="document_version",
+                object_id=result.version.pk,
+            )
+        results.append(
+            {
+                "filename": result.filename,
+                "ok": result.ok,
+                "version_id": result.version.pk if result.version else None,
+                "job_id": result.job.pk if result.job else None,
+                "duplicate_of": result.duplicate_of.pk if result.duplicate_of else None,
+                "error_code": result.error_code,
+                "error": result.error_message,
+            }
+        )
+    status = 201 if any(r["job_id"] for r in results) else 200
+    return JsonResponse({"results": results}, status=status)
 
 
 @requires(MANAGE_KNOWLEDGE)
