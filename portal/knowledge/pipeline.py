@@ -18,11 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from ingestion.chunking import chunk_document
-from ingestion.sandbox import parse_file_isolated
 
+from ingestion.chunking import chunk_document
 from ingestion.embedding import load_embedder
 from ingestion.errors import IngestionError
+from ingestion.sandbox import parse_file_isolated
 from ingestion.types import ParsedDocument, ParseLimits
 from portal.knowledge.indexing import index_sync
 from portal.knowledge.models import (
