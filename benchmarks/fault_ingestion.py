@@ -26,6 +26,8 @@ from pathlib import Path
 
 import psycopg
 
+from portal.core.jobs import celery_worker_argv
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 
@@ -54,22 +56,7 @@ class Worker:
         self.starts += 1
         log = open(self.log_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-n",
-                f"{self.name}@%h",
-                "-Q",
-                "ingestion,default",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-            ],
+            celery_worker_argv(queues=("ingestion", "default"), name=self.name),
             cwd=ROOT,
             env=self.env,
             stdout=log,

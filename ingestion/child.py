@@ -4,6 +4,11 @@ Reads ``{"path", "filename", "limits"}`` from stdin and writes exactly one JSON
 object to stdout: ``{"ok": true, "document": {...}}`` or ``{"ok": false,
 "code": ..., "message": ...}``. Resource limits are applied by the parent
 before this interpreter starts. Only the ingestion package is imported.
+
+``--serve`` keeps the interpreter for many files (``sandbox.ParserProcess``):
+one request per stdin line, one reply per stdout line. Before each file it
+moves its CPU-time soft limit to "used so far + this file's budget", so the
+per-file limit holds however many files came before.
 """
 
 from __future__ import annotations
@@ -26,12 +31,38 @@ def main() -> int:
     # cannot corrupt the JSON reply.
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    if "--serve" in sys.argv[1:]:
+        return _serve(out)
     try:
         reply = _run(json.loads(sys.stdin.read()))
     except MemoryError:
         reply = _MEMORY_REPLY
     out.write(reply)
     out.flush()
+    return 0
+
+
+def _serve(out) -> int:
+    import math
+    import resource
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        budget = math.ceil(float(request.get("limits", {}).get("timeout_s", 120.0))) + 1
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        used = math.ceil(usage.ru_utime + usage.ru_stime)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (used + budget, hard))
+        try:
+            reply = _run(request)
+        except MemoryError:
+            out.write(_MEMORY_REPLY + "\n")
+            out.flush()
+            return 0  # the heap may be in a bad state: let the parent start a fresh child
+        out.write(reply + "\n")
+        out.flush()
     return 0
 
 

@@ -236,4 +236,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # faiss logs every CPU-feature probe it tries at INFO; only its problems matter here.
+    "loggers": {"faiss.loader": {"level": "WARNING"}},
 }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -64,6 +63,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, data_dir):
     import redis
     from django.conf import settings
 
+    from portal.core.jobs import celery_worker_argv
+
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         pytest.skip("the real-worker tests need PostgreSQL (DATABASE_URL)")
     broker = settings.CELERY_BROKER_URL
@@ -79,25 +80,15 @@ def celery_worker_process(django_db_setup, django_db_blocker, data_dir):
     log_path = data_dir / "worker.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "-Q",
-            "ingestion,generation,default",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        celery_worker_argv(
+            extra=(
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            )
+        ),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -1,7 +1,17 @@
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
     name = "portal.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        # The embedded SQLite database lives in PORTAL_DATA_DIR, and SQLite cannot create the
+        # folder itself. Done here (start-up) rather than in settings (import time).
+        database = settings.DATABASES["default"]
+        if database["ENGINE"].endswith("sqlite3"):
+            Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)

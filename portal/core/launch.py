@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from portal.core.jobs import celery_worker_argv
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -26,8 +28,15 @@ def redis_reachable(url: str) -> bool:
         return False
 
 
-def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
+def manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout or ""
 
 
 def main() -> int:
@@ -54,35 +63,21 @@ def main() -> int:
     print(f"Database: {database.split('@')[-1]}", flush=True)
 
     manage("migrate", "--noinput", "-v", "0", env=env)
-    manage("create_demo_accounts", env=env)
+    accounts = manage("create_demo_accounts", env=env, capture=True)
     manage("load_demo", env=env)
 
     children: list[subprocess.Popen] = []
     if use_worker:
         children.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "--beat",
-                    "-Q",
-                    "ingestion,generation,default",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(data_dir / "celerybeat-schedule"),
-                ],
+                celery_worker_argv(
+                    extra=("--beat", "--schedule", str(data_dir / "celerybeat-schedule"))
+                ),
                 env=env,
                 cwd=ROOT,
             )
         )
-    print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
+    print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n{accounts}", flush=True)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"],
         env=env,

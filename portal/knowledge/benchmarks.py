@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ingestion.embedding import load_embedder
 from portal.knowledge.models import Chunk, DocumentVersion, IngestionJob
-from portal.knowledge.pipeline import ingestion_run
+from portal.knowledge.pipeline import ingestion_run, ingestion_run_many
 from portal.knowledge.services import collection_get_or_create, document_upload
 
 DATASETS = Path(settings.BASE_DIR).parent / "shared" / "datasets"
@@ -83,6 +83,7 @@ class IngestionBenchmark:
     documents_per_s: float
     chunks_per_s: float
     embed_only_s: float
+    embed_only_passes_s: list[float]
     pipeline_to_embed_ratio: float
     pdf_pages: int
     pdf_parse_s: float
@@ -90,12 +91,15 @@ class IngestionBenchmark:
     peak_rss_mb: float
     peak_child_rss_mb: float
     embedding_model: str
+    mode: str
     step_seconds: dict[str, float]
 
 
 def run_ingestion_benchmark(
-    *, corpora: list[str], limit: int, pdf_pages: int, progress: bool = True
+    *, corpora: list[str], limit: int, pdf_pages: int, mode: str = "bulk", progress: bool = True
 ) -> IngestionBenchmark:
+    """``mode``: "bulk" (what ``manage.py ingest`` runs) or "per-document" (what each worker task
+    runs)."""
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
     collection = collection_get_or_create(slug=f"bench-{stamp}", name=f"Benchmark {stamp}")
     files = [item for name in corpora for item in CORPORA[name](limit)]
@@ -108,8 +112,11 @@ def run_ingestion_benchmark(
     for filename, data in tqdm(files, unit="doc", desc="ingesting", disable=not progress):
         result = document_upload(collection=collection, data=data, filename=filename, enqueue=False)
         if result.job is not None:
-            ingestion_run(job_id=result.job.pk)
+            if mode == "per-document":
+                ingestion_run(job_id=result.job.pk)
             jobs.append(result.job.pk)
+    if mode == "bulk":
+        ingestion_run_many(job_ids=jobs)
     pipeline_s = time.perf_counter() - started
 
     done_jobs = IngestionJob.objects.filter(pk__in=jobs)
@@ -122,10 +129,15 @@ def run_ingestion_benchmark(
         Chunk.objects.filter(version__job__in=jobs).order_by("pk").values_list("text", flat=True)
     )
     embedder = load_embedder(settings.EMBEDDING_MODEL)
-    embed_started = time.perf_counter()
-    for start in range(0, len(chunk_texts), settings.EMBEDDING_BATCH_SIZE):
-        embedder.embed(chunk_texts[start : start + settings.EMBEDDING_BATCH_SIZE])
-    embed_only_s = time.perf_counter() - embed_started
+    # Two embedding-only passes: on these shared 2-core machines the same batch was seen taking
+    # 4 s in one pass and 6.7 s in the next, so a single pass makes the ratio mostly noise.
+    passes = []
+    for _ in range(2):
+        embed_started = time.perf_counter()
+        for start in range(0, len(chunk_texts), settings.EMBEDDING_BATCH_SIZE):
+            embedder.embed(chunk_texts[start : start + settings.EMBEDDING_BATCH_SIZE])
+        passes.append(round(time.perf_counter() - embed_started, 3))
+    embed_only_s = sum(passes) / len(passes)
 
     pdf_parse_s = 0.0
     if pdf_pages:
@@ -147,6 +159,7 @@ def run_ingestion_benchmark(
         documents_per_s=round(len(jobs) / pipeline_s, 2) if pipeline_s else 0.0,
         chunks_per_s=round(len(chunk_texts) / pipeline_s, 2) if pipeline_s else 0.0,
         embed_only_s=round(embed_only_s, 3),
+        embed_only_passes_s=passes,
         pipeline_to_embed_ratio=round(pipeline_s / embed_only_s, 3) if embed_only_s else 0.0,
         pdf_pages=pages,
         pdf_parse_s=round(pdf_parse_s, 3),
@@ -154,6 +167,7 @@ def run_ingestion_benchmark(
         peak_rss_mb=round(own, 1),
         peak_child_rss_mb=round(child, 1),
         embedding_model=settings.EMBEDDING_MODEL,
+        mode=mode,
         step_seconds=steps,
     )
 

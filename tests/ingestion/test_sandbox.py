@@ -111,3 +111,56 @@ def test_child_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_serving_parser_reuses_one_child_and_matches_in_process(tmp_path):
+    from ingestion.sandbox import ParserProcess
+
+    parser = ParserProcess()
+    try:
+        md = "# 标题\n\n第一段。第二句！\n".encode()
+        first = parser.parse(_write(tmp_path, "a.md", md), filename="a.md")
+        pid = parser.pid
+        second = parser.parse(_write(tmp_path, "b.txt", b"Plain words."), filename="b.txt")
+        assert first == parse_bytes(md, filename="a.md")
+        assert "Plain words." in second.text and parser.pid == pid
+    finally:
+        parser.close()
+
+
+def test_serving_parser_survives_errors_timeouts_and_a_killed_child(tmp_path):
+    import os
+
+    from ingestion.sandbox import ParserProcess
+
+    parser = ParserProcess()
+    good = _write(tmp_path, "ok.txt", b"Benefits are paid monthly.")
+    try:
+        with pytest.raises(EncryptedFile):
+            parser.parse(_write(tmp_path, "s.pdf", factories.pdf_encrypted()), filename="s.pdf")
+        assert "monthly" in parser.parse(good).text  # an error reply keeps the child
+
+        with pytest.raises(ParseTimeout):
+            parser.parse(good, limits=ParseLimits(timeout_s=0.0001))
+        assert parser.pid is None  # the timed-out child was killed
+        assert "monthly" in parser.parse(good).text
+
+        os.kill(parser.pid, signal.SIGKILL)  # dies between files
+        assert "monthly" in parser.parse(good).text
+    finally:
+        parser.close()
+
+
+def test_serving_parser_reports_a_memory_limit_and_recovers(tmp_path):
+    from ingestion.sandbox import ParserProcess
+
+    parser = ParserProcess()
+    tight = ParseLimits(memory_bytes=96 * 1024 * 1024)
+    big = _write(tmp_path, "big.txt", b"word " * (10 * 1024 * 1024))
+    try:
+        with pytest.raises(ParseResourceLimit):
+            parser.parse(big, limits=tight)
+        small = _write(tmp_path, "small.txt", b"Short text.")
+        assert "Short text." in parser.parse(small, limits=tight).text
+    finally:
+        parser.close()

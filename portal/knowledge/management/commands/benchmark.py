@@ -15,11 +15,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, default=100, help="documents per corpus")
         parser.add_argument("--pdf-pages", type=int, default=200, help="0 to skip the PDF")
+        parser.add_argument("--mode", choices=["bulk", "per-document"], default="bulk")
         parser.add_argument("--out", type=Path, help="write the JSON report here")
 
     def handle(self, *args, **opts) -> None:
         result = run_ingestion_benchmark(
-            corpora=opts["corpus"], limit=opts["limit"], pdf_pages=opts["pdf_pages"]
+            corpora=opts["corpus"],
+            limit=opts["limit"],
+            pdf_pages=opts["pdf_pages"],
+            mode=opts["mode"],
         )
         report = as_json(result)
         self.stdout.write(report)

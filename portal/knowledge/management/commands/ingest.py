@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from portal.knowledge.models import Audience
-from portal.knowledge.pipeline import ingestion_run
+from portal.knowledge.pipeline import ingestion_run_many
 from portal.knowledge.services import collection_get_or_create, document_upload
 
 
@@ -47,10 +47,9 @@ class Command(BaseCommand):
             raise CommandError("--title applies to a single file")
         collection = collection_get_or_create(slug=opts["collection"], audience=opts["audience"])
         failures: list[tuple[str, str]] = []
-        done = duplicates = queued = 0
-        bar = tqdm(files, unit="file", disable=None)
-        for path in bar:
-            bar.set_description(path.name[:30])
+        jobs: dict[int, str] = {}
+        duplicates = 0
+        for path in tqdm(files, unit="file", desc="storing", disable=None):
             result = document_upload(
                 collection=collection,
                 data=path.read_bytes(),
@@ -62,22 +61,30 @@ class Command(BaseCommand):
             )
             if not result.ok:
                 failures.append((str(path), f"{result.error_code}: {result.error_message}"))
-                continue
-            if result.duplicate_of is not None:
+            elif result.duplicate_of is not None:
                 duplicates += 1
-                continue
-            if opts["queue"]:
-                queued += 1
-                continue
+            else:
+                jobs[result.job.pk] = str(path)
+        done = 0
+        if jobs and not opts["queue"]:
+            bars: dict[str, tqdm] = {}
 
             def show(step: str, n: int, total: int) -> None:
-                bar.set_postfix_str(f"{step} {n}/{total}")
+                bar = bars.get(step)
+                if bar is None:
+                    bar = bars[step] = tqdm(total=total, desc=step, unit="item", disable=None)
+                bar.update(n - bar.n)
 
-            outcome = ingestion_run(job_id=result.job.pk, progress=show)
-            if outcome.status == "done":
-                done += 1
-            else:
-                failures.append((str(path), f"{outcome.error_code}: {outcome.error_message}"))
+            for outcome in ingestion_run_many(job_ids=list(jobs), progress=show):
+                if outcome.status == "done":
+                    done += 1
+                else:
+                    failures.append(
+                        (jobs[outcome.job_id], f"{outcome.error_code}: {outcome.error_message}")
+                    )
+            for bar in bars.values():
+                bar.close()
+        queued = len(jobs) if opts["queue"] else 0
         self.stdout.write(
             f"{done} ingested, {queued} queued, {duplicates} unchanged (already ingested), "
             f"{len(failures)} failed"
