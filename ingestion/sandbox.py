@@ -293,3 +293,8 @@ def parse_file_shared(
             atexit.register(_shared.close)
         parser = _shared
     return parser.parse(path, filename=filename, limits=limits)
+
+
+def shared_parser_pid() -> int | None:
+    """The pid of this process's shared parser child, if one is running (for measurements)."""
+    return _shared.pid if _shared is not None else None
