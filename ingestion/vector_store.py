@@ -62,11 +62,11 @@ def index_read(path: str | Path) -> faiss.Index:
     return faiss.read_index(str(path))
 
 
-def prune_old_versions(directory: Path, *, keep_from_version: int) -> None:
+def prune_old_versions(directory: Path, *, keep_from_version: int, prefix: str = "index") -> None:
     """Delete index files older than ``keep_from_version`` (a reader may hold the one before)."""
-    for path in directory.glob("index-v*.faiss"):
+    for path in directory.glob(f"{prefix}-v*"):
         try:
-            number = int(path.stem.removeprefix("index-v").split("-")[0])
+            number = int(path.stem.removeprefix(f"{prefix}-v").split("-")[0])
         except ValueError:
             continue
         if number < keep_from_version:
@@ -94,11 +94,17 @@ def set_search_threads(threads: int) -> None:
     faiss.omp_set_num_threads(threads)
 
 
-def search(index: faiss.Index, queries: np.ndarray, *, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if index.ntotal == 0:
+def search(
+    index: faiss.Index, queries: np.ndarray, *, k: int, allowed_ids: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k per query; with ``allowed_ids`` only those ids are candidates (an IDSelector, so the
+    filter is applied inside the search rather than to its results)."""
+    if index.ntotal == 0 or (allowed_ids is not None and len(allowed_ids) == 0):
         empty = np.zeros((len(queries), 0))
         return empty.astype(np.float32), empty.astype(np.int64)
-    scores, ids = index.search(
-        np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal)
-    )
-    return scores, ids
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    k = min(k, index.ntotal)
+    if allowed_ids is None:
+        return index.search(queries, k)
+    selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
+    return index.search(queries, k, params=faiss.SearchParameters(sel=selector))

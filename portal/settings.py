@@ -217,6 +217,17 @@ EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
 FAISS_DEVICE = env_choice("FAISS_DEVICE", "auto", ("auto", "cpu", "gpu"))
 SEARCH_THREADS = env_int("SEARCH_THREADS", 1, minimum=1)
 SEARCH_TOP_K = env_int("SEARCH_TOP_K", 5, minimum=1)
+# "hybrid" (BM25 + dense, fused), "dense", "bm25", or "hybrid_rerank" (needs SEARCH_RERANKER).
+SEARCH_RETRIEVER = env_choice(
+    "SEARCH_RETRIEVER", "hybrid", ("bm25", "dense", "hybrid", "hybrid_rerank")
+)
+SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 50, minimum=1)  # per retriever, before fusion
+SEARCH_FUSION = env_choice("SEARCH_FUSION", "rrf", ("rrf", "weighted"))
+SEARCH_RRF_K = env_int("SEARCH_RRF_K", 60, minimum=1)
+SEARCH_DENSE_WEIGHT = env_float("SEARCH_DENSE_WEIGHT", 0.5)
+# Dotted path to a class with rerank(question, passages) -> passages; empty passes through.
+SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
+SEARCH_RERANK_POOL = env_int("SEARCH_RERANK_POOL", 20, minimum=1)
 
 # --- Answering (the answer pipeline issue fills this in) ---------------------------------------
 LLM_BACKEND = env_str("LLM_BACKEND", "none")

@@ -20,7 +20,8 @@ from django.utils.text import slugify
 
 from ingestion import vector_store
 from ingestion.embedding import load_embedder
-from portal.knowledge.models import ChunkEmbedding, VectorIndex
+from ingestion.keyword_index import BM25Index
+from portal.knowledge.models import ChunkEmbedding, KeywordIndex, VectorIndex
 from portal.knowledge.selectors import live_chunks
 
 logger = logging.getLogger(__name__)
@@ -170,12 +171,93 @@ loaded_indexes = _LoadedIndexes()
 
 
 def dense_search(
-    *, query_vector: np.ndarray, k: int, model: str | None = None
+    *,
+    query_vector: np.ndarray,
+    k: int,
+    allowed_ids: np.ndarray | None = None,
+    model: str | None = None,
 ) -> list[tuple[int, float]]:
-    """Nearest chunk ids and scores. Callers must filter ids for liveness and audience."""
+    """Nearest chunk ids and scores, only among ``allowed_ids`` when given (filtered inside the
+    FAISS search, so a narrow filter still returns k results)."""
     model = model or settings.EMBEDDING_MODEL
     index = loaded_indexes.get(model)
     if index is None:
         return []
-    scores, ids = vector_store.search(index, query_vector.reshape(1, -1), k=k)
+    scores, ids = vector_store.search(
+        index, query_vector.reshape(1, -1), k=k, allowed_ids=allowed_ids
+    )
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+
+# --- keyword (BM25) index ----------------------------------------------------------------------
+
+
+def _lock_keyword_state() -> KeywordIndex:
+    try:
+        with transaction.atomic():
+            KeywordIndex.objects.get_or_create(pk=1)
+    except IntegrityError:
+        pass
+    return KeywordIndex.objects.select_for_update().get(pk=1)
+
+
+def keyword_index_sync(*, rebuild: bool = False) -> int:
+    """Make the BM25 file hold exactly the live chunks; returns its version.
+
+    Rebuilt whole when the live set changed: tokens are stored per chunk, so this reads one
+    column and builds a sparse matrix (seconds at tens of thousands of chunks).
+    """
+    directory = Path(settings.INDEX_DIR) / "bm25"
+    with transaction.atomic():
+        state = _lock_keyword_state()
+        wanted = set(live_chunks().values_list("id", flat=True))
+        present: set[int] = set()
+        if state.path and Path(state.path).exists() and not rebuild:
+            present = set(BM25Index.read(state.path).ids.tolist())
+            if present == wanted:
+                return state.version
+        rows = [
+            (chunk_id, keywords.split())
+            for chunk_id, keywords in live_chunks().order_by("id").values_list("id", "keywords")
+        ]
+        index = BM25Index.build(rows)
+        state.version += 1
+        state.path = str(index.write(directory=directory, version=state.version))
+        state.size = len(index)
+        state.save()
+    vector_store.prune_old_versions(directory, keep_from_version=state.version - 1, prefix="bm25")
+    return state.version
+
+
+def keyword_index_check() -> IndexCheck:
+    state = KeywordIndex.objects.filter(pk=1).first()
+    wanted = set(live_chunks().values_list("id", flat=True))
+    present: set[int] = set()
+    if state and state.path and Path(state.path).exists():
+        present = set(BM25Index.read(state.path).ids.tolist())
+    missing, extra = len(wanted - present), len(present - wanted)
+    return IndexCheck(
+        "bm25", missing == 0 and extra == 0, missing, extra, state.version if state else 0
+    )
+
+
+def indexes_sync(*, rebuild: bool = False) -> IndexSyncResult:
+    """Bring the dense index of the current model and the keyword index in step with the data."""
+    result = index_sync(rebuild=rebuild)
+    keyword_index_sync(rebuild=rebuild)
+    return result
+
+
+_loaded_keyword: tuple[str, BM25Index] | None = None
+_keyword_lock = threading.Lock()
+
+
+def keyword_index_loaded() -> BM25Index | None:
+    global _loaded_keyword
+    path = KeywordIndex.objects.filter(pk=1).values_list("path", flat=True).first()
+    if not path:
+        return None
+    with _keyword_lock:
+        if _loaded_keyword is None or _loaded_keyword[0] != path:
+            _loaded_keyword = (path, BM25Index.read(path))
+        return _loaded_keyword[1]

@@ -119,6 +119,9 @@ class Chunk(models.Model):
     page_end = models.PositiveIntegerField(null=True, blank=True)
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
+    # Space-separated BM25 tokens (ingestion.tokenize), computed once at chunk time so the keyword
+    # index can be rebuilt from the database without segmenting Chinese text again.
+    keywords = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["version", "position"]
@@ -197,3 +200,18 @@ class VectorIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} v{self.version} ({self.size} vectors)"
+
+
+class KeywordIndex(models.Model):
+    """The current BM25 file (one for all collections; filters apply at search time).
+
+    Like VectorIndex: locked while written, and readers reload when ``path`` changes.
+    """
+
+    version = models.PositiveIntegerField(default=0)
+    path = models.CharField(max_length=500, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"bm25 v{self.version} ({self.size} chunks)"

@@ -23,8 +23,9 @@ from ingestion.chunking import chunk_document
 from ingestion.embedding import load_embedder
 from ingestion.errors import IngestionError
 from ingestion.sandbox import parse_file_shared
+from ingestion.tokenize import tokenize
 from ingestion.types import ParsedDocument, ParseLimits
-from portal.knowledge.indexing import index_sync
+from portal.knowledge.indexing import indexes_sync
 from portal.knowledge.models import (
     Chunk,
     ChunkEmbedding,
@@ -156,6 +157,7 @@ def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
                     page_end=d.page_end,
                     char_start=d.char_start,
                     char_end=d.char_end,
+                    keywords=" ".join(tokenize(d.text)),
                 )
                 for d in drafts
             ],
@@ -217,7 +219,7 @@ def _index(job: IngestionJob) -> None:
     with transaction.atomic():
         job.version.status = VersionStatus.DONE
         job.version.save(update_fields=["status"])
-    result = index_sync()
+    result = indexes_sync()
     _step_finished(job, "index", started, f"index {result.model} v{result.version}")
 
 
@@ -309,7 +311,7 @@ def ingestion_run_many(*, job_ids: list[int], progress: Progress | None = None) 
     DocumentVersion.objects.filter(pk__in=[j.version_id for j in ready]).update(
         status=VersionStatus.DONE
     )
-    result = index_sync() if ready else None
+    result = indexes_sync() if ready else None
     index_seconds = time.perf_counter() - started
     share = 1 / len(ready) if ready else 0.0
     for job in ready:

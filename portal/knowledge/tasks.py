@@ -12,7 +12,7 @@ def ingest_version_task(job_id: int) -> str:
 
 @shared_task(name="knowledge.sync_indexes", acks_late=True)
 def sync_indexes_task() -> int:
-    return indexing.index_sync().version
+    return indexing.indexes_sync().version
 
 
 @shared_task(name="knowledge.reconcile_ingestion")

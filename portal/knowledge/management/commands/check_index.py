@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.knowledge.indexing import index_check
+from portal.knowledge.indexing import index_check, keyword_index_check
 from portal.knowledge.models import ChunkEmbedding, VectorIndex
 
 
@@ -11,8 +11,9 @@ class Command(BaseCommand):
         models = set(VectorIndex.objects.values_list("model", flat=True))
         models |= set(ChunkEmbedding.objects.values_list("model", flat=True).distinct())
         bad = []
-        for model in sorted(models):
-            check = index_check(model=model)
+        checks = [index_check(model=model) for model in sorted(models)] + [keyword_index_check()]
+        for check in checks:
+            model = check.model
             state = "ok" if check.ok else "MISMATCH"
             self.stdout.write(
                 f"{model}: v{check.version} {state} (missing {check.missing}, extra {check.extra})"
