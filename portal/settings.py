@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.knowledge",
     "portal.qa",
+    "portal.evaluation",
 ]
 
 MIDDLEWARE = [

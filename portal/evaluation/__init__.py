@@ -1,0 +1,1 @@
+"""Evaluation: datasets, the harness that runs them through the real code, and run history."""

@@ -1,0 +1,185 @@
+"""Evaluation sets: the built-in ones read from ../shared/datasets, and a folder format.
+
+Folder format (anyone can bring their own):
+- ``corpus.jsonl``: ``doc_id``, ``title``, ``text``, optional ``collection``, ``language``;
+- ``questions.jsonl``: ``id``, ``question``, optional ``gold_doc_ids``, ``gold_spans``, ``answer``,
+  ``expect`` (answer | refuse), ``forbidden`` (strings an answer must never contain), ``role``,
+  ``collections`` (restrict retrieval to these corpus collections).
+Each built-in set uses the dev/test split its SOURCE.md names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.text import slugify
+
+DATASETS_DIR = Path(settings.BASE_DIR).parent / "shared" / "datasets"
+
+
+@dataclass(frozen=True)
+class CorpusDoc:
+    doc_id: str
+    title: str
+    text: str
+    collection: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    gold_doc_ids: tuple[str, ...] = ()
+    gold_spans: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    answer: str = ""
+    expect: str = "answer"
+    forbidden: tuple[str, ...] = ()
+    role: str = "citizen"
+
+
+@dataclass
+class EvalSet:
+    name: str
+    split: str
+    corpus: list[CorpusDoc]
+    questions: list[EvalQuestion] = field(default_factory=list)
+
+
+def _jsonl(path: Path):
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def pubmedqa(split: str) -> EvalSet:
+    root = DATASETS_DIR / "pubmedqa_pqal"
+    data = json.loads((root / "ori_pqal.json").read_text(encoding="utf-8"))
+    test_ids = set(json.loads((root / "test_ground_truth.json").read_text(encoding="utf-8")))
+    ids = [pmid for pmid in data if (pmid in test_ids) == (split == "test")]
+    corpus, questions = [], []
+    for pmid in ids:
+        item = data[pmid]
+        sections = "\n\n".join(
+            f"## {label.title()}\n\n{text}"
+            for label, text in zip(item["LABELS"], item["CONTEXTS"], strict=True)
+        )
+        corpus.append(CorpusDoc(pmid, f"PubMed {pmid}", sections, language="en"))
+        questions.append(EvalQuestion(pmid, item["QUESTION"], gold_doc_ids=(pmid,)))
+    return EvalSet("pubmedqa", split, corpus, questions)
+
+
+def _doc2dial_split(title: str) -> str:
+    return "dev" if hashlib.sha1(title.encode()).hexdigest()[0] in "01234567" else "test"  # noqa: S324
+
+
+def doc2dial(split: str, *, history: bool = True) -> EvalSet:
+    root = DATASETS_DIR / "doc2dial_rc_val"
+    corpus = [
+        CorpusDoc(row["title"], row["title"].split("#")[0], row["context"], language="en")
+        for row in _jsonl(root / "documents.jsonl")
+        if _doc2dial_split(row["title"]) == split
+    ]
+    wanted = {doc.doc_id for doc in corpus}
+    questions = []
+    for row in _jsonl(root / "questions.jsonl"):
+        if row["title"] not in wanted:
+            continue
+        turns = row["question_with_history"].split("\t")
+        # The newest turn comes first; with history, add the previous turn for context.
+        parts = turns[:3] if history else turns[:1]
+        text = " ".join(t.split(":", 1)[-1].strip() for t in parts)
+        spans = tuple(s.strip() for s in row["answers"]["text"] if s.strip())
+        questions.append(
+            EvalQuestion(row["id"], text, gold_doc_ids=(row["title"],), gold_spans=spans)
+        )
+    return EvalSet("doc2dial", split, corpus, questions)
+
+
+def policyqa(split: str) -> EvalSet:
+    name = "test.json" if split == "test" else "dev.json"
+    data = json.loads((DATASETS_DIR / "policyqa" / name).read_text(encoding="utf-8"))["data"]
+    corpus, questions = [], []
+    for policy in data:
+        collection = slugify(policy["title"])
+        for i, paragraph in enumerate(policy["paragraphs"]):
+            doc_id = f"{policy['title']}#{i}"
+            corpus.append(CorpusDoc(doc_id, doc_id, paragraph["context"], collection, "en"))
+            for qa in paragraph["qas"]:
+                # Templated questions match many paragraphs of any policy: search the
+                # question's own policy, as the dataset's SOURCE.md recommends.
+                questions.append(
+                    EvalQuestion(
+                        qa["id"], qa["question"], gold_doc_ids=(doc_id,), collections=(collection,)
+                    )
+                )
+    return EvalSet("policyqa", split, corpus, questions)
+
+
+def stard(split: str) -> EvalSet:
+    root = DATASETS_DIR / "stard_lecoqa_zh"
+    corpus = [
+        CorpusDoc(row["id"], row["name"], f"{row['name']}\n\n{row['content']}", language="zh")
+        for shard in sorted(root.glob("corpus-*.jsonl"))
+        for row in _jsonl(shard)
+    ]
+    questions = [
+        EvalQuestion(
+            str(row["query_id"]),
+            row["question"],
+            gold_doc_ids=tuple(row["gold_doc_ids"]),
+            answer=row.get("answer") or "",
+        )
+        for row in _jsonl(root / "queries.jsonl")
+        if row.get("split") == split
+    ]
+    return EvalSet("stard", split, corpus, questions)
+
+
+def folder(path: Path, split: str) -> EvalSet:
+    corpus = [
+        CorpusDoc(
+            str(row["doc_id"]),
+            row.get("title") or str(row["doc_id"]),
+            row["text"],
+            row.get("collection", ""),
+            row.get("language", ""),
+        )
+        for row in _jsonl(path / "corpus.jsonl")
+    ]
+    questions = [
+        EvalQuestion(
+            str(row["id"]),
+            row["question"],
+            gold_doc_ids=tuple(map(str, row.get("gold_doc_ids", []))),
+            gold_spans=tuple(row.get("gold_spans", [])),
+            collections=tuple(row.get("collections", [])),
+            answer=row.get("answer", ""),
+            expect=row.get("expect", "answer"),
+            forbidden=tuple(row.get("forbidden", [])),
+            role=row.get("role", "citizen"),
+        )
+        for row in _jsonl(path / "questions.jsonl")
+    ]
+    return EvalSet(path.name, split, corpus, questions)
+
+
+BUILT_IN = {"pubmedqa": pubmedqa, "doc2dial": doc2dial, "policyqa": policyqa, "stard": stard}
+
+
+def load(name_or_folder: str, split: str) -> EvalSet:
+    if name_or_folder in BUILT_IN:
+        return BUILT_IN[name_or_folder](split)
+    path = Path(name_or_folder)
+    if (path / "corpus.jsonl").exists() and (path / "questions.jsonl").exists():
+        return folder(path, split)
+    raise ValueError(
+        f"{name_or_folder!r} is neither a built-in dataset ({', '.join(BUILT_IN)}) nor a folder "
+        "with corpus.jsonl and questions.jsonl"
+    )

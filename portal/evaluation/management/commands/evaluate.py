@@ -1,0 +1,63 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from portal.evaluation import datasets
+from portal.evaluation.services import (
+    evaluation_run_record,
+    recall_plot,
+    report_table,
+    retrieval_evaluate,
+)
+from portal.knowledge.retrieval import RETRIEVERS
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate the product on a dataset. `evaluate retrieval --dataset NAME_OR_FOLDER "
+        "--split dev|test [--limit N] --out report.json` (writes report.png beside it)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("what", choices=["retrieval"])
+        parser.add_argument(
+            "--dataset", required=True, help="pubmedqa, doc2dial, policyqa, stard or a folder"
+        )
+        parser.add_argument("--split", choices=["dev", "test"], default="dev")
+        parser.add_argument("--limit", type=int, help="first N questions only")
+        parser.add_argument("--retrievers", nargs="+", choices=RETRIEVERS, default=list(RETRIEVERS))
+        parser.add_argument("--out", type=Path, help="JSON report path")
+
+    def handle(self, *args, **opts) -> None:
+        try:
+            eval_set = datasets.load(opts["dataset"], opts["split"])
+        except (ValueError, FileNotFoundError) as exc:
+            raise CommandError(str(exc)) from exc
+        bars: dict[str, tqdm] = {}
+
+        def progress(stage: str, n: int, total: int) -> None:
+            bar = bars.get(stage)
+            if bar is None:
+                bar = bars[stage] = tqdm(total=total, desc=stage, disable=None)
+            bar.update(n - bar.n)
+
+        report = retrieval_evaluate(
+            eval_set=eval_set,
+            limit=opts["limit"],
+            retrievers=tuple(opts["retrievers"]),
+            progress=progress,
+        )
+        for bar in bars.values():
+            bar.close()
+        plot = ""
+        if opts["out"]:
+            import json
+
+            opts["out"].parent.mkdir(parents=True, exist_ok=True)
+            opts["out"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            plot = str(recall_plot(report=report, path=opts["out"].with_suffix(".png")))
+        evaluation_run_record(kind="retrieval", report=report, plot_path=plot)
+        self.stdout.write(report_table(report))
+        if plot:
+            self.stdout.write(f"report: {opts['out']}  plot: {plot}")

@@ -1,0 +1,194 @@
+"""Running an evaluation set through the real ingestion and retrieval code."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.text import slugify
+
+from portal.evaluation.datasets import EvalQuestion, EvalSet
+from portal.evaluation.metrics import percentile, ranking_metrics
+from portal.evaluation.models import EvaluationRun
+from portal.knowledge.models import Audience
+from portal.knowledge.pipeline import ingestion_run_many
+from portal.knowledge.retrieval import RETRIEVERS, Passage, passages_search
+from portal.knowledge.services import collection_get_or_create, document_upload
+
+Progress = Callable[[str, int, int], None]
+EVALUATION_GROUP = "evaluation"
+_SPACE = re.compile(r"\s+")
+
+
+def evaluation_user():
+    """A login-less account whose only access is the evaluation collections.
+
+    Evaluation corpora are ordinary collections with audience "named groups", visible to this
+    group alone, so they never reach citizens or staff.
+    """
+    group, _ = Group.objects.get_or_create(name=EVALUATION_GROUP)
+    user, created = get_user_model().objects.get_or_create(username="evaluation-runner")
+    if created:
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(group)
+    return user
+
+
+def _collection_slug(eval_set: EvalSet, sub: str = "") -> str:
+    return slugify(f"eval-{eval_set.name}-{eval_set.split}" + (f"-{sub}" if sub else ""))[:80]
+
+
+def corpus_ingest(*, eval_set: EvalSet, progress: Progress | None = None) -> dict[str, str]:
+    """Ingest the corpus with the production pipeline; returns {corpus collection: slug}.
+
+    Documents are titled by their ``doc_id`` so retrieved passages map back to gold ids.
+    Re-running is cheap: identical content is skipped by the upload service.
+    """
+    group = Group.objects.get_or_create(name=EVALUATION_GROUP)[0]
+    slugs: dict[str, str] = {}
+    jobs: list[int] = []
+    for i, doc in enumerate(eval_set.corpus, start=1):
+        slug = slugs.get(doc.collection)
+        if slug is None:
+            slug = slugs[doc.collection] = _collection_slug(eval_set, doc.collection)
+            collection = collection_get_or_create(
+                slug=slug, name=slug, audience=Audience.GROUPS, languages=[doc.language]
+            )
+            collection.groups.add(group)
+        collection = collection_get_or_create(slug=slug)
+        with transaction.atomic():
+            result = document_upload(
+                collection=collection,
+                data=f"# {doc.title}\n\n{doc.text}\n".encode(),
+                filename=f"{slugify(doc.doc_id)[:100] or 'doc'}.md",
+                title=doc.doc_id,
+                enqueue=False,
+            )
+        if result.job is not None:
+            jobs.append(result.job.pk)
+        if progress and i % 50 == 0:
+            progress("store", i, len(eval_set.corpus))
+    if jobs:
+        ingestion_run_many(job_ids=jobs, progress=progress)
+    return slugs
+
+
+def _normalize(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def _matches(question: EvalQuestion, passage: Passage) -> set[int]:
+    """Indexes of the gold items a passage matches: spans when the set has them, else doc ids."""
+    if question.gold_spans:
+        if passage.document_title not in question.gold_doc_ids:
+            return set()
+        text = _normalize(passage.text)
+        return {i for i, span in enumerate(question.gold_spans) if _normalize(span) in text}
+    return {i for i, doc_id in enumerate(question.gold_doc_ids) if doc_id == passage.document_title}
+
+
+def retrieval_evaluate(
+    *,
+    eval_set: EvalSet,
+    limit: int | None = None,
+    retrievers: tuple[str, ...] = RETRIEVERS,
+    progress: Progress | None = None,
+) -> dict:
+    slugs = corpus_ingest(eval_set=eval_set, progress=progress)
+    user = evaluation_user()
+    questions = eval_set.questions[:limit] if limit else eval_set.questions
+    report = {
+        "dataset": eval_set.name,
+        "split": eval_set.split,
+        "n_questions": len(questions),
+        "n_documents": len(eval_set.corpus),
+        "retrievers": {},
+        "recall_curve": {},
+    }
+    for retriever in retrievers:
+        rows, latencies = [], []
+        curve = [0.0] * 10
+        for n, question in enumerate(questions, start=1):
+            collections = [slugs[c] for c in question.collections if c in slugs] or list(
+                slugs.values()
+            )
+            started = time.perf_counter()
+            passages = passages_search(
+                question=question.question,
+                user=user,
+                k=10,
+                retriever=retriever,
+                collections=collections,
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            hits = [_matches(question, p) for p in passages]
+            n_gold = len(question.gold_spans or question.gold_doc_ids)
+            rows.append(ranking_metrics(hits, n_gold))
+            for k in range(1, 11):
+                found = set().union(*hits[:k]) if hits[:k] else set()
+                curve[k - 1] += len(found) / n_gold if n_gold else 0.0
+            if progress and n % 25 == 0:
+                progress(retriever, n, len(questions))
+        metrics = {key: round(statistics.fmean(r[key] for r in rows), 4) for key in rows[0]}
+        metrics["latency_ms_p50"] = round(percentile(latencies, 50), 2)
+        metrics["latency_ms_p95"] = round(percentile(latencies, 95), 2)
+        report["retrievers"][retriever] = metrics
+        report["recall_curve"][retriever] = [round(v / len(questions), 4) for v in curve]
+    return report
+
+
+def recall_plot(*, report: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for retriever, curve in report["recall_curve"].items():
+        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=retriever)
+    ax.set_xlabel("k")
+    ax.set_ylabel("recall@k")
+    ax.set_title(f"{report['dataset']} ({report['split']}, {report['n_questions']} questions)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def evaluation_run_record(*, kind: str, report: dict, plot_path: str = "") -> EvaluationRun:
+    return EvaluationRun.objects.create(
+        kind=kind,
+        dataset=report["dataset"],
+        split=report["split"],
+        n_questions=report["n_questions"],
+        report=report,
+        plot_path=plot_path,
+    )
+
+
+def report_table(report: dict) -> str:
+    keys = (
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "mrr@10",
+        "ndcg@10",
+        "latency_ms_p50",
+        "latency_ms_p95",
+    )
+    lines = [f"{report['dataset']} / {report['split']}: {report['n_questions']} questions"]
+    lines.append(f"{'retriever':<14}" + "".join(f"{k:>15}" for k in keys))
+    for name, metrics in report["retrievers"].items():
+        lines.append(f"{name:<14}" + "".join(f"{metrics[k]:>15}" for k in keys))
+    return "\n".join(lines)
