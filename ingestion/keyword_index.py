@@ -8,14 +8,14 @@ terms. Files are versioned and written atomically the same way as FAISS files.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+
+from ingestion.atomic import write_atomically
 
 K1 = 1.2
 B = 0.75
@@ -76,28 +76,25 @@ class BM25Index:
         return [(int(self.ids[i]), float(scores[i])) for i in top]
 
     def write(self, *, directory: Path, version: int) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        final = directory / f"bm25-v{version}-{secrets.token_hex(4)}.npz"
-        fd, tmp_name = tempfile.mkstemp(prefix=".bm25-", suffix=".npz", dir=directory)
-        os.close(fd)
-        try:
-            terms = sorted(self.vocab, key=self.vocab.__getitem__)
-            np.savez(
-                tmp_name,
-                ids=self.ids,
-                data=self.matrix.data,
-                indices=self.matrix.indices,
-                indptr=self.matrix.indptr,
-                shape=np.asarray(self.matrix.shape),
-                vocab=np.frombuffer(json.dumps(terms, ensure_ascii=False).encode(), dtype=np.uint8),
-            )
-            with open(tmp_name, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, final)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-        return final
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+
+        def save(tmp: str) -> None:
+            # An open handle, so numpy does not append ".npz" to the temporary name.
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    ids=self.ids,
+                    data=self.matrix.data,
+                    indices=self.matrix.indices,
+                    indptr=self.matrix.indptr,
+                    shape=np.asarray(self.matrix.shape),
+                    vocab=np.frombuffer(
+                        json.dumps(terms, ensure_ascii=False).encode(), dtype=np.uint8
+                    ),
+                )
+
+        name = f"bm25-v{version}-{secrets.token_hex(4)}.npz"
+        return write_atomically(directory, name, save)
 
     @classmethod
     def read(cls, path: str | Path) -> BM25Index:

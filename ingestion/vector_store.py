@@ -10,13 +10,13 @@ database restore sends version numbers back, so readers can key their cache on t
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ingestion.atomic import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +43,8 @@ def index_apply(
 
 
 def index_write(index: faiss.Index, *, directory: Path, version: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"index-v{version}-{secrets.token_hex(4)}.faiss"
-    fd, tmp_name = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        faiss.write_index(index, tmp_name)
-        with open(tmp_name, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, final)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return final
+    name = f"index-v{version}-{secrets.token_hex(4)}.faiss"
+    return write_atomically(directory, name, lambda tmp: faiss.write_index(index, tmp))
 
 
 def index_read(path: str | Path) -> faiss.Index:
