@@ -73,6 +73,9 @@ def corpus_ingest(*, eval_set: EvalSet, progress: Progress | None = None) -> dic
             )
         if result.job is not None:
             jobs.append(result.job.pk)
+        elif result.duplicate_of is not None and result.duplicate_of.job.status != "done":
+            # Stored by an earlier run that was interrupted: finish it now.
+            jobs.append(result.duplicate_of.job.pk)
         if progress and i % 50 == 0:
             progress("store", i, len(eval_set.corpus))
     if jobs:
