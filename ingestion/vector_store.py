@@ -96,4 +96,22 @@ def search(
     if allowed_ids is None:
         return index.search(queries, k)
     selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
-    return index.search(queries, k, params=faiss.SearchParameters(sel=selector))
+    try:
+        return index.search(queries, k, params=faiss.SearchParameters(sel=selector))
+    except RuntimeError:
+        # GPU indexes reject search-time selectors: oversample, then keep allowed ids only.
+        return _search_then_filter(index, queries, k=k, allowed_ids=allowed_ids)
+
+
+def _search_then_filter(
+    index: faiss.Index, queries: np.ndarray, *, k: int, allowed_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    scores, ids = index.search(queries, min(index.ntotal, max(k * 20, 200)))
+    keep = np.isin(ids, allowed_ids)
+    out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    out_ids = np.full((len(queries), k), -1, dtype=np.int64)
+    for row in range(len(queries)):
+        found_ids, found_scores = ids[row][keep[row]][:k], scores[row][keep[row]][:k]
+        out_ids[row, : len(found_ids)] = found_ids
+        out_scores[row, : len(found_scores)] = found_scores
+    return out_scores, out_ids

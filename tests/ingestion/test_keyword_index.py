@@ -29,3 +29,20 @@ def test_bm25_prefers_rarer_terms_and_respects_the_mask(tmp_path):
 
     again = BM25Index.read(index.write(directory=tmp_path, version=1))
     assert again.search(tokenize("children passport"), k=3) == hits
+
+
+def test_dense_filter_fallback_keeps_only_allowed_ids():
+    # The path GPU indexes take (they reject search-time selectors), run here on a CPU index.
+    from ingestion import vector_store
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 8)).astype(np.float32)
+    index = vector_store.empty_index(8)
+    vector_store.index_apply(
+        index, add_ids=np.arange(100, 150), add_vectors=vectors, remove_ids=np.zeros(0, np.int64)
+    )
+    allowed = np.array([103, 120, 149])
+    with_selector = vector_store.search(index, vectors[:1], k=3, allowed_ids=allowed)
+    fallback = vector_store._search_then_filter(index, vectors[:1], k=3, allowed_ids=allowed)
+    assert set(with_selector[1][0]) == set(fallback[1][0]) == {103, 120, 149}
+    assert list(fallback[1][0]) == list(with_selector[1][0])  # same order: best first
