@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from portal.knowledge.pipeline import ingestion_run
+from portal.knowledge.pipeline import ingestion_run_many
 from portal.knowledge.services import collection_get_or_create, document_upload
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "knowledge"
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         manifest = json.loads((DEMO_DIR / "manifest.json").read_text(encoding="utf-8"))
         failures = []
-        new = 0
+        jobs: dict[int, str] = {}
         for entry in tqdm(manifest, unit="doc", desc="demo knowledge", disable=None):
             collection = collection_get_or_create(
                 slug=entry["collection"],
@@ -39,11 +39,12 @@ class Command(BaseCommand):
             if not result.ok:
                 failures.append(f"{entry['path']}: {result.error_message}")
             elif result.job is not None:
-                new += 1
-                if not opts["queue"]:
-                    outcome = ingestion_run(job_id=result.job.pk)
-                    if outcome.status != "done":
-                        failures.append(f"{entry['path']}: {outcome.error_message}")
-        self.stdout.write(f"demo knowledge: {len(manifest)} documents, {new} new")
+                jobs[result.job.pk] = entry["path"]
+        if jobs and not opts["queue"]:
+            # Bulk mode, as `manage.py ingest` runs it: one embedding pass, one index write.
+            for outcome in ingestion_run_many(job_ids=list(jobs)):
+                if outcome.status != "done":
+                    failures.append(f"{jobs[outcome.job_id]}: {outcome.error_message}")
+        self.stdout.write(f"demo knowledge: {len(manifest)} documents, {len(jobs)} new")
         if failures:
             raise CommandError("; ".join(failures))
