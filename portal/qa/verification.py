@@ -1,0 +1,220 @@
+"""Per-sentence verification: does the passage a sentence cites actually say what it says?
+
+For each drafted sentence the verifier
+1. checks it cites at least one passage it was given;
+2. aligns it with the span of the cited passage that covers it best (one passage sentence, or two
+   adjacent ones when that covers clearly more);
+3. scores support from lexical evidence (content-word coverage; for Chinese, character and
+   character-bigram coverage, because word segmentation of a paraphrase is unstable) and, when an
+   embedder is given, embedding similarity with that span;
+4. checks the facts word overlap cannot vouch for (portal.qa.facts): numbers, numeric conditions,
+   negation and who the rule applies to. Any disagreement makes the sentence unsupported whatever
+   its score.
+
+Thresholds come from the caller (settings ``VERIFY_*``), so they can be tuned on dev data.
+Unsupported sentences are replaced by a verbatim quote of the cited passage's most relevant
+sentence (``quote_for``), which is supported by construction, or dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingestion.tokenize import tokenize
+from portal.qa.facts import disagreements, facts_of
+from portal.qa.sentences import split_sentences
+
+Embed = Callable[[list[str]], np.ndarray]  # texts -> L2-normalised rows
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Characters that carry little meaning on their own in Chinese prose.
+_CJK_FUNCTION = set("的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向")
+_EN_GENERIC = frozenset(
+    """yes also may must might shall need needs needed get gets got make makes made take takes
+    one ones way ways thing things like well however therefore according source sources passage
+    passages information include includes including""".split()
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_support: float = 0.6  # combined score a sentence needs
+    min_lexical: float = 0.5  # lexical coverage below this fails whatever the embedding says
+    embedding_weight: float = 0.35  # share of the embedding similarity in the combined score
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    text: str
+    labels: tuple[str, ...]
+    supported: bool
+    score: float
+    lexical: float
+    semantic: float | None
+    aligned_label: str | None
+    aligned_span: str
+    problems: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "labels": list(self.labels),
+            "supported": self.supported,
+            "score": round(self.score, 3),
+            "lexical": round(self.lexical, 3),
+            "semantic": None if self.semantic is None else round(self.semantic, 3),
+            "aligned_label": self.aligned_label,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass
+class PassageEvidence:
+    """A passage cut into sentences once per answer, with each sentence's lexical units."""
+
+    label: str
+    text: str
+    sentences: list[str] = field(default_factory=list)
+    units: list[set[str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, label: str, text: str) -> PassageEvidence:
+        sentences = [s.text for s in split_sentences(text)] or [text]
+        return cls(label, text, sentences, [lexical_units(s) for s in sentences])
+
+    def windows(self) -> list[tuple[str, set[str]]]:
+        out = list(zip(self.sentences, self.units, strict=True))
+        for i in range(len(self.sentences) - 1):
+            out.append(
+                (self.sentences[i] + " " + self.sentences[i + 1], self.units[i] | self.units[i + 1])
+            )
+        return out
+
+
+def _stem(word: str) -> str:
+    # A crude stem so that "renew"/"renewal"/"renewing" and "apply"/"applying" meet.
+    return word[:5] if len(word) > 5 else word
+
+
+def lexical_units(text: str) -> set[str]:
+    """Content units: stemmed English words, Chinese characters and character bigrams."""
+    units: set[str] = set()
+    for token in tokenize(text):
+        if _CJK.search(token):
+            continue
+        if token in _EN_GENERIC or len(token) < 2:
+            continue
+        units.add(_stem(token))
+    chars = [c for c in text if _CJK.match(c)]
+    units.update(f"c:{c}" for c in chars if c not in _CJK_FUNCTION)
+    units.update(f"b:{a}{b}" for a, b in zip(chars, chars[1:], strict=False))
+    return units
+
+
+def coverage(units: set[str], evidence: set[str]) -> float:
+    if not units:
+        return 0.0
+    # Single Chinese characters count half: bigrams and words carry the meaning.
+    total = hit = 0.0
+    for unit in units:
+        w = 0.5 if unit.startswith("c:") else 1.0
+        total += w
+        hit += w if unit in evidence else 0.0
+    return hit / total
+
+
+def verify_sentence(
+    text: str,
+    labels: Sequence[str],
+    evidence: dict[str, PassageEvidence],
+    *,
+    thresholds: Thresholds,
+    embed: Embed | None = None,
+) -> SentenceCheck:
+    labels = tuple(labels)
+    known = [label for label in labels if label in evidence]
+
+    def unsupported(problem: str, **kw) -> SentenceCheck:
+        defaults = {"score": 0.0, "lexical": 0.0, "semantic": None, "aligned_label": None}
+        return SentenceCheck(
+            text, labels, False, aligned_span="", problems=(problem,), **{**defaults, **kw}
+        )
+
+    if not labels:
+        return unsupported("cites no passage")
+    if not known:
+        return unsupported("cites a passage it was not given: " + ", ".join(labels))
+
+    units = lexical_units(text)
+    if not units:
+        return unsupported("says nothing a passage could support")
+    best: tuple[float, str, str] = (-1.0, "", "")
+    for label in known:
+        for span, span_units in evidence[label].windows():
+            score = coverage(units, span_units)
+            # A two-sentence window must earn its place: prefer the single sentence on ties.
+            if score > best[0] + (0.1 if len(span) > len(evidence[label].sentences[0]) else 0):
+                best = (score, label, span)
+    lexical, label, span = best
+
+    semantic = None
+    if embed is not None:
+        vectors = embed([text, span])
+        semantic = float(np.clip(vectors[0] @ vectors[1], 0.0, 1.0))
+    weight = thresholds.embedding_weight if semantic is not None else 0.0
+    score = (1 - weight) * lexical + weight * (semantic or 0.0)
+
+    cited_text = " ".join(evidence[lbl].text for lbl in known)
+    problems = disagreements(facts_of(text), window=facts_of(span), cited=facts_of(cited_text))
+    if lexical < thresholds.min_lexical:
+        problems.append(f"too little of it is in the cited passage (coverage {lexical:.2f})")
+    elif score < thresholds.min_support:
+        problems.append(f"support score {score:.2f} below {thresholds.min_support:.2f}")
+    if set(labels) - set(known):
+        problems.append("also cites a passage it was not given")
+    return SentenceCheck(
+        text=text,
+        labels=labels,
+        supported=not problems,
+        score=score,
+        lexical=lexical,
+        semantic=semantic,
+        aligned_label=label,
+        aligned_span=span,
+        problems=tuple(problems),
+    )
+
+
+def quote_for(
+    question: str,
+    evidence: PassageEvidence,
+    *,
+    exclude: set[str],
+    min_overlap: float = 0.2,
+) -> str | None:
+    """The passage sentence most relevant to the question, verbatim, or None when none is.
+
+    Used in place of a sentence that failed verification: a quote is supported by construction.
+    """
+    q_units = lexical_units(question)
+    if not q_units:
+        return None
+    best_score, best = 0.0, None
+    for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
+        if sentence in exclude or not units:
+            continue
+        score = coverage(q_units, units)
+        if score > best_score:
+            best_score, best = score, sentence
+    return best if best_score >= min_overlap else None
+
+
+def relevance(question: str, evidence: PassageEvidence) -> float:
+    """Share of the question's content found in the passage (0..1), a cheap relevance signal."""
+    q_units = lexical_units(question)
+    all_units: set[str] = set().union(*evidence.units) if evidence.units else set()
+    return coverage(q_units, all_units)
