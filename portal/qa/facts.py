@@ -21,13 +21,11 @@ _EN_NUMBERS = {
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "twice": 2, "once": 1,
     "half": 0.5, "dozen": 12,
 }  # fmt: skip
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
-    )
-}
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
+_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES.split())}
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip  # noqa: E501
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
 _CN_CLASSIFIERS = set("个次岁周年月日天元片粒支瓶袋克毫升倍项名人条款类级种份小时分钟")
@@ -54,7 +52,6 @@ _LOWER_EN = r"at least|or older|or more|or over|or above|and older|and over|and 
 _UPPER_EN = r"under|below|at most|up to|or younger|or less|or fewer|or under|less than|fewer than|younger than|within|maximum|no later than|no more than|not more than|not exceeding"  # noqa: E501
 _LOWER_ZH = r"以上|满|不少于|至少|超过|起"
 _UPPER_ZH = r"以下|以内|未满|不满|不超过|最多|之内|内"
-_NUMBER_TOKEN = r"(?:\d[\d,.]*|[零〇一二两三四五六七八九十百千万亿]+|[a-z]+teen|[a-z]+ty|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"  # noqa: E501
 
 _SUBJECTS_EN = {
     "child": "child", "children": "child", "kid": "child", "kids": "child", "minor": "child",
@@ -158,12 +155,12 @@ def _bounds(text: str) -> tuple[set[float], set[float]]:
         ):
             upper.add(value)
         zh_before, zh_after = text[max(0, start - 3) : start], text[end : end + 6]
-        if re.search(rf"({_LOWER_ZH})$", zh_before) or re.match(
-            rf"^[周岁年个月日天元次倍人]*({_LOWER_ZH})", zh_after
-        ):
-            # "满16周岁" / "16周岁以上"; "未满" is caught below as an upper bound, not "满".
-            if not zh_before.endswith(("未满", "不满")):
-                lower.add(value)
+        # "满16周岁" / "16周岁以上"; "未满" is caught below as an upper bound, not "满".
+        if (
+            re.search(rf"({_LOWER_ZH})$", zh_before)
+            or re.match(rf"^[周岁年个月日天元次倍人]*({_LOWER_ZH})", zh_after)
+        ) and not zh_before.endswith(("未满", "不满")):
+            lower.add(value)
         if re.search(rf"({_UPPER_ZH})$", zh_before) or re.match(
             rf"^[周岁年个月日天元次倍人]*({_UPPER_ZH})", zh_after
         ):
@@ -233,7 +230,5 @@ def disagreements(sentence: Facts, *, window: Facts, cited: Facts) -> list[str]:
     if novel_groups:
         problems.append("applies to a group the passage does not name: " + ", ".join(novel_groups))
     elif window.subjects and not (window.subjects & sentence.subjects):
-        problems.append(
-            "drops who the rule applies to: " + ", ".join(sorted(window.subjects))
-        )
+        problems.append("drops who the rule applies to: " + ", ".join(sorted(window.subjects)))
     return problems

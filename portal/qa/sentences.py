@@ -93,12 +93,14 @@ def split_sentences(text: str) -> list[DraftSentence]:
 
 
 def _attach_orphan_markers(sentences: list[DraftSentence]) -> list[DraftSentence]:
-    # A line holding only "[2]" (the model put the marker on its own line) cites the sentence before.
+    # A line holding only "[2]" (the marker on its own line) cites the sentence before it.
     out: list[DraftSentence] = []
     for s in sentences:
         if not s.text and out:
             prev = out[-1]
-            out[-1] = DraftSentence(prev.text, tuple(dict.fromkeys(prev.labels + s.labels)), prev.raw)
+            out[-1] = DraftSentence(
+                prev.text, tuple(dict.fromkeys(prev.labels + s.labels)), prev.raw
+            )
         elif s.text:
             out.append(s)
     return out

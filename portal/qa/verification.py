@@ -18,6 +18,7 @@ sentence (``quote_for``), which is supported by construction, or dropped.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ Embed = Callable[[list[str]], np.ndarray]  # texts -> L2-normalised rows
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # Characters that carry little meaning on their own in Chinese prose.
-_CJK_FUNCTION = set("的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向")
+_CJK_FUNCTION = set(
+    "的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向"
+)
 _EN_GENERIC = frozenset(
     """yes also may must might shall need needs needed get gets got make makes made take takes
     one ones way ways thing things like well however therefore according source sources passage
@@ -111,7 +114,7 @@ def lexical_units(text: str) -> set[str]:
         units.add(_stem(token))
     chars = [c for c in text if _CJK.match(c)]
     units.update(f"c:{c}" for c in chars if c not in _CJK_FUNCTION)
-    units.update(f"b:{a}{b}" for a, b in zip(chars, chars[1:], strict=False))
+    units.update(f"b:{a}{b}" for a, b in itertools.pairwise(chars))
     return units
 
 

@@ -1,0 +1,74 @@
+"""What a reader is told when there is no answer to give, or an answer needs a caution.
+
+A refusal is only honest if it helps: it says what the sources here do cover (the closest
+documents found) and where to ask instead. The contact lines are settings, because each
+deployment sends people to its own service desk.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from portal.knowledge.retrieval import Passage
+
+_NO_SUPPORT = {
+    "en": "The official sources available here do not answer this question, so no answer was "
+    "written.",
+    "zh": "本服务收录的官方资料无法回答这个问题，因此没有生成答案。",
+}
+_COVERS = {"en": "The closest sources found cover: {titles}.", "zh": "最接近的资料涉及：{titles}。"}
+_REFUSED = {
+    "unsafe": {
+        "en": "This service cannot help with that request.",
+        "zh": "本服务无法协助处理该请求。",
+    },
+    "injection": {
+        "en": "This request asks the service to change how it works, so it was not answered. "
+        "Please ask your question directly.",
+        "zh": "该请求试图改变本服务的工作方式，因此未予回答。请直接提出您的问题。",
+    },
+    "sensitive": {
+        "en": "This request touches a topic this service does not answer.",
+        "zh": "该请求涉及本服务不予回答的话题。",
+    },
+    "out_of_scope": {
+        "en": "This service answers questions about government policy, benefits and health "
+        "information only.",
+        "zh": "本服务仅回答政府政策、福利待遇和健康信息方面的问题。",
+    },
+}
+_CAUTION = {
+    "en": "This answer was written by an AI from official sources. Check the cited passages, and "
+    "ask a professional before acting on anything that concerns your health or money.",
+    "zh": "本答案由人工智能根据官方资料生成。请核对所引用的资料；"
+    "涉及健康或钱款的事项，请先咨询专业人员。",
+}
+
+
+def _lang(language: str) -> str:
+    return language if language in ("en", "zh") else "en"
+
+
+def contact(language: str) -> str:
+    return settings.ANSWER_CONTACT_ZH if _lang(language) == "zh" else settings.ANSWER_CONTACT_EN
+
+
+def no_support(passages: list[Passage], *, language: str) -> str:
+    lang = _lang(language)
+    titles = list(dict.fromkeys(p.document_title for p in passages))[:3]
+    parts = [_NO_SUPPORT[lang]]
+    if titles:
+        separator = "、" if lang == "zh" else "; "
+        parts.append(_COVERS[lang].format(titles=separator.join(titles)))
+    parts.append(contact(lang))
+    return " ".join(parts)
+
+
+def refused(reason: str | None, *, language: str) -> str:
+    lang = _lang(language)
+    text = _REFUSED.get(reason or "unsafe", _REFUSED["unsafe"])[lang]
+    return f"{text} {contact(lang)}"
+
+
+def caution(*, language: str) -> str:
+    return _CAUTION[_lang(language)]

@@ -1,0 +1,118 @@
+"""Per-sentence verification: the cases a small model actually produces (../shared/MODELS.md).
+
+The passport passages and the two wrong drafts are the ones seen from Qwen2.5-0.5B at temperature
+0: both keep most of the cited passage's words and both must be rejected.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.qa.facts import cn_numeral, facts_of
+from portal.qa.sentences import SentenceStream, split_sentences
+from portal.qa.verification import PassageEvidence, Thresholds, quote_for, verify_sentence
+
+PASSAGES = {
+    "1": "Adults may renew their passport by mail if it was issued within the last 15 years, "
+    "when they were 16 or older, and it is undamaged.",
+    "2": "Mail renewal takes 6-8 weeks. Expedited service takes 2-3 weeks for an extra $60.",
+    "3": "Children under 16 must apply in person with both parents.",
+    "4": "未满16周岁的儿童必须由父母双方陪同本人办理。"
+    "成年人可以通过邮寄方式换发护照，办理时间为6至8周。",
+}
+EVIDENCE = {label: PassageEvidence.of(label, text) for label, text in PASSAGES.items()}
+
+
+def check(text: str, *labels: str):
+    return verify_sentence(text, labels, EVIDENCE, thresholds=Thresholds())
+
+
+@pytest.mark.parametrize(
+    ("sentence", "labels", "problem"),
+    [
+        ("Yes, your 12-year-old can renew by mail.", ("1",), "number not in the cited passage: 12"),
+        (
+            "You can speed it up by applying in person with both parents.",
+            ("3",),
+            "drops who the rule applies to: child",
+        ),
+        ("Children under 16 cannot renew by mail.", ("3",), "negation"),
+        ("Adults under 16 may renew by mail.", ("1",), "condition reversed"),
+        ("成年人可以邮寄换发护照，需要3周。", ("4",), "number not in the cited passage: 3"),
+        ("16周岁以上的儿童可以邮寄办理。", ("4",), "condition reversed"),
+        ("The sky is blue.", ("1",), "coverage"),
+        ("Mail renewal takes 6-8 weeks.", (), "cites no passage"),
+        ("Mail renewal takes 6-8 weeks.", ("9",), "not given"),
+    ],
+)
+def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
+    result = check(sentence, *labels)
+    assert not result.supported
+    assert any(problem in p for p in result.problems), result.problems
+
+
+@pytest.mark.parametrize(
+    ("sentence", "labels"),
+    [
+        (
+            "Adults who were 16 or older may renew by mail if it was issued within the last "
+            "15 years.",
+            ("1",),
+        ),
+        ("Mail renewal takes six to eight weeks.", ("2",)),
+        ("You can pay an extra $60 for expedited service, which takes 2-3 weeks.", ("2",)),
+        ("Children under 16 must apply in person with both parents.", ("3",)),
+        ("成年人可以邮寄换发护照，需要6至8周。", ("4",)),
+        ("未满十六周岁的儿童须由父母陪同本人办理。", ("4",)),
+    ],
+)
+def test_faithful_paraphrases_pass(sentence, labels):
+    result = check(sentence, *labels)
+    assert result.supported, result.problems
+    assert result.aligned_label == labels[0]
+
+
+def test_cross_passage_citation_aligns_with_the_passage_that_says_it():
+    result = check("Expedited service takes 2-3 weeks.", "1", "2")
+    assert result.supported
+    assert result.aligned_label == "2"
+
+
+def test_quote_fallback_picks_the_passage_sentence_relevant_to_the_question():
+    quote = quote_for("How long does mail renewal take?", EVIDENCE["2"], exclude=set())
+    assert quote == "Mail renewal takes 6-8 weeks."
+    assert quote_for("How long does mail renewal take?", EVIDENCE["2"], exclude={quote}) is None
+
+
+def test_split_reads_markers_before_and_after_the_terminator_and_fullwidth_brackets():
+    sentences = split_sentences(
+        "Adults may renew by mail [1]. It takes 6-8 weeks. [2][3] "
+        "成年人可以邮寄【4】。Dose 2.5 mg [1]"
+    )
+    assert [(s.text, s.labels) for s in sentences] == [
+        ("Adults may renew by mail.", ("1",)),
+        ("It takes 6-8 weeks.", ("2", "3")),
+        ("成年人可以邮寄。", ("4",)),
+        ("Dose 2.5 mg", ("1",)),
+    ]
+
+
+def test_streaming_split_releases_a_sentence_only_when_its_markers_are_complete():
+    text = "Adults may renew by mail. [1] It takes 2.5 weeks [2]. Last one [3]"
+    stream = SentenceStream()
+    released: list[tuple[str, tuple[str, ...]]] = []
+    for i in range(0, len(text), 2):  # two characters at a time, like tokens
+        for s in stream.feed(text[i : i + 2]):
+            released.append((s.text, s.labels))
+    assert released == [("Adults may renew by mail.", ("1",)), ("It takes 2.5 weeks.", ("2",))]
+    assert [(s.text, s.labels) for s in stream.close()] == [("Last one", ("3",))]
+
+
+def test_facts_read_numbers_in_words_chinese_numerals_and_money():
+    assert facts_of("six to eight weeks, $1,200 or 5万元").numbers == {6, 8, 1200, 50000}
+    assert cn_numeral("一百五十") == 150
+    assert facts_of("一般情况下统一办理").numbers == frozenset()  # "一" inside words is no number
+    assert facts_of("children under 16").upper_bounds == {16}
+    assert facts_of("年满18周岁").lower_bounds == {18}
+    assert facts_of("未满18周岁").upper_bounds == {18}
+    assert facts_of("no more than 3 tablets").negated is False
