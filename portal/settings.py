@@ -236,6 +236,34 @@ SEARCH_RERANK_POOL = env_int("SEARCH_RERANK_POOL", 20, minimum=1)
 # --- Answering (the answer pipeline issue fills this in) ---------------------------------------
 LLM_BACKEND = env_str("LLM_BACKEND", "none")
 
+# --- Audit (portal/audit/; README "Audit trail") ----------------------------------------------
+# Signs checkpoints and keys the hashes of client addresses and attempted usernames. Production
+# must bring its own (32+ characters; `check --deploy` says so); development and tests derive one
+# from SECRET_KEY. Keep it out of the database: someone who can rewrite the tables must not be
+# able to re-sign them. After a rotation, list old keys so old checkpoints still verify.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", required=PRODUCTION) or (
+    "audit-hmac-development-only:" + SECRET_KEY
+)
+AUDIT_HMAC_PREVIOUS_KEYS = env_list("AUDIT_HMAC_PREVIOUS_KEYS", [])
+# Events after the newest checkpoint are protected by the hash chain alone (a rewrite with
+# recomputed hashes goes unnoticed until signed), so checkpoint often; idle runs write nothing.
+AUDIT_CHECKPOINT_EVERY_S = env_float("AUDIT_CHECKPOINT_EVERY_S", 600.0)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365, minimum=1)  # HIPAA: 6 years
+# Trusted reverse proxies in front of the app: the client address is the entry they appended to
+# X-Forwarded-For. 0 (default): REMOTE_ADDR, and X-Forwarded-For is ignored (clients can forge it).
+AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0, minimum=0)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.checkpoint",
+    "schedule": AUDIT_CHECKPOINT_EVERY_S,
+}
+# Lets services and signal receivers record the actor and source address of the current request.
+MIDDLEWARE.append("portal.audit.middleware.audit_context")
+if PORTAL_ENV == "test" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django empties test databases with TRUNCATE between transactional tests; the append-only
+    # trigger (audit migration 0003) lets TRUNCATE through only on connections that ask for it.
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c audit.allow_truncate=on".strip()
+
 # --- Internationalization ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

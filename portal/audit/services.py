@@ -1,48 +1,76 @@
-"""Appending to the audit trail."""
+"""Writing the audit trail: appending events, signing checkpoints, the retention purge."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import datetime as dt
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.accounts.selectors import user_role
-from portal.audit.models import AuditEvent, AuditHead
+from portal.audit.chain import GENESIS, ChainWalk, event_digest, event_fields
+from portal.audit.middleware import current_request
+from portal.audit.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    CheckpointKind,
+    Outcome,
+)
+from portal.audit.redaction import redact_value
+from portal.audit.signing import checkpoint_sign, checkpoint_signature_problem, keyed_hash
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "AuditChainBroken",
+    "PurgePlan",
+    "audit_checkpoint_create",
+    "audit_purge",
+    "audit_record",
+    "event_digest",
+    "event_fields",
+    "username_fingerprint",
+]
+
+logger = logging.getLogger(__name__)
 
 
-def event_digest(*, prev_hash: str, fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+class AuditChainBroken(Exception):
+    """The chain does not verify where a checkpoint or purge needed it to; nothing was signed."""
+
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(f"audit chain broken at event {seq}: {problem}")
+        self.seq, self.problem = seq, problem
 
 
-def event_fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "client": event.client,
-        "detail": event.detail,
-    }
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind AUDIT_PROXY_COUNT trusted proxies the entry
+    those proxies appended to X-Forwarded-For (entries further left are client-supplied)."""
+    proxies = settings.AUDIT_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
 
 
 def _client_hash(request: HttpRequest | None) -> str:
     if request is None:
         return ""
-    address = request.META.get("REMOTE_ADDR", "")
     # Keyed, so the trail can link events from one address without storing the address.
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_hash("client", client_address(request))
+
+
+def username_fingerprint(username: str) -> str:
+    """A keyed hash of an attempted username: repeated attempts on one name line up in the
+    trail, while a name that is really someone's phone number or e-mail is not stored."""
+    return keyed_hash("username", username.strip().lower())
 
 
 def audit_record(
@@ -52,8 +80,17 @@ def audit_record(
     user=None,
     object_type: str = "",
     object_id: str | int = "",
+    outcome: str = Outcome.OK,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Append one event. ``request`` defaults to the request being served (if any) and ``user``
+    to that request's user; with neither, the actor is "system" (commands, Celery tasks).
+
+    ``detail`` should hold ids, counts and codes; strings in it are redacted all the same. Call
+    inside the transaction that makes the change, so a rolled-back change leaves no event and a
+    committed one always has its event. The head row stays locked until that transaction ends.
+    """
+    request = request if request is not None else current_request()
     user = user if user is not None else getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
     with transaction.atomic():
@@ -65,9 +102,10 @@ def audit_record(
             actor_role=user_role(user) if user is not None else "system",
             action=action,
             object_type=object_type,
-            object_id=str(object_id),
+            object_id=redact_value(str(object_id))[:60],
+            outcome=Outcome(outcome).value,
             client=_client_hash(request),
-            detail=detail or {},
+            detail=redact_value(detail or {}),
             prev_hash=head.hash,
         )
         event.hash = event_digest(prev_hash=head.hash, fields=event_fields(event))
@@ -75,3 +113,151 @@ def audit_record(
         head.seq, head.hash = event.seq, event.hash
         head.save()
     return event
+
+
+# --- Checkpoints -------------------------------------------------------------------------------
+
+
+def _walk(*, after: AuditCheckpoint | None, through_seq: int) -> ChainWalk:
+    """Verify events (after.seq, through_seq]; raise AuditChainBroken at the first bad one."""
+    walk = ChainWalk(after.seq + 1, after.hash) if after else ChainWalk()
+    events = AuditEvent.objects.filter(seq__gte=walk.next_seq, seq__lte=through_seq)
+    for event in events.order_by("seq").iterator(chunk_size=2000):
+        problem = walk.step(event)
+        if problem:
+            raise AuditChainBroken(walk.next_seq, problem)
+    if walk.last_seq != through_seq:
+        raise AuditChainBroken(walk.next_seq, f"event {walk.next_seq} is missing")
+    return walk
+
+
+def _checkpoint_write(*, kind: str, seq: int, hash: str) -> AuditCheckpoint:
+    """Sign and store a checkpoint. Call while holding the head row lock: checkpoints chain by
+    ``prev_signature``, and two writers reading the same predecessor would fork that chain."""
+    previous = AuditCheckpoint.objects.order_by("-id").first()
+    prev_signature = previous.signature if previous else ""
+    created_at = timezone.now()
+    kid, signature = checkpoint_sign(
+        kind=kind, seq=seq, hash=hash, created_at=created_at, prev_signature=prev_signature
+    )
+    checkpoint = AuditCheckpoint.objects.create(
+        kind=kind,
+        seq=seq,
+        hash=hash,
+        created_at=created_at,
+        prev_signature=prev_signature,
+        key_id=kid,
+        signature=signature,
+    )
+    # Also in the logs, which are shipped elsewhere: a witness outside this database, should
+    # someone delete the newest checkpoints together with the events they vouch for.
+    logger.info(
+        "audit checkpoint #%s kind=%s seq=%s hash=%s signature=%s",
+        checkpoint.pk,
+        kind,
+        seq,
+        hash,
+        signature,
+    )
+    return checkpoint
+
+
+def audit_checkpoint_create() -> AuditCheckpoint | None:
+    """Sign the current head if events were added since the newest checkpoint; else None.
+
+    The events since that checkpoint are verified first, so a checkpoint never vouches for a
+    chain that was already damaged (AuditChainBroken is raised instead). Idempotent: running it
+    twice, or from two processes, writes one checkpoint per head position.
+    """
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is None or head.seq == 0:
+        return None
+    base = AuditCheckpoint.objects.order_by("-seq", "-id").first()
+    if base is not None and base.seq >= head.seq:
+        return None
+    # The walk runs without locks (appends go on meanwhile); only the write below takes one.
+    walk = _walk(after=base, through_seq=head.seq)
+    if walk.prev_hash != head.hash:
+        raise AuditChainBroken(head.seq, "the head row does not match the last event")
+    with transaction.atomic():
+        AuditHead.objects.select_for_update().get(pk=1)
+        if AuditCheckpoint.objects.filter(seq__gte=head.seq).exists():
+            return None  # another process signed this position (or a later one) meanwhile
+        return _checkpoint_write(kind=CheckpointKind.PERIODIC, seq=head.seq, hash=head.hash)
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge removes (or, after a dry run, would remove)."""
+
+    cutoff: dt.datetime
+    through_seq: int | None  # events with seq <= this go; None: nothing is old enough
+    events: int
+    checkpoint_id: int | None  # the signed checkpoint the remaining chain is anchored to
+    anchor_id: int | None = None  # the purge anchor written (None on a dry run)
+
+
+def _latest_anchor() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.filter(kind=CheckpointKind.PURGE).order_by("-seq").first()
+
+
+def audit_purge(*, dry_run: bool = False, now: dt.datetime | None = None, user=None) -> PurgePlan:
+    """Delete events older than AUDIT_RETENTION_DAYS, but only up to a signed checkpoint.
+
+    The cut is at the newest checkpoint whose event is older than the cutoff, so what remains
+    starts right after a signed hash. A purge anchor (a checkpoint of kind "purge") records that
+    hash; audit_verify starts from it and still catches tampering in what remains. The stretch to
+    delete is verified first: evidence of tampering is never purged (AuditChainBroken).
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    anchor = _latest_anchor()
+    start = anchor.seq if anchor else 0
+    old_seqs = AuditEvent.objects.filter(at__lt=cutoff).values("seq")
+    target = (
+        AuditCheckpoint.objects.filter(seq__gt=start, seq__in=Subquery(old_seqs))
+        .order_by("-seq", "-id")
+        .first()
+    )
+    if target is None:
+        return PurgePlan(cutoff, None, 0, None)
+    count = AuditEvent.objects.filter(seq__gt=start, seq__lte=target.seq).count()
+    plan = PurgePlan(cutoff, target.seq, count, target.pk)
+    if dry_run:
+        return plan
+
+    problem = checkpoint_signature_problem(target)
+    if problem:
+        raise AuditChainBroken(target.seq, f"checkpoint #{target.pk} {problem}")
+    walk = _walk(after=anchor, through_seq=target.seq)
+    if walk.prev_hash != target.hash:
+        raise AuditChainBroken(target.seq, f"differs from signed checkpoint #{target.pk}")
+
+    with transaction.atomic():
+        AuditHead.objects.select_for_update().get(pk=1)
+        purge_anchor = _checkpoint_write(
+            kind=CheckpointKind.PURGE, seq=target.seq, hash=target.hash
+        )
+        if connection.vendor == "postgresql":
+            # Transaction-local: the append-only trigger lets exactly these rows go, and only
+            # until this transaction ends.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('audit.purge_through', %s, true)", [str(target.seq)]
+                )
+        deleted, _ = AuditEvent.objects.filter(seq__lte=target.seq).delete()
+        audit_record(
+            action="audit.purge",
+            user=user,
+            object_type="audit_checkpoint",
+            object_id=purge_anchor.pk,
+            detail={
+                "through_seq": target.seq,
+                "events_deleted": deleted,
+                "cutoff": cutoff.date().isoformat(),
+                "retention_days": settings.AUDIT_RETENTION_DAYS,
+            },
+        )
+    return PurgePlan(cutoff, target.seq, deleted, target.pk, purge_anchor.pk)

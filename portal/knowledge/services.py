@@ -18,6 +18,8 @@ from django.utils.text import slugify
 
 from ingestion.errors import FileTooLarge, IngestionError
 from ingestion.filenames import safe_filename
+from portal.audit.models import Outcome
+from portal.audit.services import audit_record
 from portal.core.jobs import enqueue_on_commit
 from portal.knowledge.models import (
     Audience,
@@ -100,6 +102,15 @@ def document_upload(
                 "Split it or ask an administrator to raise UPLOAD_MAX_BYTES."
             )
     except IngestionError as exc:
+        # The code only: the message quotes the file name, which may carry personal data.
+        audit_record(
+            action="knowledge.upload",
+            user=user,
+            object_type="collection",
+            object_id=collection.pk,
+            outcome=Outcome.FAILED,
+            detail={"error_code": exc.code},
+        )
         return UploadResult(filename, None, None, error_code=exc.code, error_message=str(exc))
 
     digest = hashlib.sha256(data).hexdigest()
@@ -113,6 +124,13 @@ def document_upload(
         .first()
     )
     if existing is not None:
+        audit_record(
+            action="knowledge.upload",
+            user=user,
+            object_type="document_version",
+            object_id=existing.pk,
+            detail={"duplicate_of": existing.pk, "collection": collection.slug},
+        )
         return UploadResult(clean_name, None, None, duplicate_of=existing)
 
     with transaction.atomic():
@@ -139,6 +157,21 @@ def document_upload(
         version.file.save(clean_name, ContentFile(data), save=False)
         version.save()
         job = IngestionJob.objects.create(version=version)
+        # Inside the transaction: the version and its audit event commit (or roll back) together.
+        # Ids, sizes and hashes only; titles and file names can carry personal data.
+        audit_record(
+            action="knowledge.upload" if number == 1 else "knowledge.version_add",
+            user=user,
+            object_type="document_version",
+            object_id=version.pk,
+            detail={
+                "document_id": document.pk,
+                "version": number,
+                "collection": collection.slug,
+                "bytes": len(data),
+                "sha256": digest,
+            },
+        )
         if enqueue:
             from portal.knowledge.tasks import ingest_version_task
 
@@ -155,9 +188,17 @@ def document_delete(*, document: Document, user=None) -> None:
     from portal.knowledge.tasks import sync_indexes_task
 
     with transaction.atomic():
-        Document.objects.filter(pk=document.pk, deleted_at__isnull=True).update(
+        removed = Document.objects.filter(pk=document.pk, deleted_at__isnull=True).update(
             deleted_at=timezone.now()
         )
+        if removed:  # a second delete of the same document changes nothing and is not recorded
+            audit_record(
+                action="knowledge.delete",
+                user=user,
+                object_type="document",
+                object_id=document.pk,
+                detail={"collection_id": document.collection_id},
+            )
         enqueue_on_commit(sync_indexes_task)
 
 
@@ -174,6 +215,12 @@ def version_retry(*, version: DocumentVersion) -> IngestionJob:
         version.status = VersionStatus.QUEUED
         version.parsed = None
         version.save(update_fields=["status", "parsed"])
+        audit_record(
+            action="knowledge.version_retry",
+            object_type="document_version",
+            object_id=version.pk,
+            detail={"document_id": version.document_id, "job_id": job.pk},
+        )
         enqueue_on_commit(ingest_version_task, job.pk)
     return job
 

@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
-from portal.audit.services import audit_record
 from portal.core.access import requires
 from portal.knowledge.forms import UploadForm
 from portal.knowledge.models import Collection, Document, IngestionJob
@@ -31,12 +30,7 @@ def documents(request: HttpRequest) -> HttpResponse:
             elif result.duplicate_of is not None:
                 messages.info(request, f"{result.filename}: identical to an existing version.")
             else:
-                audit_record(
-                    request=request,
-                    action="knowledge.upload",
-                    object_type="document_version",
-                    object_id=result.version.pk,
-                )
+                # knowledge.services records the upload in the audit trail, for every caller.
                 messages.success(request, f"{result.filename}: queued for ingestion.")
         return redirect("knowledge:documents")
     docs = (
@@ -52,7 +46,6 @@ def documents(request: HttpRequest) -> HttpResponse:
 def document_remove(request: HttpRequest, pk: int) -> HttpResponse:
     document = get_object_or_404(Document, pk=pk, deleted_at__isnull=True)
     document_delete(document=document, user=request.user)
-    audit_record(request=request, action="knowledge.delete", object_type="document", object_id=pk)
     messages.success(request, f"{document.title}: removed from answers.")
     return redirect("knowledge:documents")
 
@@ -85,13 +78,6 @@ def documents_upload_api(request: HttpRequest) -> JsonResponse:
         result = document_upload(
             collection=collection, data=upload.read(), filename=upload.name, user=request.user
         )
-        if result.version is not None:
-            audit_record(
-                request=request,
-                action="knowledge.upload",
-                object_type="document_version",
-                object_id=result.version.pk,
-            )
         results.append(
             {
                 "filename": result.filename,

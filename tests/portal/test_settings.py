@@ -59,6 +59,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     "SECRET_KEY": "k" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
     "ALLOWED_HOSTS": "answers.example.gov",
+    "AUDIT_HMAC_KEY": "a" * 16 + "-audit-checkpoint-signing-key-0c1d2e3f4a5b",
 }
 
 
