@@ -233,6 +233,17 @@ SEARCH_DENSE_WEIGHT = env_float("SEARCH_DENSE_WEIGHT", 0.3)
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
 SEARCH_RERANK_POOL = env_int("SEARCH_RERANK_POOL", 20, minimum=1)
 
+# -- Retrieval at scale (issue 4): approximate index, filter cache, query embeddings --
+# From this many live chunks the dense index is IVF (approximate), trained from the stored
+# vectors; below it, exact search. 0 keeps exact search at any size. See the README benchmark.
+SEARCH_ANN_THRESHOLD = env_int("SEARCH_ANN_THRESHOLD", 50000, minimum=0)
+# IVF cells scanned per query (scaled up automatically for narrow filters).
+SEARCH_ANN_NPROBE = env_int("SEARCH_ANN_NPROBE", 16, minimum=1)
+# Allowed-id sets (role x collections x language x index version) kept per process.
+SEARCH_FILTER_CACHE_SIZE = env_int("SEARCH_FILTER_CACHE_SIZE", 64, minimum=1)
+# Query embeddings kept per process (repeated questions skip the embedder).
+SEARCH_QUERY_CACHE_SIZE = env_int("SEARCH_QUERY_CACHE_SIZE", 1024, minimum=0)
+# -- end retrieval at scale --
 # --- Answering (the answer pipeline issue fills this in) ---------------------------------------
 LLM_BACKEND = env_str("LLM_BACKEND", "none")
 

@@ -49,6 +49,9 @@ class EvalSet:
     split: str
     corpus: list[CorpusDoc]
     questions: list[EvalQuestion] = field(default_factory=list)
+    # True when dev and test search the same corpus (STARD: one body of law, questions split),
+    # so both splits share one ingested collection instead of embedding 58k articles twice.
+    shared_corpus: bool = False
 
 
 def _jsonl(path: Path):
@@ -139,7 +142,7 @@ def stard(split: str) -> EvalSet:
         for row in _jsonl(root / "queries.jsonl")
         if row.get("split") == split
     ]
-    return EvalSet("stard", split, corpus, questions)
+    return EvalSet("stard", split, corpus, questions, shared_corpus=True)
 
 
 def folder(path: Path, split: str) -> EvalSet:

@@ -42,7 +42,10 @@ def evaluation_user():
 
 
 def _collection_slug(eval_set: EvalSet, sub: str = "") -> str:
-    return slugify(f"eval-{eval_set.name}-{eval_set.split}" + (f"-{sub}" if sub else ""))[:80]
+    base = f"eval-{eval_set.name}"
+    if not eval_set.shared_corpus:
+        base += f"-{eval_set.split}"
+    return slugify(base + (f"-{sub}" if sub else ""))[:80]
 
 
 def corpus_ingest(*, eval_set: EvalSet, progress: Progress | None = None) -> dict[str, str]:

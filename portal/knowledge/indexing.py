@@ -9,6 +9,7 @@ every caller (ingestion, deletion, the hourly beat, the rebuild command) can jus
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,37 @@ def desired_ids(model: str) -> set[int]:
     )
 
 
+def _needs_new_kind(index, n: int) -> bool:
+    """Whether the index should be rebuilt as another kind (or retrained) for ``n`` vectors.
+
+    Exact becomes IVF at the threshold; IVF goes back to exact only below half of it, so a size
+    hovering around the threshold does not flip kinds on every sync. An IVF index is retrained
+    when its cell count is off by 4x for the current size (cells trained on 10k vectors would
+    each hold thousands of vectors at 1M, and search would slow down).
+    """
+    threshold = settings.SEARCH_ANN_THRESHOLD
+    if not vector_store.is_ivf(index):
+        return vector_store.choose_kind(n, threshold=threshold) == vector_store.IVF
+    if not threshold or n < threshold // 2:
+        return True
+    wanted_cells = vector_store.ann_nlist(n)
+    return wanted_cells >= 4 * index.nlist or 4 * wanted_cells <= index.nlist
+
+
+def _trained_ivf(model: str, ids: list[int]):
+    """An empty IVF index trained on a deterministic sample of the stored vectors."""
+    nlist = vector_store.ann_nlist(len(ids))
+    sample_size = min(len(ids), vector_store.ivf_training_size(nlist))
+    sample = sorted(random.Random(len(ids)).sample(ids, sample_size))  # noqa: S311 (not crypto)
+    vectors = np.concatenate(
+        [_vectors_for(model, sample[i : i + 5000]) for i in range(0, len(sample), 5000)]
+    )
+    return vector_store.ivf_index(vectors, nlist=nlist)
+
+
 def index_sync(*, model: str | None = None, rebuild: bool = False) -> IndexSyncResult:
+    """Apply the difference between live chunks and the index; choose exact or IVF by size
+    (``SEARCH_ANN_THRESHOLD``), rebuilding when the kind changes."""
     model = model or settings.EMBEDDING_MODEL
     directory = _index_dir(model)
     with transaction.atomic():
@@ -79,9 +110,15 @@ def index_sync(*, model: str | None = None, rebuild: bool = False) -> IndexSyncR
         index = None
         if state.path and not rebuild and Path(state.path).exists():
             index = vector_store.index_read(state.path)
+            if _needs_new_kind(index, len(wanted)):
+                rebuild, index = True, None
         if index is None:
-            dimension = state.dimension or load_embedder(model).dimension
-            index = vector_store.empty_index(dimension)
+            kind = vector_store.choose_kind(len(wanted), threshold=settings.SEARCH_ANN_THRESHOLD)
+            if kind == vector_store.IVF:
+                index = _trained_ivf(model, sorted(wanted))
+            else:
+                dimension = state.dimension or load_embedder(model).dimension
+                index = vector_store.empty_index(dimension)
         present = set(vector_store.index_ids(index).tolist())
         to_add = sorted(wanted - present)
         to_remove = sorted(present - wanted)
@@ -144,6 +181,67 @@ def index_check(*, model: str | None = None) -> IndexCheck:
     )
 
 
+def index_state(model: str) -> tuple[int, str]:
+    """(version, file) of the model's dense index: what a searcher's caches are keyed on."""
+    state = VectorIndex.objects.filter(model=model).values_list("version", "path").first()
+    return state or (0, "")
+
+
+def keyword_index_state() -> str:
+    return KeywordIndex.objects.filter(pk=1).values_list("path", flat=True).first() or ""
+
+
+@dataclass(frozen=True)
+class AnnCheck:
+    model: str
+    kind: str  # "flat" (exact: recall 1 by definition) or "ivf"
+    size: int
+    nlist: int
+    nprobe: int
+    queries: int
+    recall_at_k: float
+    k: int
+
+
+def ann_recall_check(
+    *, model: str | None = None, queries: int = 100, k: int = 10, seed: int = 0
+) -> AnnCheck:
+    """recall@k of the current dense index against exact search over the stored vectors.
+
+    Queries are stored vectors of randomly chosen live chunks, each mixed half-and-half with
+    another random chunk's vector, so a query is near several passages rather than identical to
+    one (an identical vector finds itself and flatters the index). Exact scores are computed
+    from the database in batches, so this also works for 1M-chunk indexes.
+    """
+    model = model or settings.EMBEDDING_MODEL
+    state = VectorIndex.objects.filter(model=model).first()
+    if not state or not state.path or not Path(state.path).exists():
+        return AnnCheck(model, vector_store.FLAT, 0, 0, 0, 0, 1.0, k)
+    index = vector_store.index_read(state.path)
+    nprobe = settings.SEARCH_ANN_NPROBE
+    if not vector_store.is_ivf(index):
+        return AnnCheck(model, vector_store.FLAT, int(index.ntotal), 0, 0, 0, 1.0, k)
+    ids = sorted(desired_ids(model))
+    rng = random.Random(seed)  # noqa: S311 (sampling, not crypto)
+    picked = [rng.sample(ids, 2) for _ in range(min(queries, len(ids)))]
+    first = _vectors_for(model, [a for a, _ in picked])
+    second = _vectors_for(model, [b for _, b in picked])
+    query_vectors = first + second
+    query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True) + 1e-12
+
+    def batches():
+        for start in range(0, len(ids), 5000):
+            batch = ids[start : start + 5000]
+            yield np.asarray(batch, dtype=np.int64), _vectors_for(model, batch)
+
+    _, exact = vector_store.exact_topk(query_vectors, batches(), k=k)
+    _, approx = vector_store.search(index, query_vectors, k=k, nprobe=nprobe)
+    recall = vector_store.recall_vs_exact(approx, exact)
+    return AnnCheck(
+        model, vector_store.IVF, int(index.ntotal), index.nlist, nprobe, len(picked), recall, k
+    )
+
+
 class _LoadedIndexes:
     """Per-process cache of loaded indexes; reloads when the row points at another file."""
 
@@ -184,7 +282,11 @@ def dense_search(
     if index is None:
         return []
     scores, ids = vector_store.search(
-        index, query_vector.reshape(1, -1), k=k, allowed_ids=allowed_ids
+        index,
+        query_vector.reshape(1, -1),
+        k=k,
+        allowed_ids=allowed_ids,
+        nprobe=settings.SEARCH_ANN_NPROBE,
     )
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 

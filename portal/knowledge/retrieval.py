@@ -2,23 +2,40 @@
 
 Filtering happens inside retrieval, before any passage leaves this module: the ids of live
 chunks in collections the asker may see (optionally narrowed by collection and language) are
-computed first and passed into both searches (an IDSelector for FAISS, a mask for BM25), so a
+computed first and passed into both searches (an ID selector for FAISS, a mask for BM25), so a
 citizen's search never even scores a staff-only passage.
+
+The allowed set is cached per process, keyed by everything it depends on (the collections the
+asker may see, the collection and language filters, today's date and both index versions: every
+change to the live chunks goes through the index sync, which bumps the versions), so a query does
+not read every live chunk id from the database. ``hybrid_rank`` is the database-free core that
+the benchmark (``manage.py benchmark retrieval``) drives at 100k-1M chunks.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from ingestion import vector_store
 from ingestion.embedding import load_embedder
+from ingestion.keyword_index import BM25Index
 from ingestion.tokenize import tokenize
-from portal.knowledge.indexing import dense_search, keyword_index_loaded
+from ingestion.vector_store import IdFilter
+from portal.knowledge.indexing import (
+    index_state,
+    keyword_index_loaded,
+    keyword_index_state,
+    loaded_indexes,
+)
 from portal.knowledge.models import Chunk
 from portal.knowledge.selectors import collections_visible_to, live_chunks
 
@@ -55,12 +72,127 @@ class SearchTrace:
 def allowed_chunk_ids(
     *, user, collections: list[str] | None = None, language: str | None = None
 ) -> np.ndarray:
-    chunks = live_chunks().filter(version__document__collection__in=collections_visible_to(user))
+    """Ids of the live chunks ``user`` may receive (uncached: reads the database)."""
+    return _allowed_ids_query(
+        visible=list(collections_visible_to(user).values_list("pk", flat=True)),
+        collections=collections,
+        language=language,
+    )
+
+
+def _allowed_ids_query(
+    *, visible: list[int], collections: list[str] | None, language: str | None
+) -> np.ndarray:
+    chunks = live_chunks().filter(version__document__collection__in=visible)
     if collections:
         chunks = chunks.filter(version__document__collection__slug__in=collections)
     if language:
         chunks = chunks.filter(version__language=language)
     return np.fromiter(chunks.values_list("id", flat=True), dtype=np.int64)
+
+
+@dataclass
+class AllowedSet:
+    """One allowed-id set, ready for both searches: a FAISS selector and BM25 row masks."""
+
+    ids: IdFilter
+    _masks: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, bm25: BM25Index) -> np.ndarray:
+        # Keyed by the loaded index object: a reloaded BM25 file gets a fresh mask.
+        key = id(bm25)
+        mask = self._masks.get(key)
+        if mask is None:
+            self._masks.clear()
+            mask = self._masks[key] = bm25.mask_for(self.ids.contains)
+        return mask
+
+
+class _AllowedCache:
+    """A small LRU of AllowedSets. The key holds every input of the set, so an entry is never
+    stale; old keys simply age out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, AllowedSet] = OrderedDict()
+
+    def get(self, key: tuple, compute) -> AllowedSet:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+        entry = AllowedSet(IdFilter(compute()))
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > settings.SEARCH_FILTER_CACHE_SIZE:
+                self._entries.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+allowed_cache = _AllowedCache()
+
+
+def allowed_set(
+    *, user, collections: list[str] | None = None, language: str | None = None
+) -> AllowedSet:
+    visible = sorted(collections_visible_to(user).values_list("pk", flat=True))
+    key = (
+        tuple(visible),
+        tuple(sorted(collections or ())),
+        language or "",
+        timezone.localdate().isoformat(),
+        index_state(settings.EMBEDDING_MODEL),
+        keyword_index_state(),
+    )
+    return allowed_cache.get(
+        key,
+        lambda: _allowed_ids_query(visible=visible, collections=collections, language=language),
+    )
+
+
+class _QueryVectors:
+    """Per-process LRU of question embeddings: the embedder is most of a hybrid query's time,
+    and the same questions (suggested questions, retries, evaluation runs) come back often."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def get(self, question: str, model: str) -> np.ndarray:
+        key = (model, question)
+        with self._lock:
+            vector = self._entries.get(key)
+            if vector is not None:
+                self._entries.move_to_end(key)
+                return vector
+        vector = embed_query(question, model)
+        if settings.SEARCH_QUERY_CACHE_SIZE:
+            with self._lock:
+                self._entries[key] = vector
+                while len(self._entries) > settings.SEARCH_QUERY_CACHE_SIZE:
+                    self._entries.popitem(last=False)
+        return vector
+
+
+def embed_query(question: str, model: str) -> np.ndarray:
+    """One question's vector, with the numeric libraries held to ``SEARCH_THREADS`` threads:
+    a single short text gains nothing from a second BLAS thread, and on a 2-core machine shared
+    with workers the extra thread only waits (see MODELS.md)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=settings.SEARCH_THREADS):
+        return load_embedder(model).embed([question])[0]
+
+
+query_vectors = _QueryVectors()
 
 
 def rrf_fuse(rankings: list[list[tuple[int, float]]], *, k: int = 60) -> list[tuple[int, float]]:
@@ -114,6 +246,46 @@ def _passages(ranked: list[tuple[int, float]]) -> list[Passage]:
     ]
 
 
+def hybrid_rank(
+    *,
+    retriever: str,
+    tokens: list[str],
+    query_vector: np.ndarray | None,
+    allowed: AllowedSet,
+    bm25: BM25Index | None,
+    index,
+    candidates: int,
+    fusion: str = "weighted",
+    dense_weight: float = 0.3,
+    rrf_k: int = 60,
+    nprobe: int = 16,
+    timings: dict[str, float] | None = None,
+) -> list[tuple[int, float]]:
+    """Chunk ids and fused scores, best first, among ``allowed`` only. No database access:
+    ``passages_search`` and the retrieval benchmark both call this."""
+    timings = timings if timings is not None else {}
+    keyword: list[tuple[int, float]] = []
+    if retriever != "dense" and bm25 is not None:
+        started = time.perf_counter()
+        keyword = bm25.search(tokens, k=candidates, allowed=allowed.mask(bm25))
+        timings["bm25"] = time.perf_counter() - started
+    dense: list[tuple[int, float]] = []
+    if retriever != "bm25" and index is not None and query_vector is not None:
+        started = time.perf_counter()
+        scores, ids = vector_store.search(
+            index, query_vector.reshape(1, -1), k=candidates, allowed_ids=allowed.ids, nprobe=nprobe
+        )
+        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        timings["dense_search"] = time.perf_counter() - started
+    if retriever == "bm25":
+        return keyword
+    if retriever == "dense":
+        return dense
+    if fusion == "weighted":
+        return weighted_fuse(dense, keyword, dense_weight=dense_weight)
+    return rrf_fuse([dense, keyword], k=rrf_k)
+
+
 def passages_search(
     *,
     question: str,
@@ -131,35 +303,33 @@ def passages_search(
         raise ValueError(f"unknown retriever {retriever!r}; choose from {', '.join(RETRIEVERS)}")
     timings = trace.timings if trace is not None else {}
     started = time.perf_counter()
-    allowed = allowed_chunk_ids(user=user, collections=collections, language=language)
+    allowed = allowed_set(user=user, collections=collections, language=language)
     timings["filter"] = time.perf_counter() - started
     if not len(allowed):
         return []
-    candidates = max(k, settings.SEARCH_CANDIDATES)
-
-    keyword: list[tuple[int, float]] = []
-    if retriever != "dense":
-        started = time.perf_counter()
-        bm25 = keyword_index_loaded()
-        if bm25 is not None:
-            mask = np.isin(bm25.ids, allowed, assume_unique=True)
-            keyword = bm25.search(tokenize(question), k=candidates, allowed=mask)
-        timings["bm25"] = time.perf_counter() - started
-    dense: list[tuple[int, float]] = []
+    model = settings.EMBEDDING_MODEL
+    query_vector = None
     if retriever != "bm25":
         started = time.perf_counter()
-        vector = load_embedder(settings.EMBEDDING_MODEL).embed([question])[0]
-        dense = dense_search(query_vector=vector, k=candidates, allowed_ids=allowed)
-        timings["dense"] = time.perf_counter() - started
-
-    if retriever == "bm25":
-        ranked = keyword
-    elif retriever == "dense":
-        ranked = dense
-    elif settings.SEARCH_FUSION == "weighted":
-        ranked = weighted_fuse(dense, keyword, dense_weight=settings.SEARCH_DENSE_WEIGHT)
-    else:
-        ranked = rrf_fuse([dense, keyword], k=settings.SEARCH_RRF_K)
+        query_vector = query_vectors.get(question, model)
+        timings["embed"] = time.perf_counter() - started
+    ranked = hybrid_rank(
+        retriever="hybrid" if retriever == "hybrid_rerank" else retriever,
+        tokens=tokenize(question) if retriever != "dense" else [],
+        query_vector=query_vector,
+        allowed=allowed,
+        bm25=keyword_index_loaded() if retriever != "dense" else None,
+        index=loaded_indexes.get(model) if retriever != "bm25" else None,
+        candidates=max(k, settings.SEARCH_CANDIDATES),
+        fusion=settings.SEARCH_FUSION,
+        dense_weight=settings.SEARCH_DENSE_WEIGHT,
+        rrf_k=settings.SEARCH_RRF_K,
+        nprobe=settings.SEARCH_ANN_NPROBE,
+        timings=timings,
+    )
+    # Kept for callers reading the old key: "dense" is embedding plus search.
+    if retriever != "bm25":
+        timings["dense"] = timings.get("embed", 0.0) + timings.get("dense_search", 0.0)
 
     reranker = _reranker() if retriever == "hybrid_rerank" else None
     if reranker is None:

@@ -43,6 +43,47 @@ def test_dense_filter_fallback_keeps_only_allowed_ids():
     )
     allowed = np.array([103, 120, 149])
     with_selector = vector_store.search(index, vectors[:1], k=3, allowed_ids=allowed)
-    fallback = vector_store._search_then_filter(index, vectors[:1], k=3, allowed_ids=allowed)
+    fallback = vector_store._search_then_filter(
+        index, vectors[:1], k=3, allowed=vector_store.IdFilter(allowed)
+    )
     assert set(with_selector[1][0]) == set(fallback[1][0]) == {103, 120, 149}
     assert list(fallback[1][0]) == list(with_selector[1][0])  # same order: best first
+
+
+def test_bm25_matches_a_plain_bm25_and_filters_inside_the_search():
+    # The vectorized scorer must give the textbook BM25 ranking (k1=1.2, b=0.75).
+    import math
+    import random
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(300)]
+    rows = [(i * 3, [rng.choice(words) for _ in range(rng.randint(5, 40))]) for i in range(2000)]
+    index = BM25Index.build(rows)
+    average = sum(len(t) for _, t in rows) / len(rows)
+    df = {}
+    for _, tokens in rows:
+        for word in set(tokens):
+            df[word] = df.get(word, 0) + 1
+
+    def plain(query: list[str], k: int) -> list[tuple[int, float]]:
+        scored = []
+        for chunk_id, tokens in rows:
+            score = 0.0
+            for word in dict.fromkeys(query):
+                tf = tokens.count(word)
+                if tf:
+                    idf = math.log(1 + (len(rows) - df[word] + 0.5) / (df[word] + 0.5))
+                    score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(tokens) / average))
+            if score:
+                scored.append((chunk_id, score))
+        return sorted(scored, key=lambda item: (-item[1], item[0]))[:k]
+
+    # One term, a few terms, and a query touching most rows (the dense accumulation path).
+    for query in (["w1"], ["w1", "w2", "w9", "missing"], words[:150]):
+        got, expected = index.search(query, k=10), plain(query, 10)
+        assert [i for i, _ in got] == [i for i, _ in expected]
+        assert np.allclose([s for _, s in got], [s for _, s in expected], rtol=1e-4)
+
+    odd_rows_only = np.arange(len(rows)) % 2 == 1
+    hits = index.search(words[:150], k=10, allowed=odd_rows_only)
+    assert len(hits) == 10 and all((chunk_id // 3) % 2 == 1 for chunk_id, _ in hits)
