@@ -84,7 +84,7 @@ def _needs_new_kind(index, n: int) -> bool:
         return vector_store.choose_kind(n, threshold=threshold) == vector_store.IVF
     if not threshold or n < threshold // 2:
         return True
-    wanted_cells = vector_store.ann_nlist(n)
+    wanted_cells = min(vector_store.ann_nlist(n), n)  # training clamps cells to points
     return wanted_cells >= 4 * index.nlist or 4 * wanted_cells <= index.nlist
 
 
@@ -223,7 +223,7 @@ def ann_recall_check(
         return AnnCheck(model, vector_store.FLAT, int(index.ntotal), 0, 0, 0, 1.0, k)
     ids = sorted(desired_ids(model))
     rng = random.Random(seed)  # noqa: S311 (sampling, not crypto)
-    picked = [rng.sample(ids, 2) for _ in range(min(queries, len(ids)))]
+    picked = [(rng.choice(ids), rng.choice(ids)) for _ in range(queries)]
     first = _vectors_for(model, [a for a, _ in picked])
     second = _vectors_for(model, [b for _, b in picked])
     query_vectors = first + second
