@@ -43,14 +43,22 @@ def _redactor() -> Callable[[str], str]:
         module = importlib.import_module("portal.safety.pii")
     except ImportError:
         return _builtin_redact
-    product_redact = getattr(module, "redact", None)
-    if not callable(product_redact):
+    with_findings = getattr(module, "redact_with_findings", None)
+    if callable(with_findings):
+        # Its pattern recognizers only: audit details hold codes and ids, not prose, so loading
+        # the spaCy name model into every process that records an event would buy nothing.
+        def product(text: str) -> str:
+            return with_findings(text, use_presidio=False)[0]
+
+    elif callable(getattr(module, "redact", None)):
+        product = module.redact
+    else:
         return _builtin_redact
 
     def both(text: str) -> str:
-        # The built-in patterns run after the product's: they are cheap and catch formats the
-        # product's recognizers may score below their threshold.
-        return _builtin_redact(product_redact(text))
+        # The built-in patterns run after the product's: they are cheap and catch digit runs
+        # (an address, an unchecksummed number) the product's recognizers let through.
+        return _builtin_redact(product(text))
 
     return both
 

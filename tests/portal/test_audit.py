@@ -208,7 +208,11 @@ def test_checkpoint_forged_with_a_wrong_key_is_caught(chain, settings):
         real_key = settings.AUDIT_HMAC_KEY
         settings.AUDIT_HMAC_KEY = "attacker-guess-" + "x" * 32
         kid, signature = checkpoint_sign(
-            kind="periodic", seq=3, hash=chain[2].hash, created_at=real.created_at, prev_signature=""
+            kind="periodic",
+            seq=3,
+            hash=chain[2].hash,
+            created_at=real.created_at,
+            prev_signature="",
         )
         settings.AUDIT_HMAC_KEY = real_key
         forged = AuditCheckpoint.objects.create(
@@ -308,3 +312,25 @@ def test_checkpoint_kinds_are_signed_into_the_message(chain):
     with attacker():
         AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(kind=CheckpointKind.PURGE)
     assert "does not match" in audit_verify().problem
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+def test_production_refuses_to_start_without_an_audit_key():
+    from tests.portal.test_settings import PRODUCTION, _manage
+
+    partial = {k: v for k, v in PRODUCTION.items() if k != "AUDIT_HMAC_KEY"}
+    result = _manage("check", extra_env=partial)
+    assert result.returncode != 0 and "AUDIT_HMAC_KEY is required" in result.stderr
+
+
+def test_deploy_check_rejects_short_and_development_keys(settings):
+    from portal.audit.checks import audit_key_check
+
+    settings.AUDIT_HMAC_KEY = "too-short"
+    assert [e.id for e in audit_key_check(None)] == ["audit.E001"]
+    settings.AUDIT_HMAC_KEY = "audit-hmac-development-only:" + "x" * 50
+    assert [e.id for e in audit_key_check(None)] == ["audit.E001"]
+    settings.AUDIT_HMAC_KEY = "r" * 48
+    assert audit_key_check(None) == []
