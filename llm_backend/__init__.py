@@ -1,6 +1,34 @@
 """Text generation backends for the answer pipeline (plain Python, no Django).
 
-The answer issue adds the in-process GGUF (llama.cpp), transformers + PEFT, OpenAI-compatible and
-extractive backends behind one interface. Until then the portal shows retrieved passages only and
-says so on the page.
+One interface (``base``): a ``GenerationRequest`` in, a ``GenerationStream`` of text deltas out,
+with ``Usage`` (tokens, prefill/decode/first-token timings, whether a grammar was enforced) filled
+when the stream ends. Backends, chosen by ``backend_from_config({"kind": ...})``:
+
+- ``llamacpp``: in-process GGUF through llama.cpp, grammar-constrained (the default; the default
+  model is assembled by ``python -m llm_backend.model_files assemble``);
+- ``transformers``: a local Hugging Face model directory with an optional PEFT LoRA adapter;
+- ``openai``: any OpenAI-compatible server (vLLM, SGLang, llama.cpp server);
+- ``extractive``: no model; quotes the passage sentences that best support the question.
+
+``grammars.citation_grammar`` builds the GBNF for the cited-answer format; ``bench`` measures
+speed against the machine's memory-bandwidth ceiling.
 """
+
+from llm_backend.base import (
+    Backend,
+    BackendError,
+    GenerationRequest,
+    GenerationStream,
+    Usage,
+)
+from llm_backend.factory import KINDS, backend_from_config
+
+__all__ = [
+    "KINDS",
+    "Backend",
+    "BackendError",
+    "GenerationRequest",
+    "GenerationStream",
+    "Usage",
+    "backend_from_config",
+]

@@ -1,0 +1,219 @@
+"""A local Hugging Face model directory through transformers, with an optional PEFT LoRA adapter.
+
+This is the backend fine-tuning feeds: the base model directory plus the adapter directory a
+fine-tune writes. Nothing is ever downloaded: HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE are forced
+on before transformers is imported, and every load passes ``local_files_only``.
+
+Generation runs ``model.generate`` in a worker thread and reads text from a TextIteratorStreamer.
+Closing the stream early (or hitting a stop string) sets an event that a stopping criterion checks
+at every step, so the thread ends within one token instead of running to ``max_tokens``.
+
+Grammars are not enforced here (``usage.constrained`` stays False); the pipeline's format check
+and verifier handle what the model writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from llm_backend.base import (
+    BackendError,
+    BaseBackend,
+    GenerationRequest,
+    GenerationStream,
+    Usage,
+    stop_at_strings,
+)
+
+# Used when a model directory ships no chat template (a bare base model or a test model): ChatML,
+# the format of the Qwen family the product defaults to.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
+
+
+def force_offline() -> None:
+    # Set, not setdefault: a deployment's HF_HUB_OFFLINE=0 must not make a worker download weights.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def directory_fingerprint(path: Path, *, hash_weights: bool) -> str:
+    """A short identity for a model or adapter directory, recorded with every answer.
+
+    Adapters are small, so their weights are hashed in full. For a base model (gigabytes) the
+    config and the names and sizes of the weight files are hashed instead: cheap at start-up, and
+    it changes whenever a different model is put in place.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.iterdir() if p.is_file()):
+        if file.suffix in _WEIGHT_SUFFIXES:
+            digest.update(file.name.encode())
+            if hash_weights:
+                with open(file, "rb") as f:
+                    while block := f.read(1 << 22):
+                        digest.update(block)
+            else:
+                digest.update(str(file.stat().st_size).encode())
+        elif file.name in ("config.json", "adapter_config.json"):
+            digest.update(file.read_bytes())
+    return f"{path.name}@sha256:{digest.hexdigest()[:12]}"
+
+
+def _resolve_device(torch: Any, device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BackendError(f"LLM device {device!r} was asked for but torch sees no CUDA device")
+    return device
+
+
+def _resolve_dtype(torch: Any, dtype: str, device: str) -> Any:
+    if dtype == "auto":
+        # bf16 halves memory traffic on GPUs; CPU kernels are fastest and exact in fp32.
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            dtype
+        ]
+    except KeyError:
+        raise BackendError(
+            f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16"
+        ) from None
+
+
+class TransformersBackend(BaseBackend):
+    kind = "transformers"
+
+    def __init__(
+        self,
+        *,
+        model_dir: str | Path,
+        adapter_dir: str | Path | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        n_threads: int | None = None,
+    ) -> None:
+        force_offline()
+        model_path = Path(model_dir)
+        if not (model_path / "config.json").is_file():
+            raise BackendError(
+                f"no Hugging Face model at {model_path} (config.json missing); set "
+                "LLM_HF_MODEL_DIR to a local model directory (save_pretrained output)"
+            )
+        adapter_path = Path(adapter_dir) if adapter_dir else None
+        if adapter_path is not None and not (adapter_path / "adapter_config.json").is_file():
+            raise BackendError(
+                f"no PEFT adapter at {adapter_path} (adapter_config.json missing); fix "
+                "LLM_ADAPTER_DIR or leave it empty to use the base model"
+            )
+        import torch
+        import transformers
+
+        if n_threads:
+            torch.set_num_threads(n_threads)  # process-wide: torch has no per-model thread pool
+        self._torch = torch
+        self.device = _resolve_device(torch, device)
+        torch_dtype = _resolve_dtype(torch, dtype, self.device)
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                model_path, local_files_only=True
+            )
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                model_path, dtype=torch_dtype, local_files_only=True
+            )
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"cannot load the model in {model_path}: {exc}") from exc
+        if adapter_path is not None:
+            from peft import PeftModel
+
+            try:
+                model = PeftModel.from_pretrained(model, adapter_path, is_trainable=False)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise BackendError(
+                    f"cannot apply the adapter in {adapter_path} to {model_path}: {exc}"
+                ) from exc
+        if not tokenizer.chat_template:
+            tokenizer.chat_template = CHATML_TEMPLATE
+        self.tokenizer = tokenizer
+        self.model = model.to(self.device).eval()
+        super().__init__(
+            model_id=directory_fingerprint(model_path, hash_weights=False),
+            adapter_id=(
+                directory_fingerprint(adapter_path, hash_weights=True) if adapter_path else None
+            ),
+        )
+
+    def stream(self, request: GenerationRequest) -> GenerationStream:
+        def produce(usage: Usage) -> Iterator[str]:
+            deltas = self._generate(request, usage)
+            yield from stop_at_strings(deltas, request.stop, usage)
+
+        return GenerationStream(produce, lock=self._lock, constrained=False)
+
+    def _generate(self, request: GenerationRequest, usage: Usage) -> Iterator[str]:
+        import transformers
+
+        torch = self._torch
+        inputs = self.tokenizer.apply_chat_template(
+            request.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.device)
+        prompt_len = int(inputs["input_ids"].shape[1])
+        usage.prompt_tokens = prompt_len
+        stop_event = threading.Event()
+        streamer = transformers.TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0
+        )
+
+        class _StopOnEvent(transformers.StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop_event.is_set()
+
+        kwargs: dict[str, Any] = {
+            **inputs,
+            "max_new_tokens": request.max_tokens,
+            "streamer": streamer,
+            "stopping_criteria": transformers.StoppingCriteriaList([_StopOnEvent()]),
+            "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        }
+        if request.temperature > 0:
+            kwargs.update(do_sample=True, temperature=request.temperature)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                if request.temperature > 0:
+                    torch.manual_seed(request.seed)
+                with torch.inference_mode():
+                    result["ids"] = self.model.generate(**kwargs)
+            except BaseException as exc:  # re-raised in the reading thread below
+                result["error"] = exc
+                streamer.end()  # wake the reader, which would otherwise wait for text forever
+
+        thread = threading.Thread(target=run, name="hf-generate", daemon=True)
+        thread.start()
+        try:
+            yield from streamer
+        finally:
+            stop_event.set()
+            thread.join()
+            if "ids" in result:
+                usage.completion_tokens = int(result["ids"].shape[1]) - prompt_len
+        if "error" in result:
+            raise BackendError(f"generation failed in {self.model_id}: {result['error']}") from (
+                result["error"]
+            )
+        if usage.finish_reason is None:
+            usage.finish_reason = (
+                "length" if usage.completion_tokens >= request.max_tokens else "stop"
+            )

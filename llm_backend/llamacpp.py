@@ -1,0 +1,191 @@
+"""In-process GGUF generation through llama.cpp (llama-cpp-python): the default backend.
+
+Loading: the file must exist (a missing default model names the command that assembles it), and
+when an expected SHA-256 is configured the file is hashed and compared *before* llama.cpp opens it,
+so a swapped or truncated file never runs. ``model_id`` is always "<file stem>@sha256:<12 hex>".
+
+Generation drives ``Llama.generate`` token by token rather than ``create_chat_completion``, for
+three reasons: the engine's own perf counters give prefill and decode time separately (reset before
+each request), the exact prompt token count and cache reuse are known, and closing the stream stops
+decoding at the next token. The prompt is rendered with the chat template stored in the GGUF
+(ChatML when it has none). Grammars are checked by llama.cpp's parser once (an invalid grammar
+would otherwise crash the sampler) and cached by text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from llm_backend.base import (
+    BackendError,
+    BaseBackend,
+    GenerationRequest,
+    GenerationStream,
+    Usage,
+    stop_at_strings,
+)
+from llm_backend.hf import CHATML_TEMPLATE
+from llm_backend.model_files import QWEN_FILENAME, file_sha256
+
+_GRAMMAR_CACHE_SIZE = 64
+
+
+def missing_model_hint(path: Path) -> str:
+    if path.name == QWEN_FILENAME:
+        return (
+            f"the model file {path} does not exist; assemble it with "
+            f"`python -m llm_backend.model_files assemble --dest {path.parent}` "
+            "(`make install` does this), or set LLM_MODEL_PATH to another GGUF file"
+        )
+    return f"the model file {path} does not exist; set LLM_MODEL_PATH to a GGUF file"
+
+
+class LlamaCppBackend(BaseBackend):
+    kind = "llamacpp"
+
+    def __init__(
+        self,
+        *,
+        model_path: Path | str,
+        sha256: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        n_batch: int = 512,
+        chat_format: str | None = None,
+    ) -> None:
+        path = Path(model_path)
+        if not path.is_file():
+            raise BackendError(missing_model_hint(path))
+        actual = file_sha256(path)
+        if sha256 and actual != sha256.lower():
+            raise BackendError(
+                f"{path} has sha256 {actual}, but {sha256} is expected (LLM_MODEL_SHA256): the "
+                "file is not the pinned model; re-assemble it (python -m llm_backend.model_files "
+                "assemble) or pin the new hash after checking where the file came from"
+            )
+        super().__init__(model_id=f"{path.stem}@sha256:{actual[:12]}")
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise BackendError(
+                "llama-cpp-python is not installed: pip install llama-cpp-python==0.3.36 "
+                "(or choose another backend with LLM_BACKEND)"
+            ) from exc
+        self._llama_cpp = llama_cpp
+        threads = n_threads or os.cpu_count() or 1
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=min(n_batch, n_ctx),
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = threads
+        self._formatter, self._add_bos = self._chat_formatter(chat_format)
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
+
+    def _chat_formatter(self, chat_format: str | None) -> tuple[Any, bool]:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        template = chat_format or llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        eos = llm.token_eos()
+        bos = llm.token_bos()
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+        )
+        # Templates that write the BOS token themselves must not get a second one from tokenize.
+        return formatter, "bos_token" not in template
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        rendered = self._formatter(messages=messages).prompt
+        return self._llm.tokenize(rendered.encode("utf-8"), add_bos=self._add_bos, special=True)
+
+    def _grammar(self, text: str) -> Any:
+        """A LlamaGrammar for ``text``, parsed once by llama.cpp to reject invalid grammars."""
+        if text in self._grammars:
+            self._grammars.move_to_end(text)
+            return self._grammars[text]
+        llama_cpp = self._llama_cpp
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            self._llm._model.vocab, text.encode("utf-8"), b"root"
+        )
+        if not sampler:
+            raise BackendError("llama.cpp rejected the grammar (its parse error is in the log)")
+        llama_cpp.llama_sampler_free(sampler)
+        grammar = llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+        self._grammars[text] = grammar
+        if len(self._grammars) > _GRAMMAR_CACHE_SIZE:
+            self._grammars.popitem(last=False)
+        return grammar
+
+    def stream(self, request: GenerationRequest) -> GenerationStream:
+        def produce(usage: Usage) -> Iterator[str]:
+            yield from stop_at_strings(self._tokens(request, usage), request.stop, usage)
+
+        return GenerationStream(produce, lock=self._lock, constrained=bool(request.grammar))
+
+    def _tokens(self, request: GenerationRequest, usage: Usage) -> Iterator[str]:
+        llama_cpp, llm = self._llama_cpp, self._llm
+        tokens = self.prompt_tokens(request.messages)
+        room = self.n_ctx - len(tokens)
+        if room < 1:
+            raise BackendError(
+                f"the prompt is {len(tokens)} tokens but the context holds {self.n_ctx}; "
+                "send fewer or shorter passages or raise LLM_N_CTX"
+            )
+        max_tokens = min(request.max_tokens, room)
+        usage.prompt_tokens = len(tokens)
+        grammar = self._grammar(request.grammar) if request.grammar else None
+        llm.set_seed(request.seed)
+        context = llm._ctx.ctx
+        llama_cpp.llama_perf_context_reset(context)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        vocab = llm._model.vocab
+        generated = 0
+        tokens_out = llm.generate(
+            tokens,
+            temp=request.temperature,
+            top_k=40,
+            top_p=0.95,
+            min_p=0.05,
+            repeat_penalty=1.0,
+            grammar=grammar,
+        )
+        try:
+            for token in tokens_out:
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    usage.finish_reason = "stop"
+                    break
+                generated += 1
+                text = decoder.decode(llm.detokenize([token]))
+                if text:
+                    yield text
+                if generated >= max_tokens:
+                    usage.finish_reason = "length"
+                    break
+            if tail := decoder.decode(b"", final=True):
+                yield tail
+        finally:
+            tokens_out.close()
+            usage.completion_tokens = generated
+            perf = llama_cpp.llama_perf_context(context)
+            # Batched prompt evaluation vs one-token decode steps, as the engine timed them.
+            usage.prefill_s = perf.t_p_eval_ms / 1000 if perf.n_p_eval else None
+            usage.decode_s = perf.t_eval_ms / 1000 if perf.n_eval else None
+            usage.cached_prompt_tokens = max(0, len(tokens) - perf.n_p_eval)

@@ -1,0 +1,140 @@
+"""The extractive backend quotes passage sentences verbatim with their markers, or says nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from llm_backend.base import GenerationRequest
+from llm_backend.extractive import ExtractiveBackend
+from llm_backend.factory import backend_from_config
+from llm_backend.grammars import conforms
+
+PASSPORT = (
+    (
+        "1",
+        "Adults may renew by mail if the passport was issued within the last 15 years, when "
+        "they were 16 or older, and it is undamaged. Use form DS-82.",
+    ),
+    ("2", "Mail renewal takes 6-8 weeks. Expedited service takes 2-3 weeks and costs $60 extra."),
+    ("3", "Children under 16 must apply in person with both parents. Bring a birth certificate."),
+)
+PASSPORT_ZH = (
+    ("1", "成年人可以通过邮寄方式续办护照。续办需要填写申请表。"),
+    ("2", "邮寄续办一般需要6至8周。加急服务需要2至3周，另收费60美元。"),
+    ("3", "16岁以下儿童必须由父母双方陪同当面申请。"),
+)
+_MARKERS = re.compile(r"((?:\[\d+\])+)")
+
+
+def _answer(question: str, passages=PASSPORT, language: str = "en", **config) -> str:
+    backend = ExtractiveBackend(**config)
+    text, usage = backend.generate(
+        GenerationRequest(messages=[], question=question, passages=passages, language=language)
+    )
+    assert usage.finish_reason == "stop"
+    return text
+
+
+def _quotes(text: str) -> list[tuple[str, list[str]]]:
+    """(quoted sentence, its labels) pairs from an extractive answer."""
+    pieces = _MARKERS.split(text)
+    return [
+        (pieces[i].strip(), re.findall(r"\[(\d+)\]", pieces[i + 1]))
+        for i in range(0, len(pieces) - 1, 2)
+    ]
+
+
+def test_best_sentence_is_quoted_verbatim_with_its_marker_after_the_punctuation():
+    text = _answer("Can I renew my passport by mail?")
+    assert text == (
+        "Adults may renew by mail if the passport was issued within the last 15 years, when "
+        "they were 16 or older, and it is undamaged. [1]"
+    )
+    assert conforms(text, ["1", "2", "3"], max_sentences=3)
+
+
+def test_every_quote_is_a_sentence_of_the_passage_it_cites():
+    for question in ("How long does mail renewal take?", "How much does expedited service cost?"):
+        text = _answer(question)
+        quotes = _quotes(text)
+        assert quotes, question
+        for sentence, labels in quotes:
+            assert all(sentence in dict(PASSPORT)[label] for label in labels)
+    assert _answer("How much does expedited service cost?") == (
+        "Expedited service takes 2-3 weeks and costs $60 extra. [2]"
+    )
+
+
+def test_unrelated_question_gets_an_empty_stream_so_the_pipeline_refuses():
+    assert _answer("How do I get a fishing licence?") == ""
+    assert _answer("What is the fee for a fishing licence?") == ""
+    assert _answer("如何申请驾照？", PASSPORT_ZH, "zh") == ""
+    assert _answer("Can I renew by mail?", passages=()) == ""
+
+
+def test_chinese_question_quotes_chinese_sentences_without_spaces():
+    text = _answer("护照可以邮寄续办吗？", PASSPORT_ZH, "zh")
+    assert text.startswith("成年人可以通过邮寄方式续办护照。[1]")
+    assert " " not in text
+    assert _answer("加急需要多久？", PASSPORT_ZH, "zh") == "加急服务需要2至3周，另收费60美元。[2]"
+    for sentence, labels in _quotes(text):
+        assert all(sentence in dict(PASSPORT_ZH)[label] for label in labels)
+
+
+def test_at_most_max_sentences_and_repeated_sentences_cite_every_passage_holding_them():
+    overlapping = (
+        ("1", "Mail renewal takes 6-8 weeks. Renewal by mail needs form DS-82."),
+        ("2", "Mail renewal takes 6-8 weeks. Renewal forms are free."),
+        ("3", "Renewal by mail is for adults. Mail renewal fees are $130."),
+    )
+    text = _answer("How long does mail renewal take?", overlapping, max_sentences=2)
+    quotes = _quotes(text)
+    assert quotes[0] == ("Mail renewal takes 6-8 weeks.", ["1", "2"])
+    assert len(quotes) <= 2
+
+
+def test_unterminated_quotes_end_with_a_line_break_so_sentences_stay_apart():
+    passages = (("1", "Renewal fee: $130 for adults\nRenewal fee for expedited service: $190"),)
+    text = _answer("What is the renewal fee?", passages, relative_min=0.1)
+    assert text == "Renewal fee: $130 for adults [1]\nRenewal fee for expedited service: $190 [1]"
+
+
+def test_sentences_that_look_like_citations_are_never_quoted():
+    passages = (("1", "Mail renewal takes 6-8 weeks [3]. Mail renewal is slow in summer."),)
+    # The sentence this question is about carries "[3]": it is skipped, not misquoted as [1].
+    assert _answer("Does mail renewal take 6-8 weeks?", passages) == ""
+    assert _answer("Is mail renewal slow in summer?", passages) == (
+        "Mail renewal is slow in summer. [1]"
+    )
+
+
+def test_dense_similarity_lets_a_paraphrase_through():
+    # A toy embedding that knows "cost" and "fee" mean the same thing: the dense path must pick
+    # the sentence that shares no keyword with the question.
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [
+            [float("fee" in t.lower() or "cost" in t.lower()), float("week" in t.lower()), 0.1]
+            for t in texts
+        ]
+
+    passages = (("1", "Mail renewal takes 6-8 weeks."), ("2", "The fee is $130 for adults."))
+    assert _answer("What does it cost?", passages) == ""
+    assert _answer("What does it cost?", passages, embed=embed, dense_min=0.9) == (
+        "The fee is $130 for adults. [2]"
+    )
+
+
+def test_factory_builds_it_with_settings():
+    backend = backend_from_config({"kind": "extractive", "max_sentences": 1, "min_coverage": 0.9})
+    assert backend.kind == "extractive" and backend.model_id == "extractive-v1"
+    assert backend.adapter_id is None
+    text, _ = backend.generate(
+        GenerationRequest(
+            messages=[], question="How long does mail renewal take?", passages=PASSPORT
+        )
+    )
+    assert text == ""  # 0.9 of the question is more than any sentence covers
+    with pytest.raises(ValueError):
+        ExtractiveBackend(max_sentences=0)
