@@ -61,7 +61,6 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.knowledge",
     "portal.qa",
-    "portal.review",
     "portal.evaluation",
 ]
 
