@@ -207,13 +207,14 @@ def _admin_logged(sender, instance: LogEntry, created: bool, raw=False, **kwargs
     if raw or not created:
         return
     content_type = instance.content_type
+    object_id = instance.object_id or ""  # text in LogEntry; an integer id when it is one
     audit_record(
         action=f"admin.{_ADMIN_VERBS.get(instance.action_flag, 'other')}",
         user=instance.user,
         object_type=(
             f"{content_type.app_label}.{content_type.model}" if content_type else "unknown"
         )[:60],
-        object_id=instance.object_id or "",
+        object_id=int(object_id) if object_id.isdecimal() else object_id,
         detail={"fields": _changed_fields(instance.change_message)},
     )
 

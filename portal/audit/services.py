@@ -73,6 +73,14 @@ def username_fingerprint(username: str) -> str:
     return keyed_hash("username", username.strip().lower())
 
 
+def _object_id(object_id: str | int) -> str:
+    # Integer ids are ids (a seven-digit primary key is not a phone number); strings could be
+    # anything a caller had at hand, so they are redacted like detail strings.
+    if isinstance(object_id, int):
+        return str(object_id)
+    return redact_value(str(object_id))[:60]
+
+
 def audit_record(
     *,
     action: str,
@@ -102,7 +110,7 @@ def audit_record(
             actor_role=user_role(user) if user is not None else "system",
             action=action,
             object_type=object_type,
-            object_id=redact_value(str(object_id))[:60],
+            object_id=_object_id(object_id),
             outcome=Outcome(outcome).value,
             client=_client_hash(request),
             detail=redact_value(detail or {}),

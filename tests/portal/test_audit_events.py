@@ -189,3 +189,10 @@ def test_redaction_keeps_ids_dates_and_short_numbers():
     text = redact_text(f"手机{PHONE}，邮箱{EMAIL}，身份证{PRC_ID}；v12, 2026-01-31, doc 4521")
     assert PHONE not in text and EMAIL not in text and PRC_ID not in text
     assert "v12" in text and "2026-01-31" in text and "doc 4521" in text
+
+
+def test_large_integer_ids_are_kept_and_string_ids_redacted(db):
+    assert audit_record(action="t", object_type="document", object_id=12345678).object_id == (
+        "12345678"
+    )
+    assert PHONE not in audit_record(action="t", object_type="x", object_id=PHONE).object_id
