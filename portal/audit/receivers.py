@@ -207,7 +207,7 @@ def _admin_logged(sender, instance: LogEntry, created: bool, raw=False, **kwargs
     if raw or not created:
         return
     content_type = instance.content_type
-    object_id = instance.object_id or ""  # text in LogEntry; an integer id when it is one
+    object_id = str(instance.object_id or "")  # text in LogEntry (an int before it is reloaded)
     audit_record(
         action=f"admin.{_ADMIN_VERBS.get(instance.action_flag, 'other')}",
         user=instance.user,
