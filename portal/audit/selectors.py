@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,18 +30,20 @@ class ChainCheck:
     starts_after: int = 0  # seq of the purge anchor the chain starts from (0: from genesis)
 
 
-def _checkpoints_check(checkpoints: list[AuditCheckpoint]) -> ChainCheck | None:
-    prev_signature = ""
-    for checkpoint in checkpoints:
-        if checkpoint.prev_signature != prev_signature:
-            return ChainCheck(
-                False,
-                0,
-                problem=f"checkpoint #{checkpoint.pk}: the checkpoint before it was removed or "
-                "changed",
-                bad_checkpoint_id=checkpoint.pk,
-            )
+@dataclass
+class _CheckpointSummary:
+    count: int = 0
+    anchor: tuple[int, str] | None = None  # (seq, hash) of the newest purge anchor
+    furthest: tuple[int, int] | None = None  # (seq, id) of the checkpoint furthest along
+
+
+def _checkpoints_check() -> ChainCheck | _CheckpointSummary:
+    """Signatures and the checkpoints' own chain, streamed (years of checkpoints add up)."""
+    summary, prev_signature = _CheckpointSummary(), ""
+    for checkpoint in AuditCheckpoint.objects.order_by("id").iterator(chunk_size=2000):
         problem = checkpoint_signature_problem(checkpoint)
+        if checkpoint.prev_signature != prev_signature:
+            problem = "follows a checkpoint that was removed or changed"
         if problem:
             return ChainCheck(
                 False,
@@ -51,7 +52,14 @@ def _checkpoints_check(checkpoints: list[AuditCheckpoint]) -> ChainCheck | None:
                 bad_checkpoint_id=checkpoint.pk,
             )
         prev_signature = checkpoint.signature
-    return None
+        summary.count += 1
+        if checkpoint.kind == CheckpointKind.PURGE and (
+            summary.anchor is None or checkpoint.seq > summary.anchor[0]
+        ):
+            summary.anchor = (checkpoint.seq, checkpoint.hash)
+        if summary.furthest is None or checkpoint.seq > summary.furthest[0]:
+            summary.furthest = (checkpoint.seq, checkpoint.pk)
+    return summary
 
 
 def audit_verify() -> ChainCheck:
@@ -60,50 +68,52 @@ def audit_verify() -> ChainCheck:
     The walk starts at genesis, or after the newest purge anchor. It reports the first event that
     is missing, mislinked or altered; the first signed checkpoint the chain does not pass through
     (a consistent rewrite with recomputed hashes); events vouched for by a checkpoint but gone (a
-    cut tail, even when the head row was rewritten to match); and a head row out of step.
+    cut tail, even when the head row was rewritten to match); and a head row out of step. Memory
+    stays flat: events and checkpoints are both streamed in seq order and merged.
     """
-    checkpoints = list(AuditCheckpoint.objects.order_by("id"))
-    bad = _checkpoints_check(checkpoints)
-    if bad is not None:
-        return bad
-    anchors = [c for c in checkpoints if c.kind == CheckpointKind.PURGE]
-    anchor = max(anchors, key=lambda c: c.seq, default=None)
-    walk = ChainWalk(anchor.seq + 1, anchor.hash) if anchor else ChainWalk()
+    summary = _checkpoints_check()
+    if isinstance(summary, ChainCheck):
+        return summary
+    walk = ChainWalk(summary.anchor[0] + 1, summary.anchor[1]) if summary.anchor else ChainWalk()
     starts_after = walk.last_seq
-    vouching: dict[int, list[AuditCheckpoint]] = defaultdict(list)
-    for checkpoint in checkpoints:
-        if checkpoint.seq > starts_after:
-            vouching[checkpoint.seq].append(checkpoint)
-    last_good_checkpoint = starts_after
 
     def broken(seq: int, problem: str, checkpoint_id: int | None = None) -> ChainCheck:
         return ChainCheck(
-            False, walk.checked, seq, problem, checkpoint_id, len(checkpoints), starts_after
+            False, walk.checked, seq, problem, checkpoint_id, summary.count, starts_after
         )
 
+    vouchers = (
+        AuditCheckpoint.objects.filter(seq__gt=starts_after)
+        .order_by("seq", "id")
+        .values_list("seq", "pk", "hash")
+        .iterator(chunk_size=2000)
+    )
+    voucher = next(vouchers, None)
+    last_good_checkpoint = starts_after
     events = AuditEvent.objects.filter(seq__gt=starts_after).order_by("seq")
     for event in events.iterator(chunk_size=2000):
         problem = walk.step(event)
         if problem:
             return broken(walk.next_seq, problem)
-        for checkpoint in vouching.get(event.seq, ()):
-            if checkpoint.hash != event.hash:
+        # The walk only moves on from an event that exists, so a voucher is never skipped.
+        while voucher is not None and voucher[0] == event.seq:
+            if voucher[2] != event.hash:
                 return broken(
                     event.seq,
-                    f"the chain does not pass through signed checkpoint #{checkpoint.pk}: "
+                    f"the chain does not pass through signed checkpoint #{voucher[1]}: "
                     f"events after {last_good_checkpoint} were rewritten",
-                    checkpoint.pk,
+                    voucher[1],
                 )
             last_good_checkpoint = event.seq
+            voucher = next(vouchers, None)
 
-    beyond = [c for c in checkpoints if c.seq > walk.last_seq]
-    if beyond:
-        furthest = max(beyond, key=lambda c: c.seq)
+    if summary.furthest is not None and summary.furthest[0] > walk.last_seq:
+        seq, pk = summary.furthest
         return broken(
             walk.next_seq,
-            f"events {walk.next_seq}..{furthest.seq} were removed (signed checkpoint "
-            f"#{furthest.pk} vouches for event {furthest.seq})",
-            furthest.pk,
+            f"events {walk.next_seq}..{seq} were removed (signed checkpoint #{pk} vouches for "
+            f"event {seq})",
+            pk,
         )
     head = AuditHead.objects.filter(pk=1).first()
     if head and (head.seq != walk.last_seq or head.hash != walk.prev_hash):
@@ -112,7 +122,7 @@ def audit_verify() -> ChainCheck:
         else:
             problem = "the head row does not match the last event"
         return broken(walk.next_seq, problem)
-    return ChainCheck(True, walk.checked, checkpoints=len(checkpoints), starts_after=starts_after)
+    return ChainCheck(True, walk.checked, checkpoints=summary.count, starts_after=starts_after)
 
 
 # --- Search and export -------------------------------------------------------------------------
