@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("portal.knowledge.urls")),
     path("accounts/", include("portal.accounts.urls")),
     path("audit/", include("portal.audit.urls")),  # audit search and export
+    path("evaluation/", include("portal.evaluation.urls")),  # evaluation history (issue 4)
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("health/live", core_views.live, name="health_live"),
     path("admin/", admin.site.urls),

@@ -10,6 +10,9 @@ class EvaluationRun(models.Model):
     n_questions = models.PositiveIntegerField()
     report = models.JSONField()
     plot_path = models.CharField(max_length=500, blank=True)
+    # The recall@k PNG itself, so the history page shows it after artifact folders are cleaned
+    # (and the page never serves files by a path read from the database).
+    plot_png = models.BinaryField(blank=True, default=b"")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

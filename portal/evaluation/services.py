@@ -173,6 +173,7 @@ def recall_plot(*, report: dict, path: Path) -> Path:
 
 
 def evaluation_run_record(*, kind: str, report: dict, plot_path: str = "") -> EvaluationRun:
+    plot = Path(plot_path).read_bytes() if plot_path and Path(plot_path).is_file() else b""
     return EvaluationRun.objects.create(
         kind=kind,
         dataset=report["dataset"],
@@ -180,6 +181,7 @@ def evaluation_run_record(*, kind: str, report: dict, plot_path: str = "") -> Ev
         n_questions=report["n_questions"],
         report=report,
         plot_path=plot_path,
+        plot_png=plot,
     )
 
 

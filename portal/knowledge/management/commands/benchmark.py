@@ -1,24 +1,48 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.knowledge.benchmarks import CORPORA, as_json, run_ingestion_benchmark
+from portal.knowledge.benchmarks import (
+    CORPORA,
+    as_json,
+    retrieval_benchmark_json,
+    run_ingestion_benchmark,
+    run_retrieval_benchmark,
+)
 
 
 class Command(BaseCommand):
-    help = "Benchmarks. `benchmark ingestion`: real documents through the real pipeline."
+    help = (
+        "Benchmarks. `benchmark ingestion`: real documents through the real pipeline. "
+        "`benchmark retrieval --chunks 100000`: hybrid search with filters on a synthetic corpus."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["ingestion"])
+        parser.add_argument("what", choices=["ingestion", "retrieval"])
         parser.add_argument(
             "--corpus", nargs="+", default=["doc2dial", "pubmedqa"], choices=list(CORPORA)
         )
         parser.add_argument("--limit", type=int, default=100, help="documents per corpus")
         parser.add_argument("--pdf-pages", type=int, default=200, help="0 to skip the PDF")
         parser.add_argument("--mode", choices=["bulk", "per-document"], default="bulk")
+        # retrieval
+        parser.add_argument("--chunks", type=int, default=100_000, help="retrieval: corpus size")
+        parser.add_argument("--queries", type=int, default=300, help="retrieval: timed queries")
+        parser.add_argument("--threads", type=int, default=1, help="retrieval: search threads")
+        parser.add_argument(
+            "--index",
+            choices=["auto", "flat", "ivf"],
+            default="auto",
+            help="retrieval: auto = as index_sync chooses (SEARCH_ANN_THRESHOLD)",
+        )
+        parser.add_argument("--nprobe", type=int, help="retrieval: default SEARCH_ANN_NPROBE")
         parser.add_argument("--out", type=Path, help="write the JSON report here")
 
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "retrieval":
+            self._retrieval(opts)
+            return
         result = run_ingestion_benchmark(
             corpora=opts["corpus"],
             limit=opts["limit"],
@@ -31,3 +55,24 @@ class Command(BaseCommand):
             opts["out"].write_text(report + "\n", encoding="utf-8")
         if result.failed:
             raise CommandError(f"{result.failed} document(s) failed during the benchmark")
+
+    def _retrieval(self, opts) -> None:
+        result = run_retrieval_benchmark(
+            chunks=opts["chunks"],
+            queries=opts["queries"],
+            threads=opts["threads"],
+            index_kind=opts["index"],
+            nprobe=opts["nprobe"],
+            progress=lambda message: self.stderr.write(message),
+        )
+        report = retrieval_benchmark_json(result)
+        self.stdout.write(report)
+        if opts["out"]:
+            opts["out"].parent.mkdir(parents=True, exist_ok=True)
+            opts["out"].write_text(report + "\n", encoding="utf-8")
+        summary = json.loads(report)
+        self.stderr.write(
+            f"p50 {summary['latency_ms_p50']} ms, p95 {summary['latency_ms_p95']} ms, "
+            f"recall@10 vs exact {summary['recall@10_vs_exact']}, build {summary['build_s']} s, "
+            f"rss {summary['rss_mb']} MB"
+        )
