@@ -39,7 +39,14 @@ def backend_from_config(config: dict[str, Any]) -> Backend:
         return LlamaCppBackend(
             model_path=Path(model_path),
             **_given(
-                config, "sha256", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "chat_format"
+                config,
+                "sha256",
+                "n_ctx",
+                "n_threads",
+                "n_gpu_layers",
+                "n_batch",
+                "chat_format",
+                "grammar_check_first",
             ),
         )
     if kind == "transformers":

@@ -44,7 +44,8 @@ def smollm2_gguf() -> Path:
 def qwen_backend(qwen_gguf):
     from llm_backend.llamacpp import LlamaCppBackend
 
-    return LlamaCppBackend(model_path=qwen_gguf, sha256=QWEN_SHA256, n_ctx=2048, n_threads=2)
+    # One thread: on a shared 2-core machine two spinning threads stall badly under contention.
+    return LlamaCppBackend(model_path=qwen_gguf, sha256=QWEN_SHA256, n_ctx=2048, n_threads=1)
 
 
 @pytest.fixture(scope="session")

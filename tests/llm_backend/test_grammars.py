@@ -61,4 +61,4 @@ def test_grammar_lists_only_the_given_labels_and_escapes_them():
 def test_llama_cpp_parses_the_grammar(smollm2_backend):
     # An unparseable grammar raises BackendError instead of crashing the sampler.
     for max_sentences in (1, 3, 5):
-        assert smollm2_backend._grammar(citation_grammar(LABELS, max_sentences)) is not None
+        smollm2_backend._grammar(citation_grammar(LABELS, max_sentences), greedy=True).close()

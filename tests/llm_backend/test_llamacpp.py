@@ -72,6 +72,21 @@ def test_qwen_grammar_forces_the_citation_format(qwen_backend):
     assert refusal == REFUSAL or conforms(refusal, labels, max_sentences=1)
 
 
+def test_checking_the_greedy_choice_first_gives_the_fully_masked_output(qwen_backend):
+    # The fast path masks the vocabulary only when the model's own choice breaks the grammar; the
+    # text must be exactly what masking every step gives.
+    grammar = citation_grammar(["1", "2", "3"], max_sentences=2)
+    request = _ask("Can a 12-year-old renew by mail?", max_tokens=40, grammar=grammar)
+    fast, fast_usage = qwen_backend.generate(request)
+    qwen_backend.grammar_check_first = False
+    try:
+        full, full_usage = qwen_backend.generate(request)
+    finally:
+        qwen_backend.grammar_check_first = True
+    assert fast == full
+    assert fast_usage.completion_tokens == full_usage.completion_tokens
+
+
 def test_qwen_writes_chinese_without_broken_characters(qwen_backend):
     request = GenerationRequest(
         messages=[{"role": "user", "content": "用一句话回答：护照可以邮寄续办吗？"}], max_tokens=20
