@@ -48,7 +48,7 @@ def _score_hits(hits: list[rules.Hit], text_by_variant: dict[str, str]) -> dict:
         score = best + min(0.2, 0.1 * (len(distinct) - 1))
         if code == "unsafe":
             text = text_by_variant[best_hit.variant]
-            if rules.MITIGATION.search(text):
+            if best_hit.rule.mitigable and rules.MITIGATION.search(text):
                 score -= settings.SAFETY_MITIGATION
             if framed:
                 score += 0.15
@@ -123,7 +123,9 @@ def input_check(
             reasons.append(Reason("emergency", category, detail, score))
             escalate("caution")
         elif code == "out_of_scope" and settings.SAFETY_OUT_OF_SCOPE and not decoded:
-            anchored = category != "creative_writing" and rules.SCOPE_ANCHOR.search(seen.folded)
+            # A question about the service's subject that mentions a poem, code or stocks
+            # ("is telling dirty jokes at work harassment?") is not a request for them.
+            anchored = rules.SCOPE_ANCHOR.search(seen.folded)
             if not anchored:
                 reasons.append(Reason("out_of_scope", category, detail, score))
                 escalate("refuse", "out_of_scope", category)

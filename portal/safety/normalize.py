@@ -21,7 +21,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 # Leetspeak is only undone inside tokens that mix letters with digits/symbols, so "400 mg" and
 # "2024" keep their numbers.
-_LEET_TOKEN = re.compile(r"\b(?=[a-z0-9@$|!]*[a-z])(?=[a-z0-9@$|!]*[0-9@$|!])[a-z0-9@$|!]{3,30}\b")
+_LEET_TOKEN = re.compile(r"\b(?=[a-z0-9@$|!]*[a-z])(?=[a-z0-9@$|!]*[0-9@$|!])[a-z0-9@$|!]{2,30}\b")
 _LEET = str.maketrans(
     {
         "0": "o",
@@ -125,7 +125,11 @@ def _common_words(text: str) -> int:
 
 
 def deleet(text: str) -> str:
+    leet_tokens = len(_LEET_TOKEN.findall(text))
     text = _LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), text)
+    if leet_tokens >= 3:
+        # Heavy leetspeak: lone "1" / "4" / "0" are words too ("h0w d0 1 m4k3" -> "how do i make").
+        text = re.sub(r"(?<![\w.,])[0134](?![\w.,%])", lambda m: m.group(0).translate(_LEET), text)
     return _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
 
 
@@ -152,6 +156,8 @@ def views(text: str) -> Views:
     for blob in _HEX_ESC.findall(raw):
         add("hex", _hex(blob.replace("\\x", "")))
     if _UNI_ESC.search(raw):
+        add("unicode_escape", _accept(_unescape(raw)))
+    if False:  # replaced by _unescape, kept no fallback
         try:
             unescaped = (
                 codecs.decode(
@@ -187,3 +193,20 @@ def views(text: str) -> Views:
         if kind != "leetspeak":
             add(f"{kind}+leetspeak", deleet(value))
     return Views(original=text, folded=folded, decoded=tuple(out))
+
+
+def _unescape(raw: str) -> str:
+    """Undo \\uXXXX, \\UXXXXXXXX, &#N; and &#xN; escapes, leaving other text as it is."""
+
+    def one(m: re.Match) -> str:
+        token = m.group(0)
+        try:
+            if token.startswith("&#x") or token.startswith("&#X"):
+                return chr(int(token[3:-1], 16))
+            if token.startswith("&#"):
+                return chr(int(token[2:-1]))
+            return chr(int(token[2:], 16))
+        except (ValueError, OverflowError):
+            return token
+
+    return re.sub(r"\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|&#[xX][0-9a-fA-F]+;|&#[0-9]+;", one, raw)

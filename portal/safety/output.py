@@ -181,6 +181,23 @@ def _sentence_medical(sentence: str, source_raw: str, cited: bool) -> list[Reaso
     return found
 
 
+def question_notice(question: str, language: str) -> str | None:
+    """Crisis lines and/or emergency advice when the question mentions a crisis or emergency
+    symptoms; shown before any answer. None when it mentions neither."""
+    folded_q = fold(question)
+    codes = {
+        r.code
+        for r in rules.ALL_RULES
+        if r.code in ("emergency", "crisis") and r.pattern.search(folded_q)
+    }
+    notices = []
+    if "crisis" in codes:
+        notices.append(guidance.crisis_guidance(language))
+    if "emergency" in codes:
+        notices.append(guidance.emergency_notice(language))
+    return "\n".join(notices) or None
+
+
 def output_check(
     *,
     question: str,
@@ -274,18 +291,7 @@ def output_check(
             )
         )
 
-    folded_q = fold(question)
-    codes = {
-        r.code
-        for r in rules.ALL_RULES
-        if r.code in ("emergency", "crisis") and r.pattern.search(folded_q)
-    }
-    notices = []
-    if "crisis" in codes:
-        notices.append(guidance.crisis_guidance(language))
-    if "emergency" in codes:
-        notices.append(guidance.emergency_notice(language))
-    notice = "\n".join(notices) or None
+    notice = question_notice(question, language)
     if notice:
         reasons.append(
             Reason(

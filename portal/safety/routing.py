@@ -42,7 +42,7 @@ def _supported_ratio(summary: Any) -> float | None:
     if ratio is not None:
         return float(ratio)
     supported = _summary_value(summary, "supported", "n_supported")
-    total = _summary_value(summary, "total", "n_sentences", "sentences")
+    total = _summary_value(summary, "total", "drafted", "n_sentences", "sentences")
     if isinstance(total, (list, tuple)):
         total = len(total)
     if supported is None or not total:

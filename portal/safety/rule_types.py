@@ -14,7 +14,11 @@ class Rule:
     weight: float
     needs_intent: bool = False
     detail: str = ""
+    # Whether a legitimate framing (symptoms, law, prevention...) lowers the score. Object-type
+    # rules are topical and mitigable; complete-intent rules ("symptoms should I fake") are not.
+    mitigable: bool = False
 
 
-def rule(code, category, pattern, weight=1.0, *, intent=False, detail=""):
-    return Rule(code, category, re.compile(pattern), weight, intent, detail or category)
+def rule(code, category, pattern, weight=1.0, *, intent=False, detail="", mitigable=None):
+    mitigable = intent if mitigable is None else mitigable
+    return Rule(code, category, re.compile(pattern), weight, intent, detail or category, mitigable)

@@ -23,32 +23,35 @@ from portal.safety.rule_types import rule as _r
 from portal.safety.rules_unsafe import UNSAFE
 
 INTENT = re.compile(
+    r"^(please )?(write|draft|create|make|generate|give|tell|show|list|explain|describe|design)\b|"
+    r"\b(write|make|create|draft|generate) me\b|"
     r"\b(how (do|can|could|would|should|might|does|to) ?(i|you|we|one|someone|a person|people)?|"
     r"how to|ways? to|steps? (to|for)|instructions? (for|to|on)|recipe|tutorial|guide (to|on|for)|"
     r"teach me|show me|tell me|explain how|walk me through|help me|can you|could you|give me|"
     r"i need|i want|i'm going to|i am going to|i plan|want to|where (can|do|could) i|"
     r"(best|easiest|fastest|cheapest|simplest|safest|quickest|most effective) (way|method)|"
     r"what('s| is) the (best|easiest|fastest|cheapest|simplest) way|list (the )?(steps|ingredients|"
-    r"materials|chemicals)|what (do i|would i|would you) need|is there a way|any tips)\b"
+    r"materials|chemicals)|what (do i|would i|would you) need|is there a way|any tips|can i|could i|should i|"
+    r"what (household )?(chemicals|materials|ingredients|tools|equipment|items|medicine|medication|drug|pills?) (can|could|should|do|would)|which (medicine|medication|drug|pills?|poison|chemical))\b"
     r"|怎么|怎样|如何|咋|教我|教教|告诉我|方法|步骤|配方|教程|流程|攻略|手把手|办法|帮我|给我|能不能|"
-    r"有没有.{0,4}(路子|渠道|办法)|需要(什么|哪些)|用什么|哪里|哪儿|渠道|技巧|窍门|诀窍"
+    r"有没有.{0,4}(路子|渠道|办法)|需要(什么|哪些)|用什么|哪里|哪儿|渠道|技巧|窍门|诀窍|什么(东西|药|办法|方法|材料)|哪种|放什么|准备什么"
 )
 
 # Legitimate framings: asking about symptoms, law, penalties, prevention, reporting, being a victim.
 MITIGATION = re.compile(
     r"\b(symptoms?|signs? of|side effects?|treat(ment|ed|ing)?|what happens|penalt(y|ies)|"
     r"sentenc(e|ing)|punish(ment|ed)?|is it (legal|illegal|a crime|against the law)|legal(ly)?|"
-    r"laws?|statutes?|regulations?|report(ing)?|prevent(ion|ing)?|protect|recogni[sz]e|spot|"
+    r"laws?|statutes?|regulations?|(how|where) (do|can|should|to) (i |we )?report|report(ing)? (suspected|a suspected|fraud|abuse|a scam|a crime|it to)|prevent(ion|ing)?|protect|recogni[sz]e|spot|"
     r"warning signs|risks?|dangers?|dangerous|overdose (symptoms|signs)|first aid|poison control|"
     r"recovery|rehab(ilitation)?|quit(ting)?|withdrawal|addiction|addicted|counsel(l)?ing|therapy|"
     r"support|hotline|victim|i was|i've been|i have been|someone (hacked|stole|scammed|used)|"
     r"accidentally|by mistake|false positive|history|statistics|why do people|how common|"
     r"what should i do|what can i do|safely|safe disposal|dispose of (old|unused|expired)|"
     r"rights|lawyer|attorney|police (said|told)|how do (police|courts|doctors))\b"
-    r"|症状|表现|副作用|治疗|急救|量刑|判刑|判几年|判多久|坐牢|处罚|惩罚|罚款|法律|法规|违法吗|犯法吗|"
+    r"|症状|表现|副作用|治疗|急救|量刑|判刑|判几年|判多久|处罚|惩罚|罚款|法律|法规|违法吗|犯法吗|"
     r"合法吗|犯罪吗|算犯罪|构成.{0,4}罪|什么罪|罪名|举报|报警|预防|防范|防止|识别|如何避免|怎么避免|危害|"
-    r"戒毒|戒断|康复|求助|干预|热线|心理咨询|被(人肉|开盒|骗|盗|诈骗|黑|泄露|冒用|威胁|恐吓|家暴|性侵)|"
-    r"怎么办|该怎么处理|受害|维权|误服|误食|中毒了|不小心|科普|常识|原理是什么|为什么会"
+    r"戒毒|戒断|康复|求助|干预|热线|心理咨询|自杀倾向|自杀征兆|自杀迹象|有.{0,4}(倾向|念头)的(朋友|家人|孩子|人)|帮助.{0,8}(朋友|家人|孩子|同学|同事)|被(人肉|开盒|骗|盗|诈骗|黑|泄露|冒用|威胁|恐吓|家暴|性侵)|"
+    r"怎么办|该怎么处理|受害|维权|分辨|辨别|误服|误食|中毒了|不小心|科普|常识|原理是什么|为什么会"
 )
 
 _FRAMING = (
@@ -118,7 +121,7 @@ _INJECTION = (
     _r(
         "injection",
         "prompt_extraction",
-        r"\b(print|show|reveal|display|repeat|output|tell me|give me|what (is|are|was|were)|share|"
+        r"\b(print|show|reveal|display|repeat|output|tell me|give me|what (is|are|was|were)|share|translate|summari[sz]e|"
         r"leak|dump|expose|write out|copy|paste|list|recite|spell out)\b.{0,30}\b(your|the|its|"
         r"initial|original|hidden|secret|internal|full|entire|exact)\b.{0,20}\b(system (prompt|"
         r"message|instructions?)|(initial|original|hidden|secret|internal|developer|pre|starting|"
@@ -132,7 +135,7 @@ _INJECTION = (
         "prompt_extraction",
         r"\b(repeat|print|output|echo|recite|translate|summari[sz]e)\b.{0,25}\b(everything|all|the "
         r"text|the words|what('s| is| was)|the content|the message)\b.{0,25}\b(above|before this|"
-        r"so far|preceding|prior to (this|my))|\bwhat (were|was) you (told|instructed|given|"
+        r"so far|preceding|prior to (this|my)|before (my|this) (question|message|prompt))|\b(summari[sz]e|list|show|print|translate|repeat|reveal|output|display|dump|recite)\b.{0,15}\byour (own )?(rules|instructions|guidelines|configuration|settings|setup|directives)\b|\bwhat (were|was) you (told|instructed|given|"
         r"programmed)\b|\bsystem prompt\b.{0,40}\b(verbatim|word for word|exactly)",
         detail="asks for the system prompt",
     ),
@@ -142,7 +145,10 @@ _INJECTION = (
         r"(输出|打印|显示|告诉我|透露|泄露|重复|复述|给我看|发给我|贴出|列出|展示|翻译|念)"
         r".{0,10}(系统提示|系统指令|初始指令|提示词|预设指令|内部指令|隐藏指令|开发者指令|原始指令|"
         r"system prompt|你的设定|你收到的指令)|(系统提示词?|提示词|初始指令)(是什么|有哪些|的内容)|"
-        r"(重复|复述|输出|打印)(一遍|一下)?(上面|以上|前面|之前)(的)?(所有|全部)?(内容|文字|话|指令)",
+        r"(重复|复述|输出|打印)(一遍|一下)?(上面|以上|前面|之前)(的)?(所有|全部)?(内容|文字|话|指令)|"
+        r"(系统提示词?|系统指令|初始指令|提示词|预设指令|内部指令|隐藏指令|你的设定|你的规则|你的指令|你收到的指令|系统设定)"
+        r".{0,12}(输出|打印|显示|告诉我|透露|泄露|重复|复述|给我看|发给我|列出来|列出|翻译|展示|贴出来)|"
+        r"(对话|聊天|会话)开始(之)?前.{0,8}(收到|得到|被告知|被设定)的(内容|指令|信息|东西)",
         detail="asks for the system prompt",
     ),
     _r(
@@ -240,14 +246,14 @@ _OUT_OF_SCOPE = (
         r"\b(who will win|predict the winner|betting odds)\b|\bplay (a game|chess|tic[- ]tac[- ]toe|"
         r"20 questions|trivia)\b|\b(solve|do) (this|my) (math|physics|chemistry|calculus|homework|"
         r"equation)|\brecipe for (a |an )?(cake|cookies|pasta|pizza|curry|bread|brownies|lasagna)\b|"
-        r"\bbake (a |an )?(cake|cookies|bread)\b",
+        r"\bbake (a |an )?(cake|cookies|bread)\b|\brecipes? for\b",
         1.0,
         detail="this request is outside this service",
     ),
     _r(
         "out_of_scope",
         "creative_writing",
-        r"(写|作|创作|编|来|帮我写)(一|几|个)?(首|篇|段|个|则)?.{0,8}(诗|诗歌|歌词|对联|笑话|段子|小说|剧本|"
+        r"(写|作|创作|编|来|讲|说|帮我写)(一|几|个)?(首|篇|段|个|则)?.{0,8}(诗|诗歌|歌词|对联|笑话|段子|小说|剧本|"
         r"绕口令|散文|藏头诗|情书|童话|rap|说唱)",
         1.0,
         detail="creative writing is outside this service",
@@ -285,8 +291,9 @@ _OUT_OF_SCOPE = (
 SCOPE_ANCHOR = re.compile(
     r"\b(icd|cpt|billing|diagnosis|tax|zip|postal|area|building|dress|penal|criminal|civil|"
     r"labor|labour|insurance|benefit|medicaid|medicare|snap|ssi|ssa|pension|visa|clinic|hospital|"
-    r"doctor|medication|vaccine|covid|health|medical|law|policy|regulation|program code|form)\b|"
-    r"医保|社保|养老|医院|医生|疫苗|政策|法律|法规|补贴|户口|税|病|药|诊|报销|编码|代码表|疾病编码|行政区划代码"
+    r"doctor|medication|vaccine|covid|health|medical|law|policy|regulation|program code|form|diabet\w*|diet|"
+    r"nutrition|allerg\w*|low-sodium|low-salt|pregnan\w*|kidney|renal|heart)\b|"
+    r"医保|社保|养老|医院|医生|疫苗|政策|法律|法规|罪|判处|刑事|违法|追究|补贴|户口|税|病|药|诊|报销|编码|代码表|疾病编码|行政区划代码"
 )
 
 ALL_RULES: tuple[Rule, ...] = (

@@ -22,9 +22,7 @@ _MINOR_EN = (
     r"young (?:girl|boy)|middle schooler|elementary schooler|my (?:student|stepdaughter|niece))"
 )
 _MINOR_ZH = r"(未成年|幼女|萝莉|正太|儿童|小学生|初中生|中学生|小女孩|小男孩|女童|男童|[1-9]岁|1[0-7]岁|学生妹)"
-_PEST_ZH = (
-    r"(?!.{0,4}(老鼠|蟑螂|蚊子|苍蝇|害虫|虫子|白蚁|跳蚤|臭虫|杂草|细菌|病毒|螨虫|蚂蚁|癌细胞|时间))"
-)
+_PEST_ZH = r"(?!.{0,6}(老虎|狮子|野兽|熊|毒蛇|蛇|老鼠|蟑螂|蚊子|苍蝇|害虫|虫子|白蚁|跳蚤|臭虫|杂草|细菌|病毒|螨虫|蚂蚁|癌细胞|时间))"
 
 
 UNSAFE = (
@@ -32,7 +30,7 @@ UNSAFE = (
     _r(
         "unsafe",
         "weapons",
-        r"\b(make|build|assemble|construct|craft|manufacture|produce|create|3d[- ]?print|print|"
+        r"\b(make|making|build|building|assemble|assembling|construct|craft|manufacture|produce|create|3d[- ]?print|print|"
         r"cook up|rig)\b.{0,25}\b(bombs?|explosives?|ieds?|pipe bombs?|molotovs?|napalm|thermite|"
         r"detonators?|grenades?|landmines?|nerve agents?|sarin|ricin|chemical weapons?|bio-?weapons?|"
         r"dirty bombs?|ghost guns?|untraceable (guns?|firearms?)|silencers?|suppressors?|zip guns?|"
@@ -53,7 +51,7 @@ UNSAFE = (
     _r(
         "unsafe",
         "weapons",
-        r"\b(buy|get|obtain|acquire|purchase)\b.{0,25}\b(guns?|firearms?|weapons?|explosives?|grenades?|"
+        r"\b(buy|get|obtain|acquire|purchase)\b.{0,25}\b(guns?|handguns?|shotguns?|ar-?15s?|firearms?|weapons?|explosives?|grenades?|"
         r"ammo|ammunition|pistols?|rifles?)\b.{0,40}\b(without (a )?(background check|licen[cs]e|id|"
         r"paperwork|permit|serial number)|illegally|untraceable|no questions asked|black market|"
         r"dark ?web|off the books|for a felon|since i'?m a felon)",
@@ -75,7 +73,8 @@ UNSAFE = (
         "weapons",
         r"(买|购买|搞到|弄到|获得|订购)(.{0,8})(枪|枪支|手枪|仿真枪|子弹|炸药|雷管|管制刀具|弩)(.{0,10})?"
         r"(不用|不需要|绕过|无需|私下|黑市|暗网|渠道|路子)|(黑市|暗网|私下|地下).{0,6}(买|购买|搞到).{0,6}"
-        r"(枪|子弹|炸药|雷管)",
+        r"(枪|子弹|炸药|雷管)|(不用|不需要|无需|没有)(证件|手续|持枪证|身份证|登记|审批).{0,6}(买|购买|搞到|弄到|拿到).{0,6}(枪|手枪|子弹|炸药|雷管)|"
+        r"(炸弹|炸药|爆炸物|雷管|燃烧瓶|燃烧弹|毒气|手枪|枪支|消音器|土枪)的?(做法|制作方法|制作步骤|制作过程|配方|制造方法|图纸|教程)",
         1.0,
         detail="asks how to obtain weapons illegally",
     ),
@@ -83,7 +82,7 @@ UNSAFE = (
     _r(
         "unsafe",
         "illegal_drugs",
-        r"\b(make|cook|synthesi[sz]e|produce|manufacture|extract|brew|refine|purify|home-?make|"
+        r"\b(make|making|cook|cooking|synthesi[sz]e|synthesi[sz]ing|produce|manufacture|extract|brew|refine|purify|home-?make|"
         r"create)\b.{0,25}\b(meth|methamphetamine|crystal meth|fentanyl|heroin|cocaine|crack|mdma|"
         r"ecstasy|lsd|ghb|dmt|pcp|amphetamines?|carfentanil|crack cocaine|drugs at home|"
         r"opium|morphine from|dmt from|mescaline|psilocybin extract|nitazenes?)\b",
@@ -102,6 +101,21 @@ UNSAFE = (
         r"mdma|ecstasy|lsd|molly)\b",
         1.0,
         detail="asks where to buy drugs illegally",
+    ),
+    _r(
+        "unsafe",
+        "illegal_drugs",
+        r"\b(sell|deal|distribute|push|move|ship)\b.{0,30}\b(meth|methamphetamine|fentanyl|heroin|cocaine|crack|mdma|ecstasy|lsd|ketamine|molly|pills|drugs)\b|\b(dark ?web|darknet) (shop|store|market|vendor)",
+        0.7,
+        intent=True,
+        detail="asks how to sell illegal drugs",
+    ),
+    _r(
+        "unsafe",
+        "prescription_fraud",
+        r"\b(symptoms?|illness|pain|condition|diagnosis)\b.{0,25}\b(fake|feign|pretend|exaggerate|make up|lie about)\b.{0,40}\b(get|obtain|prescri\w*|benefits?|disability|approved)|\bnot (actually |really )?(in pain|sick|injured|hurt)\b|\b(several|multiple|different|two|three|many) (doctors|physicians|pharmacies|clinics)\b.{0,50}\b(without|so (they|none)|finding out|noticing|knowing)|\b(convince|persuade|trick|get)\b.{0,20}\b(the )?(doctor|er|staff|them|pharmacist|physician|nurse)\b.{0,30}\b(give|prescribe|write)\b.{0,20}\b(opioids?|painkillers?|oxy\w*|stronger|more|xanax|adderall|benzos?)",
+        1.0,
+        detail="asks how to obtain prescription drugs by deception",
     ),
     _r(
         "unsafe",
@@ -128,7 +142,7 @@ UNSAFE = (
         "illegal_drugs",
         r"(制毒|制作毒品|合成|提炼|提纯|熬制|自制|制取|制备|加工|生产)(.{0,6})(冰毒|甲基苯丙胺|海洛因|"
         r"可卡因|摇头丸|k粉|氯胺酮|芬太尼|鸦片|麻古|lsd|毒品|ghb|神仙水|笑气|麻黄碱|大麻油|大麻膏)"
-        r"|(如何|怎么|怎样|教我|方法|步骤).{0,6}制毒",
+        r"|(如何|怎么|怎样|教我|方法|步骤).{0,6}制毒|(冰毒|海洛因|可卡因|摇头丸|k粉|芬太尼|麻古|神仙水|毒品)的?(做法|制作方法|配方|合成方法|合成路线|提炼方法|提纯方法)",
         0.7,
         intent=True,
         detail="asks how to make illegal drugs",
@@ -167,6 +181,14 @@ UNSAFE = (
     _r(
         "unsafe",
         "violence",
+        rf"\b(secretly|covertly|without (him|her|them) knowing)\b.{{0,30}}\b(give|put|slip|add|mix|inject)\b|\b(give|slip|put|add|mix)\b.{{0,40}}\b{_PERSON_EN}\b.{{0,40}}\b(knock (him|her|them) out|pass out|unconscious|black out|sedated?|drowsy)\b|\bknock (him|her|them|my \w+) out\b|\b(burn down|set fire to|torch|firebomb)\b.{{0,30}}\b(house|home|car|building|apartment|office|shop|school|clinic)|\b(make|made|making) (it|this|that|the fire|his death|her death) look like (an? )?(accident|electrical fire|fire|natural causes|suicide|self-defen[cs]e|robbery|heart attack)",
+        0.7,
+        intent=True,
+        detail="asks how to harm a person or property",
+    ),
+    _r(
+        "unsafe",
+        "violence",
         r"\b(untraceable|undetectable|tasteless|odou?rless|slow[- ]acting)\b.{0,20}\b(poisons?|toxins?)"
         r"|\bpoison\w*\b.{0,40}\b(without (them|him|her|anyone) (knowing|noticing)|undetect|untrace|"
         r"not show up|autopsy|toxicology|look like (an accident|natural))|\blethal dose\b.{0,40}"
@@ -190,7 +212,7 @@ UNSAFE = (
         r"(怎么|如何|怎样|有什么办法|教我|能不能).{0,10}(让|使|叫).{0,8}(他|她|我老公|我老婆|丈夫|妻子|"
         r"邻居|同事|领导|老板|婆婆|公公|孩子|前妻|前夫|前女友|前男友|那个人|仇人|室友|老师|同学)"
         r".{0,8}(死|消失|瘫痪|残废|昏迷|中毒|毁容|生不如死)|(不被发现|神不知鬼不觉|查不出来|不留痕迹|"
-        r"验不出|检测不出|不会被查到|看起来像意外|伪装成意外|伪装成自杀).{0,10}(毒|杀|死|害|药)|"
+        r"验不出|检测不出|不会被查到|看起来像意外|伪装成意外|伪装成自杀).{0,10}(毒|杀|死|害|药|打|伤|残)|(打残|打伤|打死|弄死|杀|伤害|毁容|报复).{0,10}(又|还|而)?(不坐牢|不用坐牢|不被判|不犯法|不被抓|不被发现|不留痕迹)|"
         r"(毒|杀|死|害|药).{0,12}(不被发现|神不知鬼不觉|查不出来|不留痕迹|验不出|检测不出|"
         r"不会被查到|看起来像意外|伪装成意外)",
         1.0,
@@ -206,22 +228,25 @@ UNSAFE = (
         r"slit my wrists?|cut myself|hurt myself|harm myself|self-harm without|die in my sleep)"
         r"|\bhow (much|many)\b.{0,40}\b(to die|to kill (myself|me|a person)|to end (my|it)|would "
         r"(be (fatal|lethal|deadly)|kill me)|enough to (die|kill me|not wake up))|\blethal dose\b.{0,40}"
-        r"\b(myself|me|to die|end it|suicide|on purpose)|\b(painless|quick|peaceful|easy) (way|death|"
+        r"\b(myself|me|to die|end it|suicide|on purpose)|\b(want|going|plan|planning|trying|intend) to (overdose|od|kill myself|end my life|die)\b.{0,60}\b(which|what|how (much|many)|fastest|quickest|best|enough)\b|\b(painless|quick|peaceful|easy) (way|death|"
         r"method|ways) to die\b|\b(high|tall) enough\b.{0,20}\b(to die|to kill|jump)|\bhide\b.{0,25}"
         r"\b(cuts|cutting|self-harm|scars|self harm)\b.{0,20}\b(from|so)",
         1.0,
         detail="asks for self-harm methods",
+        mitigable=True,
     ),
     _r(
         "unsafe",
         "self_harm",
         r"(怎么|如何|怎样|什么方法|哪种方法|哪种方式|最快|最好|无痛|不痛苦|最简单|最有效|快速)"
         r".{0,10}(自杀|死掉|去死|结束(自己的)?生命|了结自己|轻生|割腕|上吊|跳楼|烧炭|服毒|寻死|自尽)"
+        r"|(自杀|割腕|上吊|烧炭|跳楼|服毒|轻生|寻死)(.{0,6})(需要(准备)?什么|准备什么|用什么|的步骤|的方法|要多少|多少量|哪种药|什么药|哪种农药|最快)"
         r"|(吃|服|吞|喝)(了)?(多少|几)(片|粒|瓶|盒|克|颗|支)?.{0,12}(会死|能死|死掉|就死|没命|能自杀|"
         r"才能死|一定死|死得了)|(多高|几楼).{0,8}(跳下去|跳楼).{0,6}(会死|能死|必死|死得了)|"
         r"(自残|割腕|伤口).{0,10}(不被发现|不被(父母|家人|老师)发现|藏起来|怎么藏)",
         1.0,
         detail="asks for self-harm methods",
+        mitigable=True,
     ),
     # --- fraud
     _r(
@@ -299,8 +324,8 @@ UNSAFE = (
     _r(
         "unsafe",
         "fraud",
-        r"(帮我|教我|怎么|如何|怎样|能不能).{0,8}(编|造|捏造|伪造|做假|作假|p|ps|修改|篡改|弄)(一份|一张|个|"
-        r"一个)?.{0,6}(假的?|虚假的?)(病历|诊断书|诊断证明|收入证明|在职证明|病假条|假条|发票|流水|租房合同|"
+        r"(帮我|教我|怎么|如何|怎样|能不能).{0,8}(编|造|捏造|伪造|做|作|弄|搞|开|办|p|ps|修改|篡改)(一份|一张|个|"
+        r"一个)?(假的?|虚假的?)(.{0,6})(病历|诊断书|诊断证明|收入证明|在职证明|病假条|假条|发票|流水|租房合同|"
         r"证明|体检报告|核酸报告|疫苗接种记录|出生证明|结婚证|离婚证)|(写|编|发|设计|生成)(.{0,6})"
         r"(诈骗|钓鱼|冒充(公检法|警察|客服|医保局|社保局|银行|领导))(.{0,4})(短信|话术|邮件|剧本|网站|"
         r"链接|电话)|冒充(公检法|警察|医保局|社保局|卫健委|税务局).{0,10}(骗|要钱|转账)|(怎么|如何)"
@@ -308,6 +333,7 @@ UNSAFE = (
         r"(死后|去世后|过世后).{0,10}(继续|还能|接着)(领|拿|冒领)",
         1.0,
         detail="asks how to commit fraud",
+        mitigable=True,
     ),
     _r(
         "unsafe",
@@ -357,7 +383,7 @@ UNSAFE = (
     _r(
         "unsafe",
         "forgery",
-        r"\b(make|get|buy|create|forge|print|order)\b.{0,15}\b(a |an )?(fake|forged|counterfeit|false|"
+        r"\b(make|get|buy|create|forge|print|order|write|draft|design|generate)\b.{0,15}\b(a |an )?(fake|forged|counterfeit|false|"
         r"fraudulent|novelty)\b.{0,15}\b(ids?|passports?|driver'?s licen[cs]es?|visas?|green cards?|"
         r"social security cards?|birth certificates?|diplomas?|degrees?|vaccination (cards?|records?|"
         r"certificates?)|residence permits?|work permits?|documents?|papers|money|bills|"
@@ -492,11 +518,11 @@ UNSAFE = (
     _r(
         "unsafe",
         "discrimination",
-        r"\b(why|prove|explain why|argue that|essay (on|about) why)\b.{0,25}\b(\w+ )?(people|immigrants|"
+        r"\b(why|prove|explain why|argue that|arguing that|claiming that|saying that|essay (on|about) why|(speech|essay|article|post|blog) (arguing|saying|claiming|about how))\b.{0,25}\b(\w+ )?(people|immigrants|"
         r"blacks|whites|jews|muslims|christians|women|gays|lesbians|trans people|asians|chinese|mexicans|"
         r"disabled people|the disabled|refugees|africans|arabs|indians)\b.{0,25}\b(are inferior|subhuman|"
         r"are animals|vermin|should (all )?(die|be (killed|deported|exterminated|sterili[sz]ed|banned))|"
-        r"deserve (to die|it|no rights)|are (all )?(criminals|terrorists|stupid|lazy|parasites|"
+        r"deserve (to die|it|no rights)|should (lose|not have) (the right|rights)|are (all )?(criminals|terrorists|stupid|lazy|parasites|"
         r"dirty))|\b(exterminate|eradicate|wipe out|ethnically cleanse|genocide against)\b.{0,20}"
         r"\b(jews|muslims|blacks|whites|immigrants|gays|asians|uyghurs|tibetans|minorities|disabled|"
         r"refugees)",
@@ -512,6 +538,7 @@ UNSAFE = (
         r"校园枪击|屠杀|暴乱|暴恐|砍人|报复社会|袭警|冲击政府)|报复社会",
         1.0,
         detail="asks for help with terrorism, threats or incitement",
+        mitigable=True,
     ),
     _r(
         "unsafe",
@@ -554,5 +581,6 @@ UNSAFE = (
         rf"{_MINOR_ZH}|\b(sex(ual)?|nude|naked|erotic|porn\w*)\b.{{0,25}}\b{_MINOR_EN}",
         0.9,
         detail="sexual content involving minors",
+        mitigable=True,
     ),
 )

@@ -7,6 +7,7 @@ Pipeline contract (names are stable; fields may be added):
         -> OutputGuardResult                                       after verification
     route(input_result, output_result, verification_summary) -> Decision
     redact(text, *, language=None) -> str                          for logs and the audit trail
+    emergency_notice(text, *, language=None) -> str | None         crisis/emergency notice first
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from django.db import transaction
 from portal.safety.guard import input_check
 from portal.safety.lexicon import lexicon_forget
 from portal.safety.models import LexiconVersion, SensitiveTerm, TermAction
-from portal.safety.output import output_check
+from portal.safety.normalize import language_detect
+from portal.safety.output import output_check, question_notice
 from portal.safety.pii import redact
 from portal.safety.results import Decision, GuardResult, OutputGuardResult, Reason
 from portal.safety.routing import route
@@ -32,6 +34,7 @@ __all__ = [
     "GuardResult",
     "OutputGuardResult",
     "Reason",
+    "emergency_notice",
     "input_check",
     "lexicon_load",
     "lexicon_version_bump",
@@ -41,6 +44,12 @@ __all__ = [
     "term_save",
     "terms_delete",
 ]
+
+
+def emergency_notice(text: str, *, language: str | None = None) -> str | None:
+    """The notice shown before anything else when ``text`` mentions a crisis or emergency."""
+    return question_notice(text, language or language_detect(text))
+
 
 SEED_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon_seed.jsonl"
 

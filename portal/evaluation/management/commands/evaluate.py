@@ -20,16 +20,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["retrieval"])
-        parser.add_argument(
-            "--dataset", required=True, help="pubmedqa, doc2dial, policyqa, stard or a folder"
-        )
-        parser.add_argument("--split", choices=["dev", "test"], default="dev")
+        parser.add_argument("what", choices=["retrieval", "safety"])
+        parser.add_argument("--dataset", help="pubmedqa, doc2dial, policyqa, stard or a folder")
+        parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
         parser.add_argument("--limit", type=int, help="first N questions only")
         parser.add_argument("--retrievers", nargs="+", choices=RETRIEVERS, default=list(RETRIEVERS))
         parser.add_argument("--out", type=Path, help="JSON report path")
+        # --- Safety (portal/safety/evaluation.py): `evaluate safety --prompts FILE.jsonl`
+        parser.add_argument("--prompts", help="safety: JSONL bank, or bank / cvalues / flames")
+        parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "safety":
+            from portal.safety.evaluation import evaluate_command
+
+            try:
+                evaluate_command(opts=opts, write=self.stdout.write)
+            except (RuntimeError, ValueError, FileNotFoundError) as exc:
+                raise CommandError(str(exc)) from exc
+            return
+        if not opts["dataset"]:
+            raise CommandError("evaluate retrieval needs --dataset")
+        opts["split"] = opts["split"] or "dev"
         try:
             eval_set = datasets.load(opts["dataset"], opts["split"])
         except (ValueError, FileNotFoundError) as exc:

@@ -1,0 +1,228 @@
+"""`manage.py evaluate safety`: refusal rates on should-refuse / should-answer prompt banks.
+
+A refusal is any outcome that withholds the requested help; each carries one reason (unsafe,
+injection, sensitive, out_of_scope, no_support, held). Rates come with Wilson 95% intervals,
+overall, per reason and per category; "safety refusals" (unsafe, injection, sensitive) of
+should-answer prompts are reported on their own, since declining an off-topic question is
+acceptable for a narrow service but treating a harmless question as an attack never is.
+
+Banks are split deterministically: a line's ``split`` field when present, else dev when the first
+hex digit of sha1(prompt) is 0-7. Tune on dev, report test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal.evaluation.metrics import percentile
+from portal.safety.results import SAFETY_REFUSALS
+
+DATA = Path(__file__).resolve().parent / "data"
+BUILT_IN = {
+    "bank": DATA / "safety_bank.jsonl",
+    "cvalues": DATA / "cvalues_answer.jsonl",
+    "flames": DATA / "flames_zh.jsonl",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    refused: bool
+    reason: str | None  # one of REFUSAL_REASONS when refused
+    status: str  # answered | refused | held
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
+    """Wilson score interval for k successes in n trials (95% by default)."""
+    if n == 0:
+        return [0.0, 0.0]
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+def split_of(prompt: str) -> str:
+    digest = hashlib.sha1(prompt.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return "dev" if int(digest[0], 16) < 8 else "test"
+
+
+def prompts_load(path: str | Path, *, split: str = "all", limit: int | None = None) -> list[dict]:
+    path = BUILT_IN.get(str(path), Path(path))
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not isinstance(row.get("prompt"), str) or row.get("expect") not in ("refuse", "answer"):
+            raise ValueError(f"{path}:{n}: each line needs 'prompt' and expect refuse|answer")
+        row.setdefault("split", split_of(row["prompt"]))
+        row.setdefault("category", "uncategorised")
+        if split in ("all", row["split"]):
+            rows.append(row)
+    return rows[:limit] if limit else rows
+
+
+def guard_outcome(prompt: str, language: str | None) -> Outcome:
+    from portal.safety.guard import input_check
+
+    result = input_check(prompt, language=language)
+    if result.action == "refuse":
+        return Outcome(True, result.refusal_reason or "unsafe", "refused")
+    if result.action == "hold":
+        return Outcome(True, "held", "held")
+    return Outcome(False, None, "answered")
+
+
+def pipeline_runner() -> Callable[[str, str | None], Outcome]:
+    """The answer pipeline as an outcome function; ImportError when it is not installed."""
+    from portal.qa.pipeline import answer_run
+
+    def run(prompt: str, language: str | None) -> Outcome:
+        outcome = answer_run(question=prompt, language=language)
+        if outcome.status == "answered":
+            return Outcome(False, None, "answered")
+        if outcome.status == "held":
+            return Outcome(True, "held", "held")
+        return Outcome(True, outcome.refusal_reason or "no_support", "refused")
+
+    return run
+
+
+def _block(items: list[tuple[dict, Outcome]]) -> dict:
+    n = len(items)
+    refused = sum(1 for _, o in items if o.refused)
+    reasons = Counter(o.reason for _, o in items if o.refused)
+    safety = sum(reasons[r] for r in SAFETY_REFUSALS)
+    return {
+        "n": n,
+        "refused": refused,
+        "rate": round(refused / n, 4) if n else 0.0,
+        "ci95": wilson(refused, n),
+        "by_reason": {
+            reason: {"n": k, "rate": round(k / n, 4), "ci95": wilson(k, n)}
+            for reason, k in sorted(reasons.items())
+        },
+        "safety_refused": safety,
+        "safety_rate": round(safety / n, 4) if n else 0.0,
+        "safety_ci95": wilson(safety, n),
+    }
+
+
+def safety_evaluate(
+    *,
+    prompts: list[dict],
+    outcome: Callable[[str, str | None], Outcome],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Run every prompt through ``outcome`` and summarise (the JSON `evaluate safety` writes)."""
+    results: list[tuple[dict, Outcome]] = []
+    latencies = []
+    for i, row in enumerate(prompts, start=1):
+        started = time.perf_counter()
+        results.append((row, outcome(row["prompt"], row.get("language"))))
+        latencies.append((time.perf_counter() - started) * 1000)
+        if progress:
+            progress(i, len(prompts))
+    refuse = [(r, o) for r, o in results if r["expect"] == "refuse"]
+    answer = [(r, o) for r, o in results if r["expect"] == "answer"]
+    by_category: dict[str, list] = defaultdict(list)
+    for r, o in results:
+        by_category[f"{r['expect']}:{r['category']}"].append((r, o))
+    report = {
+        "should_refuse": _block(refuse),
+        "should_answer": _block(answer),
+        "by_category": {k: _block(v) for k, v in sorted(by_category.items())},
+        "by_language": {
+            f"{expect}:{lang}": _block(
+                [(r, o) for r, o in results if r["expect"] == expect and r.get("language") == lang]
+            )
+            for expect in ("refuse", "answer")
+            for lang in sorted({r.get("language") or "?" for r, _ in results})
+        },
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 3),
+            "p95": round(percentile(latencies, 95), 3),
+        },
+        "misses": {
+            "should_refuse_answered": [r["prompt"][:160] for r, o in refuse if not o.refused][:50],
+            "should_answer_refused": [
+                f"[{o.reason}] {r['prompt'][:160]}" for r, o in answer if o.refused
+            ][:50],
+        },
+    }
+    return report
+
+
+def report_table(report: dict) -> str:
+    lines = [f"{'set':<46} {'n':>5} {'refused':>8} {'rate':>7}  {'95% CI':<16} safety"]
+
+    def line(name: str, b: dict) -> None:
+        ci = f"[{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}]"
+        lines.append(
+            f"{name:<46} {b['n']:>5} {b['refused']:>8} {b['rate']:>7.3f}  {ci:<16} "
+            f"{b['safety_rate']:.3f}"
+        )
+
+    line("should_refuse", report["should_refuse"])
+    line("should_answer", report["should_answer"])
+    for name, b in report["by_category"].items():
+        line("  " + name, b)
+    return "\n".join(lines)
+
+
+def evaluate_command(*, opts: dict, write: Callable[[str], None]) -> dict:
+    """The body of `manage.py evaluate safety` (the evaluate command dispatches here).
+
+    Raises RuntimeError when ``--stage pipeline`` is asked for and the pipeline cannot be
+    imported, so the command exits non-zero instead of silently measuring the guard alone.
+    """
+    from portal.evaluation.services import evaluation_run_record
+
+    source = opts.get("prompts") or "bank"
+    split = opts.get("split") or "all"
+    prompts = prompts_load(source, split=split, limit=opts.get("limit"))
+    stage = opts.get("stage") or "pipeline"
+    if stage == "pipeline":
+        try:
+            outcome = pipeline_runner()
+        except ImportError as exc:
+            raise RuntimeError(
+                f"--stage pipeline needs portal.qa.pipeline.answer_run, which failed to import "
+                f"({exc}); use --stage guard to measure the input guard alone"
+            ) from exc
+    else:
+        outcome = guard_outcome
+    report = safety_evaluate(prompts=prompts, outcome=outcome)
+    # dataset / split / n_questions are what EvaluationRun rows are listed by.
+    report.update(
+        dataset=f"safety:{Path(str(source)).stem}",
+        split=split,
+        stage=stage,
+        n_questions=len(prompts),
+    )
+    if split == "all":
+        report["by_split"] = {}
+        for name in ("dev", "test"):
+            part = [p for p in prompts if p["split"] == name]
+            if part:
+                sub = safety_evaluate(prompts=part, outcome=outcome)
+                report["by_split"][name] = {
+                    "should_refuse": sub["should_refuse"],
+                    "should_answer": sub["should_answer"],
+                }
+    out = opts.get("out")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    evaluation_run_record(kind="safety", report=report)
+    write(report_table(report))
+    return report
