@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,11 @@ def force_offline() -> None:
     # Set, not setdefault: a deployment's HF_HUB_OFFLINE=0 must not make a worker download weights.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # huggingface_hub reads the variable once, at import: a process that imported it earlier
+    # (sentence-transformers for embeddings) needs its constant set too.
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
 
 
 def directory_fingerprint(path: Path, *, hash_weights: bool) -> str:

@@ -51,6 +51,9 @@ def test_local_model_streams_with_usage_and_runs_offline(model_dirs):
     assert backend.kind == "transformers"
     assert backend.model_id.startswith("base@sha256:") and backend.adapter_id is None
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    import huggingface_hub
+
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True  # also when imported before us
     stream = backend.stream(REQUEST)
     deltas = list(stream)
     assert deltas and "".join(deltas)
