@@ -97,7 +97,8 @@ def _sentence_injection(sentence: str, source: str, source_digits: str) -> list[
     found = []
     folded = fold(sentence)
     for m in _URL.finditer(sentence):
-        host = fold(m.group(0)).split("://")[-1].removeprefix("www.").split("/")[0]
+        url = fold(m.group(0)).rstrip(".,;:!?'\"")
+        host = url.split("://")[-1].removeprefix("www.").split("/")[0]
         if host and host not in source:
             found.append(
                 Reason(
