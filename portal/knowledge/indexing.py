@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from ingestion import vector_store
 from ingestion.embedding import load_embedder
 from ingestion.keyword_index import BM25Index
-from portal.knowledge.models import ChunkEmbedding, KeywordIndex, VectorIndex
+from portal.knowledge.models import Chunk, ChunkEmbedding, KeywordIndex, VectorIndex
 from portal.knowledge.selectors import live_chunks
 
 logger = logging.getLogger(__name__)
@@ -303,12 +303,40 @@ def _lock_keyword_state() -> KeywordIndex:
     return KeywordIndex.objects.select_for_update().get(pk=1)
 
 
+def keywords_refresh(*, batch: int = 2000) -> int:
+    """Re-tokenize every live chunk's stored BM25 tokens from its text (after a tokenizer
+    change); returns how many rows changed. Chunks are updated in batches, each its own
+    statement, so a 58k-chunk refresh holds no long lock."""
+    from ingestion.tokenize import tokenize
+
+    ids = list(live_chunks().order_by("id").values_list("id", flat=True))
+    changed = 0
+    for start in range(0, len(ids), batch):
+        rows = list(
+            Chunk.objects.filter(pk__in=ids[start : start + batch]).only("text", "keywords")
+        )
+        stale = []
+        for chunk in rows:
+            keywords = " ".join(tokenize(chunk.text))
+            if keywords != chunk.keywords:
+                chunk.keywords = keywords
+                stale.append(chunk)
+        Chunk.objects.bulk_update(stale, ["keywords"])
+        changed += len(stale)
+    return changed
+
+
 def keyword_index_sync(*, rebuild: bool = False) -> int:
     """Make the BM25 file hold exactly the live chunks; returns its version.
 
     Rebuilt whole when the live set changed: tokens are stored per chunk, so this reads one
-    column and builds a sparse matrix (seconds at tens of thousands of chunks).
+    column and builds a sparse matrix (seconds at tens of thousands of chunks). ``rebuild``
+    also re-tokenizes the stored tokens first, so a tokenizer change reaches old chunks.
     """
+    if rebuild:
+        refreshed = keywords_refresh()
+        if refreshed:
+            logger.info("re-tokenized %s chunks", refreshed)
     directory = Path(settings.INDEX_DIR) / "bm25"
     with transaction.atomic():
         state = _lock_keyword_state()

@@ -84,3 +84,15 @@ def test_cached_allowed_set_follows_new_documents(db, make_user):
     ingest(ZH_MD, filename="yibao.md")
     again = passages_search(question="新生儿 参保 缴费", user=citizen, retriever="bm25", k=10)
     assert again and "新生儿" in again[0].text
+
+
+def test_rebuild_re_tokenizes_stored_keywords(db, make_user):
+    from portal.knowledge.indexing import keyword_index_sync
+    from portal.knowledge.models import Chunk
+
+    ingest(ZH_MD, filename="yibao.md")
+    Chunk.objects.update(keywords="stale tokens from an older tokenizer")
+    keyword_index_sync(rebuild=True)
+    assert all("_参保" in c.keywords.split() for c in Chunk.objects.filter(text__contains="参保"))
+    hits = passages_search(question="新生儿参保", user=make_user(None), retriever="bm25")
+    assert hits and "新生儿" in hits[0].text
