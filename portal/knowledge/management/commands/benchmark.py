@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["ingestion", "retrieval"])
+        parser.add_argument("what", choices=["ingestion", "retrieval", "lexicon"])
         parser.add_argument(
             "--corpus", nargs="+", default=["doc2dial", "pubmedqa"], choices=list(CORPORA)
         )
@@ -38,8 +38,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--nprobe", type=int, help="retrieval: default SEARCH_ANN_NPROBE")
         parser.add_argument("--out", type=Path, help="write the JSON report here")
+        # --- Safety (portal/safety/benchmarks.py): `benchmark lexicon --terms 10000`
+        parser.add_argument("--terms", type=int, default=10_000, help="lexicon: library size")
 
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "lexicon":
+            from portal.safety.benchmarks import lexicon_benchmark
+
+            report = json.dumps(lexicon_benchmark(terms=opts["terms"]), indent=2)
+            self.stdout.write(report)
+            if opts["out"]:
+                opts["out"].write_text(report + "\n", encoding="utf-8")
+            return
         if opts["what"] == "retrieval":
             self._retrieval(opts)
             return
