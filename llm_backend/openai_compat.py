@@ -108,7 +108,9 @@ class OpenAIBackend(BaseBackend):
         def produce(usage: Usage) -> Iterator[str]:
             yield from self._events(body, usage)
 
-        return GenerationStream(produce, lock=self._lock, constrained=constrained)
+        # No lock: the HTTP client is thread-safe and a GPU server batches concurrent requests,
+        # so answers in parallel threads should reach it in parallel.
+        return GenerationStream(produce, lock=None, constrained=constrained)
 
     def _events(self, body: dict[str, Any], usage: Usage) -> Iterator[str]:
         deltas = 0
@@ -125,22 +127,15 @@ class OpenAIBackend(BaseBackend):
                     payload = _parse_json(response.read().decode("utf-8", "replace"), self.url)
                     text = _message_text(payload, self.url)
                     _read_usage(payload, usage)
+                    usage.finish_reason = payload["choices"][0].get("finish_reason") or "stop"
                     if text:
                         yield text
                     return
-                for payload in _sse_payloads(response.iter_lines(), self.url):
-                    if "error" in payload:
-                        raise BackendError(
-                            f"{self.url} reported an error mid-stream: {payload['error']}"
-                        )
-                    _read_usage(payload, usage)
-                    for choice in payload.get("choices") or ():
-                        delta = (choice.get("delta") or {}).get("content") or ""
-                        if choice.get("finish_reason"):
-                            usage.finish_reason = choice["finish_reason"]
-                        if delta:
-                            deltas += 1
-                            yield delta
+                for delta in stream_deltas(
+                    _sse_payloads(response.iter_lines(), self.url), usage, self.url
+                ):
+                    deltas += 1
+                    yield delta
         except httpx.ConnectError as exc:
             raise BackendError(
                 f"cannot connect to the OpenAI-compatible server at {self.url} ({exc}); "
@@ -160,6 +155,30 @@ class OpenAIBackend(BaseBackend):
 
     def close(self) -> None:
         self._client.close()
+
+
+def stream_deltas(payloads: Iterator[dict[str, Any]], usage: Usage, url: str) -> Iterator[str]:
+    """Text deltas from chat-completion chunks; usage and finish reason recorded on the way.
+
+    A stream that ends before any choice carried a ``finish_reason`` was cut short (the server was
+    restarted, or it interrupts a request when the next arrives: llama_cpp.server does by default),
+    so the partial answer is an error rather than a silently short (or empty) one.
+    """
+    for payload in payloads:
+        if "error" in payload:
+            raise BackendError(f"{url} reported an error mid-stream: {payload['error']}")
+        _read_usage(payload, usage)
+        for choice in payload.get("choices") or ():
+            delta = (choice.get("delta") or {}).get("content") or ""
+            if choice.get("finish_reason"):
+                usage.finish_reason = choice["finish_reason"]
+            if delta:
+                yield delta
+    if usage.finish_reason is None:
+        raise BackendError(
+            f"{url} ended the stream before finishing the answer (no finish_reason): the request "
+            "was interrupted; a llama.cpp Python server needs --interrupt_requests False"
+        )
 
 
 def _sse_payloads(lines: Iterator[str], url: str) -> Iterator[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -17,7 +18,12 @@ import pytest
 
 from llm_backend import backend_from_config
 from llm_backend.base import BackendError, GenerationRequest, Usage
-from llm_backend.openai_compat import _read_usage, _sse_payloads, chat_completions_url
+from llm_backend.openai_compat import (
+    _read_usage,
+    _sse_payloads,
+    chat_completions_url,
+    stream_deltas,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +54,9 @@ def server(smollm2_gguf, tmp_path_factory):
                 "2048",
                 "--n_threads",
                 "1",
+                # By default this server aborts a running answer when the next request arrives.
+                "--interrupt_requests",
+                "False",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -116,6 +125,21 @@ def test_stop_strings_are_sent_to_the_server(server):
     stop = full.strip().split()[1]
     cut, _ = backend.generate(_hello(max_tokens=16, stop=(stop,)))
     assert stop not in cut and full.startswith(cut)
+
+
+def test_concurrent_answers_share_one_backend(server):
+    backend = _backend(server)
+    expected, _ = backend.generate(_hello(max_tokens=8))
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(backend.generate(_hello(max_tokens=8))[0]))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected, expected]
 
 
 def test_nothing_listening_is_a_clear_error():
@@ -191,3 +215,19 @@ def test_sse_framing_usage_and_malformed_streams():
         list(_sse_payloads(iter(["data: {not json", ""]), "u"))
     with pytest.raises(BackendError, match="malformed event stream"):
         list(_sse_payloads(iter(["<html>502 Bad Gateway</html>"]), "u"))
+
+
+def test_a_stream_cut_short_is_an_error_not_a_short_answer():
+    chunks = [
+        {"choices": [{"delta": {"role": "assistant"}}]},
+        {"choices": [{"delta": {"content": "Hel"}}]},
+    ]
+    usage = Usage()
+    with pytest.raises(BackendError, match="before finishing"):
+        list(stream_deltas(iter(chunks), usage, "u"))
+    done = [*chunks, {"choices": [{"delta": {}, "finish_reason": "length"}]}]
+    usage = Usage()
+    assert list(stream_deltas(iter(done), usage, "u")) == ["Hel"]
+    assert usage.finish_reason == "length"
+    with pytest.raises(BackendError, match="mid-stream"):
+        list(stream_deltas(iter([{"error": {"message": "out of memory"}}]), Usage(), "u"))
