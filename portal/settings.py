@@ -259,7 +259,7 @@ LLM_MODEL_PATH = Path(env_str("LLM_MODEL_PATH", str(DATA_DIR / "models" / QWEN_F
 LLM_MODEL_SHA256 = env_str(
     "LLM_MODEL_SHA256", QWEN_SHA256 if LLM_MODEL_PATH.name == QWEN_FILENAME else ""
 )
-LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: one per core
+LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: llama.cpp one per core but one
 LLM_N_CTX = env_int("LLM_N_CTX", 4096, minimum=256)
 LLM_N_GPU_LAYERS = env_int("LLM_N_GPU_LAYERS", 0, minimum=-1)  # -1: every layer on the GPU
 LLM_HF_MODEL_DIR = env_str("LLM_HF_MODEL_DIR", "")
