@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.knowledge",
     "portal.qa",
+    "portal.review",
     "portal.evaluation",
 ]
 
@@ -315,11 +316,15 @@ ANSWER_GRAMMAR = env_bool("ANSWER_GRAMMAR", True)  # constrain the citation form
 # languages) its embedding is this close to the question's; with none relevant the answer refuses.
 ANSWER_MIN_LEXICAL_RELEVANCE = env_float("ANSWER_MIN_LEXICAL_RELEVANCE", 0.4)
 ANSWER_MIN_DENSE_RELEVANCE = env_float("ANSWER_MIN_DENSE_RELEVANCE", 0.35)
+# Once one passage clears that gate, others join the prompt above these lower floors.
+ANSWER_KEEP_LEXICAL_RELEVANCE = env_float("ANSWER_KEEP_LEXICAL_RELEVANCE", 0.2)
+ANSWER_KEEP_DENSE_RELEVANCE = env_float("ANSWER_KEEP_DENSE_RELEVANCE", 0.25)
 # Per-sentence support: combined score, lexical floor, and the embedding's share in the score.
 VERIFY_MIN_SUPPORT = env_float("VERIFY_MIN_SUPPORT", 0.6)
 VERIFY_MIN_LEXICAL = env_float("VERIFY_MIN_LEXICAL", 0.5)
 VERIFY_EMBEDDING_WEIGHT = env_float("VERIFY_EMBEDDING_WEIGHT", 0.35)
-REVIEW_DEADLINE_HOURS = env_int("REVIEW_DEADLINE_HOURS", 24, minimum=1)  # held answers overdue after
+# Held answers older than this are shown as overdue in the review queue.
+REVIEW_DEADLINE_HOURS = env_int("REVIEW_DEADLINE_HOURS", 24, minimum=1)
 ANSWER_CONTACT_EN = env_str(
     "ANSWER_CONTACT_EN",
     "For your own case, contact the agency that runs the programme, or ask your doctor or "

@@ -1,0 +1,230 @@
+"""`manage.py evaluate answers`: grade the whole answer pipeline against gold labels.
+
+Grading never trusts the pipeline's own verifier. Citations are graded against gold labels (a
+citation is precise when it points at a gold document, and at a passage containing the gold span
+where the dataset has spans); support is graded by ``strict_support``, a separate and stricter
+judge (exact-word containment in one cited passage window, every number present, same negation),
+implemented here without the verifier's code, stemming or embeddings.
+
+Questions whose gold documents are withheld from the corpus must be refused: a share of each
+built-in dataset's questions (every fifth, by a hash of the id) has its gold documents removed
+from the corpus the answers are drawn from; folder datasets mark them with ``expect: refuse``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from django.utils.text import slugify
+
+from portal.evaluation.datasets import EvalQuestion, EvalSet
+from portal.evaluation.metrics import percentile
+from portal.evaluation.services import corpus_ingest, evaluation_user
+from portal.qa.pipeline import answer_run
+
+Progress = Callable[[str, int, int], None]
+
+JUDGE_METHOD = (
+    "strict containment: a published sentence is supported only if one window of at most two "
+    "consecutive sentences of a passage it cites contains >= 80% of its words (exact lower-cased "
+    "words without stemming; Chinese character bigrams), every number in it, and the same "
+    "negation; quotes pass only if verbatim. Implemented separately from the pipeline's verifier."
+)
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+_SPLIT = re.compile(r"(?<=[.!?。！？；;])\s*")
+_NEG_EN = re.compile(r"\b(not|no|never|cannot|none|neither|nor|without)\b|n't\b")
+_NEG_ZH = re.compile(r"[不没无未非禁勿]")
+_STOP = frozenset(
+    "a an the of to in on for and or is are was were be been by with as at it its this that "
+    "these those from can may your you their they".split()
+)
+
+
+def _units(text: str) -> set[str]:
+    lowered = text.lower()
+    units = {w for w in _WORD.findall(lowered) if w not in _STOP}
+    for run in _CJK_RUN.findall(text):
+        units.update(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+    return units
+
+
+def _negated(text: str) -> bool:
+    return bool(_NEG_EN.search(text.lower()) or _NEG_ZH.search(text))
+
+
+def strict_support(sentence: str, passages: list[str]) -> bool:
+    units = _units(sentence)
+    if not units:
+        return False
+    numbers = set(_NUM.findall(sentence))
+    for passage in passages:
+        parts = [p for p in _SPLIT.split(passage) if p.strip()]
+        windows = parts + [a + " " + b for a, b in itertools.pairwise(parts)]
+        for window in windows:
+            if sentence.strip() in window:
+                return True
+            covered = len(units & _units(window)) / len(units)
+            if (
+                covered >= 0.8
+                and numbers <= set(_NUM.findall(window))
+                and _negated(sentence) == _negated(window)
+            ):
+                return True
+    return False
+
+
+def _token_f1(prediction: str, gold: str) -> float:
+    p, g = list(_units(prediction)), list(_units(gold))
+    if not p or not g:
+        return 0.0
+    common = len(set(p) & set(g))
+    if not common:
+        return 0.0
+    precision, recall = common / len(set(p)), common / len(set(g))
+    return 2 * precision * recall / (precision + recall)
+
+
+def _withheld(question: EvalQuestion) -> bool:
+    return int(hashlib.sha256(question.id.encode()).hexdigest(), 16) % 5 == 0
+
+
+def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[EvalQuestion]]:
+    """The corpus and questions for an answers evaluation: folder sets as given; built-in sets
+    with every fifth question's gold documents removed and that question marked expect=refuse."""
+    questions = eval_set.questions[:limit] if limit else list(eval_set.questions)
+    if any(q.expect == "refuse" for q in eval_set.questions):
+        return eval_set, questions
+    withheld_docs = {d for q in questions if _withheld(q) for d in q.gold_doc_ids}
+    marked = [
+        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q for q in questions
+    ]
+    corpus = [d for d in eval_set.corpus if d.doc_id not in withheld_docs]
+    return replace(eval_set, name=f"{eval_set.name}-answers", corpus=corpus), marked
+
+
+def _gold_citation(question: EvalQuestion, citation: dict) -> bool:
+    if citation["document"] not in question.gold_doc_ids:
+        return False
+    if not question.gold_spans:
+        return True
+    quote = " ".join(citation["quote"].split()).lower()
+    return any(" ".join(span.split()).lower() in quote for span in question.gold_spans)
+
+
+def _pubmed_label(outcome) -> str:
+    if outcome.status != "answered" or not outcome.sentences:
+        return "maybe"
+    return "no" if _negated(outcome.sentences[0]["text"]) else "yes"
+
+
+def answers_evaluate(
+    *, eval_set: EvalSet, limit: int | None = None, progress: Progress | None = None
+) -> dict:
+    corpus_set, questions = answer_set(eval_set, limit=limit)
+    slugs = corpus_ingest(eval_set=corpus_set, progress=progress)
+    user = evaluation_user()
+    cited = gold_cited = 0
+    recall_hits = recall_total = 0
+    published = published_cited = published_unsupported = 0
+    drafted = drafted_unsupported = 0
+    refused = {"answer": [0, 0], "refuse": [0, 0]}  # expect -> [refused, total]
+    forbidden_hits = forbidden_total = 0
+    correct = labelled = 0
+    f1s: list[float] = []
+    latencies: list[float] = []
+    first_sentence: list[float] = []
+    by_reason: dict[str, int] = {}
+    for n, question in enumerate(questions, start=1):
+        collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
+        started = time.perf_counter()
+        outcome = answer_run(question=question.question, user=user, collections=collections)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if "first_sentence" in outcome.answer.timings:
+            first_sentence.append(outcome.answer.timings["first_sentence"] * 1000)
+        is_refused = outcome.status != "answered"
+        refused[question.expect][0] += is_refused
+        refused[question.expect][1] += 1
+        if is_refused:
+            reason = outcome.refusal_reason or outcome.status
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        quotes = {label: c["quote"] for label, c in outcome.citations.items()}
+        # Support of what the model drafted, before verification removed anything.
+        for check in outcome.answer.verification:
+            drafted += 1
+            drafted_unsupported += not strict_support(check["text"], _retrieved(outcome, check))
+        for sentence in outcome.sentences:
+            published += 1
+            published_cited += bool(sentence["citations"])
+            texts = [quotes[lbl] for lbl in sentence["citations"] if lbl in quotes]
+            published_unsupported += not strict_support(sentence["text"], texts)
+            for label in sentence["citations"]:
+                cited += 1
+                gold_cited += _gold_citation(question, outcome.citations[label])
+        if question.expect == "answer" and question.gold_doc_ids:
+            recall_total += 1
+            recall_hits += any(_gold_citation(question, c) for c in outcome.citations.values())
+        if question.forbidden:
+            forbidden_total += 1
+            text = outcome.answer.published_text.lower()
+            forbidden_hits += any(f.lower() in text for f in question.forbidden)
+        if eval_set.name == "pubmedqa" and question.answer and question.expect == "answer":
+            labelled += 1
+            correct += _pubmed_label(outcome) == question.answer.lower()
+        if eval_set.name.startswith("doc2dial") and question.expect == "answer":
+            gold = question.answer or (question.gold_spans[0] if question.gold_spans else "")
+            f1s.append(_token_f1(outcome.answer.published_text if not is_refused else "", gold))
+        if progress and n % 5 == 0:
+            progress("answers", n, len(questions))
+
+    def rate(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {
+        "dataset": eval_set.name,
+        "split": eval_set.split,
+        "n_questions": len(questions),
+        "n_expect_refuse": refused["refuse"][1],
+        "metrics": {
+            "citation_precision": rate(gold_cited, cited),
+            "citation_recall": rate(recall_hits, recall_total),
+            "cited_sentence_fraction": rate(published_cited, published),
+            "unsupported_before_verification": rate(drafted_unsupported, drafted),
+            "unsupported_published": rate(published_unsupported, published),
+            "refusal_rate_expect_refuse": rate(*refused["refuse"]),
+            "refusal_rate_expect_answer": rate(*refused["answer"]),
+            "forbidden_hit_rate": rate(forbidden_hits, forbidden_total),
+            "accuracy": rate(correct, labelled),
+            "token_f1": round(statistics.fmean(f1s), 4) if f1s else None,
+            "latency_ms_p50": round(percentile(latencies, 50), 1) if latencies else None,
+            "latency_ms_p95": round(percentile(latencies, 95), 1) if latencies else None,
+            "first_sentence_ms_p50": (
+                round(percentile(first_sentence, 50), 1) if first_sentence else None
+            ),
+        },
+        "counts": {
+            "published_sentences": published,
+            "drafted_sentences": drafted,
+            "citations": cited,
+            "refusals_by_reason": by_reason,
+        },
+        "judge": JUDGE_METHOD,
+        "corpus_collection": slugify(next(iter(slugs.values()), "")),
+    }
+
+
+def _retrieved(outcome, check: dict) -> list[str]:
+    """Texts of the passages a drafted sentence cited (all prompted passages, not only the ones
+    the published answer kept), read from the chunks the answer recorded."""
+    from portal.knowledge.models import Chunk
+
+    by_label = {r["label"]: r["chunk_id"] for r in outcome.answer.retrieved}
+    ids = [by_label[lbl] for lbl in check["labels"] if lbl in by_label]
+    return list(Chunk.objects.filter(pk__in=ids).values_list("text", flat=True))

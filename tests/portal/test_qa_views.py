@@ -1,0 +1,156 @@
+"""Asking through the web: JSON, the server-sent-event stream, come-back links, the review queue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from portal.qa.backends import backends_reset
+from portal.qa.models import Answer, AnswerStatus
+from portal.qa.pipeline import answer_run
+from portal.review.models import ReviewDecision
+from tests.portal.factories import PASSPORT_MD, ingest
+
+QUESTION = "How long does passport renewal by mail take?"
+
+
+@pytest.fixture(autouse=True)
+def _extractive(settings):
+    settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
+    backends_reset()
+    yield
+    backends_reset()
+
+
+@pytest.fixture
+def knowledge(db):
+    ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
+
+
+def _sse(body: bytes) -> list[dict]:
+    events = []
+    for block in body.decode().split("\n\n"):
+        data = [line[6:] for line in block.splitlines() if line.startswith("data: ")]
+        if data:
+            events.append(json.loads(data[0]))
+    return events
+
+
+def test_api_ask_returns_the_published_answer_with_citations(client, knowledge):
+    data = client.get("/api/ask", {"q": QUESTION}).json()
+    assert data["status"] == "answered"
+    assert data["ai_generated"] is True
+    assert data["sentences"] and data["citations"]
+    first = data["citations"][data["sentences"][0]["citations"][0]]
+    assert first["document"] == "Passport renewal" and first["version"] == 1
+    assert first["effective_from"]
+
+
+def test_stream_sends_sentences_before_done(client, knowledge):
+    response = client.get("/api/ask/stream", {"q": QUESTION})
+    assert response["Content-Type"].startswith("text/event-stream")
+    events = _sse(b"".join(response.streaming_content))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert kinds.index("sentence") < kinds.index("done")
+    assert events[-1]["status"] == "answered"
+
+
+def test_no_javascript_form_redirects_to_the_answer_page(client, knowledge):
+    response = client.get("/", {"q": QUESTION})
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "AI-generated" in body
+    assert "Passport renewal" in body
+
+
+def test_a_signed_in_askers_answer_is_private_to_them(client, knowledge, make_user):
+    staff = make_user("staff", username="asker")
+    outcome = answer_run(question=QUESTION, user=staff)
+    link = f"/a/{outcome.answer.public_id}/"
+    assert client.get(link).status_code == 404
+    client.force_login(staff)
+    assert client.get(link).status_code == 200
+
+
+def test_source_document_page_lists_versions_and_serves_the_file(client, knowledge):
+    data = client.get("/api/ask", {"q": QUESTION}).json()
+    citation = next(iter(data["citations"].values()))
+    page = client.get(f"/documents/{citation['document_id']}/")
+    assert page.status_code == 200 and "Passport renewal" in page.content.decode()
+    file = client.get(f"/documents/{citation['document_id']}/v1/file")
+    assert b"Renewing by mail" in b"".join(file.streaming_content)
+
+
+def _held(question: str = QUESTION) -> Answer:
+    outcome = answer_run(question=question)
+    answer = outcome.answer
+    answer.status = AnswerStatus.HELD  # as the router does for a held category
+    answer.save(update_fields=["status"])
+    return answer
+
+
+def test_held_answer_shows_under_review_until_a_reviewer_approves(client, knowledge, make_user):
+    answer = _held()
+    link = f"/a/{answer.public_id}/"
+    body = client.get(link).content.decode()
+    assert "being checked by a person" in body
+    assert client.get(f"/api/answers/{answer.public_id}").json()["sentences"] == []
+
+    reviewer = make_user("reviewer")
+    client.force_login(reviewer)
+    queue = client.get("/review/").content.decode()
+    assert str(answer.public_id) in queue
+    response = client.post(f"/review/{answer.public_id}/", {"action": "approve"})
+    assert response.status_code == 302
+    client.logout()
+    data = client.get(f"/api/answers/{answer.public_id}").json()
+    assert data["status"] == "answered" and data["sentences"]
+    decision = ReviewDecision.objects.get(answer=answer)
+    assert decision.decision == "approve" and decision.passages and decision.final_text
+
+
+def test_review_edit_is_reverified_before_it_is_published(client, knowledge, make_user):
+    answer = _held()
+    client.force_login(make_user("reviewer"))
+    bad = client.post(
+        f"/review/{answer.public_id}/",
+        {"action": "edit", "text": "Mail renewal takes 2 weeks [1]."},
+    )
+    assert bad.status_code == 400
+    assert "number not in the cited passage: 2" in bad.content.decode()
+    assert Answer.objects.get(pk=answer.pk).status == AnswerStatus.HELD
+    good = client.post(
+        f"/review/{answer.public_id}/",
+        {"action": "edit", "text": "Renewal by mail takes 6 to 8 weeks [1].", "reason": "shorter"},
+    )
+    assert good.status_code == 302
+    answer.refresh_from_db()
+    assert answer.status == AnswerStatus.ANSWERED
+    assert answer.published_text == "Renewal by mail takes 6 to 8 weeks. [1]"
+    decision = ReviewDecision.objects.get(answer=answer)
+    assert decision.decision == "edit" and decision.reason == "shorter"
+    assert decision.verification[0]["supported"]
+
+
+def test_reject_needs_a_reason_and_shows_the_asker_guidance(client, knowledge, make_user):
+    answer = _held()
+    client.force_login(make_user("reviewer"))
+    client.post(f"/review/{answer.public_id}/", {"action": "reject", "reason": ""})
+    assert Answer.objects.get(pk=answer.pk).status == AnswerStatus.HELD
+    client.post(f"/review/{answer.public_id}/", {"action": "reject", "reason": "outdated"})
+    answer.refresh_from_db()
+    assert answer.status == AnswerStatus.REJECTED and answer.guidance
+    client.logout()
+    assert "do not answer" in client.get(f"/a/{answer.public_id}/").content.decode()
+
+
+def test_review_pages_are_for_reviewers_only(client, knowledge, make_user):
+    answer = _held()
+    assert client.get("/review/").status_code == 302  # to sign-in
+    client.force_login(make_user("staff"))
+    assert client.get("/review/").status_code == 403
+    assert client.post(f"/review/{answer.public_id}/", {"action": "approve"}).status_code == 403
