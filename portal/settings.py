@@ -307,8 +307,10 @@ LLM_BACKEND_CONFIG = {
 
 # --- Answers (portal/qa/: prompt, verification, refusal) ----------------------------------------
 ANSWER_PASSAGES = env_int("ANSWER_PASSAGES", 6, minimum=1)  # retrieved per question
-ANSWER_PROMPT_PASSAGES = env_int("ANSWER_PROMPT_PASSAGES", 4, minimum=1)  # relevant ones prompted
-ANSWER_PASSAGE_MAX_CHARS = env_int("ANSWER_PASSAGE_MAX_CHARS", 500, minimum=100)
+ANSWER_PROMPT_PASSAGES = env_int("ANSWER_PROMPT_PASSAGES", 3, minimum=1)  # relevant ones prompted
+# Each prompted passage is cut to its sentences most relevant to the question: on a CPU every
+# prompt token costs prefill time before the first word appears.
+ANSWER_PASSAGE_MAX_CHARS = env_int("ANSWER_PASSAGE_MAX_CHARS", 400, minimum=100)
 ANSWER_MAX_SENTENCES = env_int("ANSWER_MAX_SENTENCES", 3, minimum=1)
 ANSWER_MAX_TOKENS = env_int("ANSWER_MAX_TOKENS", 160, minimum=16)
 ANSWER_GRAMMAR = env_bool("ANSWER_GRAMMAR", True)  # constrain the citation format where possible
@@ -323,6 +325,10 @@ ANSWER_KEEP_DENSE_RELEVANCE = env_float("ANSWER_KEEP_DENSE_RELEVANCE", 0.25)
 VERIFY_MIN_SUPPORT = env_float("VERIFY_MIN_SUPPORT", 0.6)
 VERIFY_MIN_LEXICAL = env_float("VERIFY_MIN_LEXICAL", 0.5)
 VERIFY_EMBEDDING_WEIGHT = env_float("VERIFY_EMBEDDING_WEIGHT", 0.35)
+# A sentence in another language than its passage is judged by embedding similarity (plus the
+# fact checks); off, such sentences are replaced by quotes of the passage.
+VERIFY_CROSSLINGUAL = env_bool("VERIFY_CROSSLINGUAL", True)
+VERIFY_MIN_CROSSLINGUAL = env_float("VERIFY_MIN_CROSSLINGUAL", 0.6)
 # Held answers older than this are shown as overdue in the review queue.
 REVIEW_DEADLINE_HOURS = env_int("REVIEW_DEADLINE_HOURS", 24, minimum=1)
 ANSWER_CONTACT_EN = env_str(

@@ -117,3 +117,16 @@ def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.25, what: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(autouse=True)
+def _quoting_backend(settings):
+    """Answers in tests come from the extractive backend unless a test asks for a model: loading
+    and running the GGUF model costs seconds per answer on two cores. Tests of the model backends
+    and the model-in-the-loop pipeline test set their own LLM_BACKEND_CONFIG."""
+    from portal.qa.backends import backends_reset
+
+    settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
+    backends_reset()
+    yield
+    backends_reset()

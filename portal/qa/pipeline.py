@@ -74,6 +74,8 @@ def thresholds() -> Thresholds:
         min_support=settings.VERIFY_MIN_SUPPORT,
         min_lexical=settings.VERIFY_MIN_LEXICAL,
         embedding_weight=settings.VERIFY_EMBEDDING_WEIGHT,
+        min_crosslingual=settings.VERIFY_MIN_CROSSLINGUAL,
+        crosslingual=settings.VERIFY_CROSSLINGUAL,
     )
 
 
@@ -82,8 +84,9 @@ def _embed(texts: list[str]) -> np.ndarray:
 
 
 def embed_for_verification():
-    """The embedder the verifier uses, or None when its weight is 0 (lexical evidence only)."""
-    return _embed if settings.VERIFY_EMBEDDING_WEIGHT > 0 else None
+    """The embedder the verifier uses, or None when it needs none (lexical evidence only)."""
+    wanted = settings.VERIFY_EMBEDDING_WEIGHT > 0 or settings.VERIFY_CROSSLINGUAL
+    return _embed if wanted else None
 
 
 def index_version() -> str:
@@ -120,6 +123,9 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.published: list[dict] = []
         self.checks: list[SentenceCheck] = []
+        # Per drafted sentence of the current generation pass: verified, or replaced by a quote
+        # (both leave only supported text); routing holds answers where too few were.
+        self.resolved: list[bool] = []
         self.evidence: dict[str, PassageEvidence] = {}
         self.passages: dict[str, Passage] = {}
         self.model_refused = False
@@ -255,6 +261,7 @@ class _Run:
         self.answer.adapter_id = backend.adapter_id or ""
         self.answer.prompt_version = prompt.version
         splitter = SentenceStream()
+        self.resolved = []  # a fallback pass is judged on its own
         draft: list[str] = []
         started = time.perf_counter()
         stream = backend.stream(request)
@@ -295,6 +302,7 @@ class _Run:
                 embed=embed_for_verification(),
             )
         self.checks.append(check)
+        self.resolved.append(check.supported)
         text, labels, quoted = sentence.text, list(check.labels), False
         if not check.supported:
             label = check.aligned_label or next(
@@ -312,6 +320,7 @@ class _Run:
             if quote is None:
                 return
             text, labels, quoted = quote, [label], True
+            self.resolved[-1] = True
         if any(p["text"] == text for p in self.published):
             return
         with self.step("guard_output"):
@@ -324,6 +333,7 @@ class _Run:
             )
         if verdict.blocked_sentence_indexes:
             self.checks[-1] = _blocked(check, verdict)
+            self.resolved[-1] = False
             return
         item = {"text": text, "citations": labels, "quoted": quoted}
         self.published.append(item)
@@ -346,7 +356,7 @@ class _Run:
                 language=self.language,
                 canary=self.canary,
             )
-        decision = safety.route(checked, verdict, _verification_summary(self.checks))
+        decision = safety.route(checked, verdict, _verification_summary(self.resolved))
         self.answer.guard["output"] = _guard_json(verdict)
         self.answer.guard["route"] = {
             "action": decision.action,
@@ -466,12 +476,8 @@ def _blocked(check: SentenceCheck, verdict) -> SentenceCheck:
     )
 
 
-def _verification_summary(checks: list[SentenceCheck]) -> dict:
-    return {
-        "drafted": len(checks),
-        "supported": sum(1 for c in checks if c.supported),
-        "unsupported": sum(1 for c in checks if not c.supported),
-    }
+def _verification_summary(resolved: list[bool]) -> dict:
+    return {"drafted": len(resolved), "supported": sum(resolved)}
 
 
 def answer_stream(

@@ -3,7 +3,9 @@
 The passages go into the prompt fenced and labelled as untrusted data: a passage that says "ignore
 your instructions" is text to answer from, never an instruction (indirect prompt injection). The
 system prompt carries a random canary; the output guard refuses an answer that contains it,
-because that means the model is printing its instructions.
+because that means the model is printing its instructions. The canary is drawn once per process,
+not per answer, so the system prompt and the one-shot example form a fixed prefix that llama.cpp
+keeps evaluated between answers (prefill is most of the wait on a CPU).
 
 A one-shot example shows the citation format: without it small models printed the sources back or
 refused answerable questions (../shared/MODELS.md). Passages are trimmed to the sentences most
@@ -72,6 +74,9 @@ _PASSAGES_HEADER = {
 _QUESTION = {"en": "Question: {question}", "zh": "问题：{question}"}
 
 
+_CANARY = "ref-" + secrets.token_hex(6)
+
+
 @dataclass(frozen=True)
 class Prompt:
     messages: list[dict[str, str]]
@@ -113,7 +118,7 @@ def build_prompt(
     max_sentences: int,
 ) -> Prompt:
     language = language if language in _SYSTEM else "en"
-    canary = "ref-" + secrets.token_hex(6)
+    canary = _CANARY
     system = _SYSTEM[language].format(
         max_sentences=max_sentences, refusal=REFUSAL_TOKEN, canary=canary
     )

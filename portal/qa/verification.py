@@ -48,6 +48,10 @@ class Thresholds:
     min_support: float = 0.6  # combined score a sentence needs
     min_lexical: float = 0.5  # lexical coverage below this fails whatever the embedding says
     embedding_weight: float = 0.35  # share of the embedding similarity in the combined score
+    # A sentence in another language than its passage (a Chinese answer from an English source)
+    # shares no words with it: only the embedding, which is cross-lingual, can vouch for it.
+    min_crosslingual: float = 0.6
+    crosslingual: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,12 @@ def verify_sentence(
     if not known:
         return unsupported("cites a passage it was not given: " + ", ".join(labels))
 
+    if not _quotable(text):
+        return unsupported(
+            "too short to stand as an answer (a heading, a bare yes/no, or a question)"
+        )
+    if _is_chinese(text) != _is_chinese(" ".join(evidence[lbl].text for lbl in known)):
+        return _verify_crosslingual(text, labels, known, evidence, thresholds, embed)
     units = lexical_units(text)
     if not units:
         return unsupported("says nothing a passage could support")
@@ -165,7 +175,7 @@ def verify_sentence(
     lexical, label, span = best
 
     semantic = None
-    if embed is not None:
+    if embed is not None and thresholds.embedding_weight > 0:
         vectors = embed([text, span])
         semantic = float(np.clip(vectors[0] @ vectors[1], 0.0, 1.0))
     weight = thresholds.embedding_weight if semantic is not None else 0.0
@@ -192,6 +202,62 @@ def verify_sentence(
     )
 
 
+def _is_chinese(text: str) -> bool:
+    cjk = len(_CJK.findall(text))
+    letters = sum(1 for c in text if c.isalpha())
+    return bool(letters) and cjk / letters >= 0.3
+
+
+def _verify_crosslingual(
+    text: str,
+    labels: tuple[str, ...],
+    known: list[str],
+    evidence: dict[str, PassageEvidence],
+    thresholds: Thresholds,
+    embed: Embed | None,
+) -> SentenceCheck:
+    """Support across languages: the closest passage window by embedding, then the same fact
+    checks (numbers, conditions, negation and groups of people are read in both languages)."""
+    if embed is None or not thresholds.crosslingual:
+        return SentenceCheck(
+            text, labels, False, 0.0, 0.0, None, None, "",
+            ("in another language than its passage (cross-language verification is off)",),
+        )  # fmt: skip
+    windows = [(label, span) for label in known for span, _ in evidence[label].windows()]
+    vectors = embed([text] + [span for _, span in windows])
+    similarities = vectors[1:] @ vectors[0]
+    best = int(np.argmax(similarities))
+    label, span = windows[best]
+    semantic = float(np.clip(similarities[best], 0.0, 1.0))
+    cited_text = " ".join(evidence[lbl].text for lbl in known)
+    problems = disagreements(facts_of(text), window=facts_of(span), cited=facts_of(cited_text))
+    if semantic < thresholds.min_crosslingual:
+        problems.append(
+            f"cross-language similarity {semantic:.2f} below {thresholds.min_crosslingual:.2f}"
+        )
+    return SentenceCheck(
+        text=text,
+        labels=labels,
+        supported=not problems,
+        score=semantic,
+        lexical=0.0,
+        semantic=semantic,
+        aligned_label=label,
+        aligned_span=span,
+        problems=tuple(problems),
+    )
+
+
+def _quotable(sentence: str) -> bool:
+    """A sentence worth quoting as an answer: a statement, not a heading or a question."""
+    stripped = sentence.strip()
+    if stripped.endswith(("?", "？")):
+        return False
+    cjk = len(_CJK.findall(stripped))
+    words = len(stripped.split())
+    return cjk >= 8 if cjk > words else words >= 4
+
+
 def quote_for(
     question: str,
     evidence: PassageEvidence,
@@ -208,7 +274,7 @@ def quote_for(
         return None
     best_score, best = 0.0, None
     for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
-        if sentence in exclude or not units:
+        if sentence in exclude or not units or not _quotable(sentence):
             continue
         score = coverage(q_units, units)
         if score > best_score:

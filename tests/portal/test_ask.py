@@ -1,18 +1,7 @@
 """The citizen's ask page: the form, the no-JavaScript path, and what is audited."""
 
-import pytest
-
 from portal.audit.models import AuditEvent
-from portal.qa.backends import backends_reset
 from tests.portal.factories import PASSPORT_MD, ingest
-
-
-@pytest.fixture(autouse=True)
-def _extractive(settings):
-    settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
-    backends_reset()
-    yield
-    backends_reset()
 
 
 def test_ask_page_answers_with_the_passage_and_its_source(client, db):

@@ -16,12 +16,9 @@ from django.test import override_settings
 from llm_backend.base import GenerationRequest, GenerationStream, Usage
 from portal.knowledge.models import Audience
 from portal.qa import pipeline
-from portal.qa.backends import backends_reset
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.pipeline import answer_run, answer_stream
 from tests.portal.factories import PASSPORT_MD, STAFF_MD, ZH_MD, collection, ingest
-
-EXTRACTIVE = {"kind": "extractive"}
 
 
 class ScriptedModel:
@@ -50,14 +47,6 @@ class ScriptedModel:
     def generate(self, request):
         stream = self.stream(request)
         return "".join(stream), stream.usage
-
-
-@pytest.fixture(autouse=True)
-def _extractive(settings):
-    settings.LLM_BACKEND_CONFIG = EXTRACTIVE
-    backends_reset()
-    yield
-    backends_reset()
 
 
 @pytest.fixture

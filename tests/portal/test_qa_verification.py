@@ -116,3 +116,43 @@ def test_facts_read_numbers_in_words_chinese_numerals_and_money():
     assert facts_of("年满18周岁").lower_bounds == {18}
     assert facts_of("未满18周岁").upper_bounds == {18}
     assert facts_of("no more than 3 tablets").negated is False
+
+
+def _fake_multilingual_embed(texts):
+    """Stands in for the multilingual embedder in this pure test: sentences about the same fact
+    get the same vector across languages (a real-embedder case runs in test_qa_pipeline)."""
+    import numpy as np
+
+    topics = [("6", "8"), ("16",), ("15",)]
+    rows = []
+    for text in texts:
+        row = np.array([float(all(t in text for t in topic)) for topic in topics] + [0.1])
+        rows.append(row / np.linalg.norm(row))
+    return np.array(rows)
+
+
+def test_chinese_sentence_citing_an_english_passage_is_judged_across_languages():
+    ok = verify_sentence(
+        "邮寄续办护照需要6至8周。", ("2",), EVIDENCE, thresholds=Thresholds(),
+        embed=_fake_multilingual_embed,
+    )  # fmt: skip
+    assert ok.supported, ok.problems
+    wrong = verify_sentence(
+        "邮寄续办护照需要6至9周。", ("2",), EVIDENCE, thresholds=Thresholds(),
+        embed=_fake_multilingual_embed,
+    )  # fmt: skip
+    assert not wrong.supported and any("9" in p for p in wrong.problems)
+    off = verify_sentence(
+        "邮寄续办护照需要6至8周。", ("2",), EVIDENCE, thresholds=Thresholds(crosslingual=False),
+        embed=_fake_multilingual_embed,
+    )  # fmt: skip
+    assert not off.supported
+
+
+def test_quotes_are_statements_not_headings_or_questions():
+    evidence = PassageEvidence.of(
+        "1", "Main Outcome Measures. Does exercise help? Exercise lowered the risk of depression."
+    )
+    assert quote_for("Does exercise lower depression risk?", evidence, exclude=set()) == (
+        "Exercise lowered the risk of depression."
+    )

@@ -6,21 +6,12 @@ import json
 
 import pytest
 
-from portal.qa.backends import backends_reset
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.pipeline import answer_run
 from portal.review.models import ReviewDecision
 from tests.portal.factories import PASSPORT_MD, ingest
 
 QUESTION = "How long does passport renewal by mail take?"
-
-
-@pytest.fixture(autouse=True)
-def _extractive(settings):
-    settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
-    backends_reset()
-    yield
-    backends_reset()
 
 
 @pytest.fixture
