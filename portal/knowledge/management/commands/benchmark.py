@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from portal.knowledge.benchmarks import (
     CORPORA,
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["ingestion", "retrieval", "lexicon"])
+        parser.add_argument("what", choices=["ingestion", "retrieval", "lexicon", "generation"])
         parser.add_argument(
             "--corpus", nargs="+", default=["doc2dial", "pubmedqa"], choices=list(CORPORA)
         )
@@ -36,7 +37,13 @@ class Command(BaseCommand):
             default="auto",
             help="retrieval: auto = as index_sync chooses (SEARCH_ANN_THRESHOLD)",
         )
-        parser.add_argument("--nprobe", type=int, help="retrieval: default SEARCH_ANN_NPROBE")
+        parser.add_argument(
+            "--nprobe",
+            type=int,
+            nargs="+",
+            help="retrieval: IVF cells per query; several values are each timed (the first is "
+            "reported at top level); default SEARCH_ANN_NPROBE",
+        )
         parser.add_argument("--out", type=Path, help="write the JSON report here")
         # --- Safety (portal/safety/benchmarks.py): `benchmark lexicon --terms 10000`
         parser.add_argument("--terms", type=int, default=10_000, help="lexicon: library size")
@@ -52,6 +59,25 @@ class Command(BaseCommand):
             return
         if opts["what"] == "retrieval":
             self._retrieval(opts)
+            return
+        if opts["what"] == "generation":
+            # --- Answers (portal/qa/benchmarks.py): model speed vs the bandwidth ceiling, and
+            # time to the first verified sentence through the whole pipeline.
+            from portal.qa.benchmarks import generation_benchmark_run
+
+            bar = tqdm(desc="generation", disable=None)
+
+            def progress(stage: str, n: int, total: int) -> None:
+                bar.set_description(stage)
+                bar.total = total
+                bar.n = n
+                bar.refresh()
+
+            report = json.dumps(generation_benchmark_run(progress=progress), indent=2)
+            bar.close()
+            self.stdout.write(report)
+            if opts["out"]:
+                opts["out"].write_text(report + "\n", encoding="utf-8")
             return
         result = run_ingestion_benchmark(
             corpora=opts["corpus"],
@@ -72,7 +98,7 @@ class Command(BaseCommand):
             queries=opts["queries"],
             threads=opts["threads"],
             index_kind=opts["index"],
-            nprobe=opts["nprobe"],
+            nprobes=opts["nprobe"],
             progress=lambda message: self.stderr.write(message),
         )
         report = retrieval_benchmark_json(result)
