@@ -228,3 +228,14 @@ def _retrieved(outcome, check: dict) -> list[str]:
     by_label = {r["label"]: r["chunk_id"] for r in outcome.answer.retrieved}
     ids = [by_label[lbl] for lbl in check["labels"] if lbl in by_label]
     return list(Chunk.objects.filter(pk__in=ids).values_list("text", flat=True))
+
+
+def answers_table(report: dict) -> str:
+    lines = [
+        f"answers: {report['dataset']} / {report['split']}: {report['n_questions']} questions "
+        f"({report['n_expect_refuse']} expect a refusal)"
+    ]
+    for key, value in report["metrics"].items():
+        lines.append(f"  {key:<34} {'n/a' if value is None else value}")
+    lines.append(f"  judge: {report['judge']}")
+    return "\n".join(lines)

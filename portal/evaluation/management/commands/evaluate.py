@@ -20,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["retrieval", "safety"])
+        parser.add_argument("what", choices=["retrieval", "answers", "safety"])
         parser.add_argument("--dataset", help="pubmedqa, doc2dial, policyqa, stard or a folder")
         parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
         parser.add_argument("--limit", type=int, help="first N questions only")
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             return
         if not opts["dataset"]:
-            raise CommandError("evaluate retrieval needs --dataset")
+            raise CommandError(f"evaluate {opts['what']} needs --dataset")
         opts["split"] = opts["split"] or "dev"
         try:
             eval_set = datasets.load(opts["dataset"], opts["split"])
@@ -53,6 +53,10 @@ class Command(BaseCommand):
             if bar is None:
                 bar = bars[stage] = tqdm(total=total, desc=stage, disable=None)
             bar.update(n - bar.n)
+
+        if opts["what"] == "answers":
+            self._answers(eval_set, opts, progress, bars)
+            return
 
         report = retrieval_evaluate(
             eval_set=eval_set,
@@ -73,3 +77,20 @@ class Command(BaseCommand):
         self.stdout.write(report_table(report))
         if plot:
             self.stdout.write(f"report: {opts['out']}  plot: {plot}")
+
+    def _answers(self, eval_set, opts, progress, bars) -> None:
+        # --- Answers (portal/qa/evaluation.py): the whole pipeline graded against gold labels.
+        import json
+
+        from portal.qa.evaluation import answers_evaluate, answers_table
+
+        report = answers_evaluate(eval_set=eval_set, limit=opts["limit"], progress=progress)
+        for bar in bars.values():
+            bar.close()
+        if opts["out"]:
+            opts["out"].parent.mkdir(parents=True, exist_ok=True)
+            opts["out"].write_text(
+                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        evaluation_run_record(kind="answers", report=report)
+        self.stdout.write(answers_table(report))

@@ -1,0 +1,96 @@
+"""`manage.py evaluate answers` on a small folder dataset, and the independent support judge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from portal.evaluation.datasets import CorpusDoc, EvalQuestion, EvalSet
+from portal.evaluation.models import EvaluationRun
+from portal.qa.evaluation import answer_set, strict_support
+
+CORPUS = [
+    {
+        "doc_id": "passport",
+        "title": "Passport renewal",
+        "text": "Adults may renew a passport by mail if it was issued in the last 15 years. "
+        "Mail renewal takes 6 to 8 weeks.",
+    },
+    {
+        "doc_id": "benefit",
+        "title": "Child benefit",
+        "text": "Child benefit is paid every four weeks. You can claim it for a child under 16.",
+    },
+]
+QUESTIONS = [
+    {"id": "q1", "question": "How long does passport renewal by mail take?",
+     "gold_doc_ids": ["passport"], "forbidden": ["2 weeks"]},
+    {"id": "q2", "question": "How often is child benefit paid?", "gold_doc_ids": ["benefit"]},
+    {"id": "q3", "question": "What is the income limit for housing assistance in Ohio?",
+     "expect": "refuse"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = tmp_path / "mini"
+    path.mkdir()
+    for name, rows in (("corpus.jsonl", CORPUS), ("questions.jsonl", QUESTIONS)):
+        (path / name).write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_evaluate_answers_reports_gold_graded_metrics(db, folder, tmp_path, capsys):
+    out = tmp_path / "answers.json"
+    call_command(
+        "evaluate", "answers", "--dataset", str(folder), "--split", "test", "--out", str(out)
+    )
+    report = json.loads(out.read_text())
+    assert report["dataset"] == "mini" and report["n_questions"] == 3
+    metrics = report["metrics"]
+    assert set(metrics) >= {
+        "citation_precision", "citation_recall", "cited_sentence_fraction",
+        "unsupported_before_verification", "unsupported_published",
+        "refusal_rate_expect_refuse", "refusal_rate_expect_answer", "forbidden_hit_rate",
+        "accuracy", "token_f1", "latency_ms_p50", "latency_ms_p95",
+    }  # fmt: skip
+    assert metrics["citation_precision"] == 1.0
+    assert metrics["citation_recall"] == 1.0
+    assert metrics["cited_sentence_fraction"] == 1.0
+    assert metrics["unsupported_published"] == 0.0
+    assert metrics["refusal_rate_expect_refuse"] == 1.0
+    assert metrics["refusal_rate_expect_answer"] == 0.0
+    assert metrics["forbidden_hit_rate"] == 0.0
+    assert metrics["accuracy"] is None and metrics["token_f1"] is None  # not this dataset's
+    assert "strict containment" in report["judge"]
+    assert EvaluationRun.objects.filter(kind="answers", dataset="mini").exists()
+    assert "citation_precision" in capsys.readouterr().out
+
+
+def test_built_in_sets_withhold_every_fifth_questions_gold_documents():
+    corpus = [CorpusDoc(f"d{i}", f"d{i}", "text") for i in range(40)]
+    questions = [EvalQuestion(f"q{i}", "?", gold_doc_ids=(f"d{i}",)) for i in range(40)]
+    corpus_set, marked = answer_set(EvalSet("pubmedqa", "test", corpus, questions), limit=None)
+    refused = [q for q in marked if q.expect == "refuse"]
+    assert 0 < len(refused) < 20
+    kept = {d.doc_id for d in corpus_set.corpus}
+    assert all(q.gold_doc_ids[0] not in kept for q in refused)
+    assert all(q.gold_doc_ids[0] in kept for q in marked if q.expect == "answer")
+    assert corpus_set.name == "pubmedqa-answers"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "supported"),
+    [
+        ("Mail renewal takes 6 to 8 weeks.", True),
+        ("Renewal by mail takes 6 to 8 weeks.", True),
+        ("Mail renewal takes 2 to 3 weeks.", False),  # numbers differ
+        ("Mail renewal does not take 6 to 8 weeks.", False),  # negation differs
+        ("Adults can renew online quickly and cheaply.", False),  # words not in the passage
+    ],
+)
+def test_strict_judge(sentence, supported):
+    passage = CORPUS[0]["text"]
+    assert strict_support(sentence, [passage]) is supported
