@@ -219,3 +219,32 @@ def test_ask_command_prints_the_answer_and_its_citations(knowledge, capsys):
     assert "status: answered" in out
     assert "Passport renewal" in out
     assert Answer.objects.filter(status=AnswerStatus.ANSWERED).exists()
+
+
+@pytest.mark.slow
+def test_real_model_answers_are_verified_and_grammar_constrained(knowledge, settings):
+    """The default backend (Qwen2.5 0.5B GGUF in llama.cpp) in the loop: whatever it writes,
+    only sentences that the independent strict judge also accepts reach the reader."""
+    from llm_backend.model_files import QWEN_FILENAME, QWEN_SHA256
+    from portal.qa.evaluation import strict_support
+
+    model = settings.BASE_DIR / "var" / "models" / QWEN_FILENAME
+    if not model.is_file():
+        pytest.skip("the model file is assembled by `make install`")
+    settings.LLM_BACKEND_CONFIG = {
+        "kind": "llamacpp", "model_path": str(model), "sha256": QWEN_SHA256,
+        "n_ctx": 2048, "n_threads": 2, "n_gpu_layers": 0,
+    }  # fmt: skip
+    for question in (
+        "How long does passport renewal by mail take?",
+        "Can my 12-year-old renew their passport by mail?",
+    ):
+        outcome = answer_run(question=question)
+        answer = outcome.answer
+        assert answer.backend in ("llamacpp", "extractive")
+        assert answer.completion_tokens > 0 and answer.prompt_version == "cited-v1"
+        assert "first_token" in answer.timings
+        for sentence in outcome.sentences:
+            quotes = [outcome.citations[label]["quote"] for label in sentence["citations"]]
+            assert strict_support(sentence["text"], quotes), sentence
+        assert "12-year-old can" not in answer.published_text
