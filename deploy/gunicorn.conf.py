@@ -12,3 +12,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    # Load the embedder, indexes, guard models and the LLM before this worker takes requests.
+    from portal.qa.warmup import warm_up
+
+    warm_up()

@@ -80,7 +80,7 @@ def main() -> int:
     print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n{accounts}", flush=True)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"],
-        env=env,
+        env={**env, "ANSWER_WARMUP": "1"},  # load models in the background before the first ask
     )
     children.append(server)
     try:
