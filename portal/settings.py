@@ -415,6 +415,10 @@ SAFETY_CRISIS_LINES_ZH = env_str(
 SAFETY_EMERGENCY_NUMBER_EN = env_str("SAFETY_EMERGENCY_NUMBER_EN", "911")
 SAFETY_EMERGENCY_NUMBER_ZH = env_str("SAFETY_EMERGENCY_NUMBER_ZH", "120")
 
+# --- Reader feedback and portal pages (issue 7 part 2: portal/feedback/, templates, locale) ----
+INSTALLED_APPS.append("portal.feedback")
+# --- end reader feedback -------------------------------------------------------------------------
+
 # --- Internationalization ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
@@ -433,3 +437,21 @@ LOGGING = {
     # faiss logs every CPU-feature probe it tries at INFO; only its problems matter here.
     "loggers": {"faiss.loader": {"level": "WARNING"}},
 }
+
+# --- Deployment and operations (issue 9: portal/core/ health, metrics, logs, rate limits) -------
+# Request id + request latency for every request: outermost, so it sees the final response.
+MIDDLEWARE.insert(0, "portal.core.middleware.observability")
+# "json": one object per line with the request id (log shippers); "plain" for a terminal.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("plain", "json"))
+LOGGING["filters"] = {"request_id": {"()": "portal.core.logs.RequestIdFilter"}}
+LOGGING["formatters"]["json"] = {"()": "portal.core.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# /metrics: these addresses/networks (REMOTE_ADDR, the scraper's own), or the bearer token.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "") or ""
+# Questions per minute to /api/ask and /api/ask/stream: per signed-in user (anonymous: per
+# address), and per address for everyone (an office behind one NAT address shares it). 0: off.
+RATE_LIMIT_ASK_PER_MINUTE = env_int("RATE_LIMIT_ASK_PER_MINUTE", 20, minimum=0)
+RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = env_int("RATE_LIMIT_ASK_PER_MINUTE_ADDRESS", 120, minimum=0)
+# --- end deployment and operations ---------------------------------------------------------------

@@ -10,7 +10,14 @@ urlpatterns = [
     path("review/", include("portal.review.urls")),  # held answers (reviewers)
     path("audit/", include("portal.audit.urls")),  # audit search and export
     path("evaluation/", include("portal.evaluation.urls")),  # evaluation history (issue 4)
+    path("feedback/", include("portal.feedback.urls")),  # answer feedback (issue 7 part 2)
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("health/live", core_views.live, name="health_live"),
+    # -- deployment (issue 9): readiness probe and Prometheus metrics
+    path("health/ready", core_views.ready, name="health_ready"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
+
+# Database / Redis outages answer 503 with Retry-After instead of a 500 page (deployment issue).
+handler500 = "portal.core.views.server_error"

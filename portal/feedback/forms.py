@@ -1,0 +1,25 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.feedback.models import Reason
+from portal.feedback.services import COMMENT_MAX_CHARS
+
+
+class FeedbackForm(forms.Form):
+    helpful = forms.TypedChoiceField(
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        label=_("Was this answer helpful?"),
+    )
+    reason = forms.ChoiceField(
+        choices=[("", _("Choose a reason (optional)")), *Reason.choices],
+        required=False,
+        label=_("What was wrong? (optional)"),
+    )
+    comment = forms.CharField(
+        max_length=COMMENT_MAX_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Anything else? Please do not include personal details. (optional)"),
+    )

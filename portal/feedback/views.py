@@ -1,0 +1,53 @@
+"""Helpful / not-helpful feedback on an answer, from anyone who can read it.
+
+Anonymous readers may send feedback (citizens have no accounts), so the endpoint is public but
+CSRF-protected like every form, and each reader has one revisable vote per answer. Rate limits
+on anonymous writes are applied by the rate-limit decorator where the portal adds one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.core.access import public
+from portal.feedback.forms import FeedbackForm
+from portal.feedback.services import feedback_submit, reader_key
+from portal.qa.selectors import answer_for_reader
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@public
+@require_POST
+def submit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    answer = answer_for_reader(public_id=public_id, user=request.user)
+    if answer is None:
+        raise Http404("No such answer.")
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "errors": form.errors.get_json_data()}, status=400)
+        messages.error(request, _("Please choose whether the answer was helpful."))
+        return redirect("qa:answer", public_id=answer.public_id)
+    feedback_submit(
+        answer=answer,
+        reader=reader_key(request),
+        helpful=form.cleaned_data["helpful"],
+        reason=form.cleaned_data["reason"],
+        comment=form.cleaned_data["comment"],
+        language=get_language() or "",
+    )
+    thanks = _("Thank you. Your feedback helps us improve the answers.")
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "message": thanks})
+    messages.success(request, thanks)
+    return redirect("qa:answer", public_id=answer.public_id)
