@@ -1,7 +1,7 @@
 """The llm_backend package is plain Python: these tests need no Django and no database.
 
-``python -m pytest -p no:django tests/llm_backend`` works; the suite-wide autouse
-``_isolated_storage`` fixture (which needs pytest-django's ``settings``) is replaced here.
+``python -m pytest -p no:django tests/llm_backend`` works; the suite-wide autouse fixtures that
+need pytest-django's ``settings`` (``_isolated_storage``, ``_quoting_backend``) are replaced here.
 
 Model files come from the installed wheels, never from a hub: the Qwen 0.5B GGUF is the one
 `make install` assembled under var/models when it is there (its pinned hash is checked on load
@@ -22,6 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _isolated_storage() -> None:
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _quoting_backend() -> None:
     return None
 
 

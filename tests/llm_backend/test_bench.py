@@ -44,4 +44,5 @@ def test_generation_benchmark_reports_speeds(smollm2_backend):
     assert report["n_prompts"] == 2 and len(report["runs"]) == 2
     assert report["decode_tok_s"] > 1 and report["prefill_tok_s"] > 1
     assert report["first_token_s_p50"] <= report["first_token_s_p95"]
+    assert all(r["decode_tok_s"] > 1 for r in report["runs"])
     assert report["model_id"] == smollm2_backend.model_id
