@@ -1,0 +1,438 @@
+"""Writes of the fine-tuning loop: build a dataset, train, evaluate, promote (gated), roll back.
+
+The management command and the admin page call these and nothing else, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.services import audit_record
+from portal.finetune import datasets as ds
+from portal.finetune.models import Adapter, AdapterKind, AdapterStatus, Dataset, ServingChange
+from portal.finetune.selectors import serving_adapter
+from portal.qa.prompts import PROMPT_VERSION, REFUSAL_TOKEN, build_prompt
+from portal.review.models import Decision, ReviewDecision
+from portal.safety.pii import redact
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, float], None]
+
+
+class FinetuneError(Exception):
+    """The action cannot be done; the message says why and what to do."""
+
+
+# --- Dataset ----------------------------------------------------------------------------------
+
+
+def _review_examples(decisions) -> list[ds.Example]:
+    """SFT from approvals and edits; DPO from edits (edit over draft) and rejections (a refusal,
+    or a quote of the most relevant passage, over the draft). Approvals give no preference: the
+    chosen and the rejected would be the same text."""
+    out = []
+    for d in decisions:
+        language = d.language if d.language in ("en", "zh") else "en"
+        passages = [(str(p["label"]), p.get("title", ""), p["text"]) for p in d.passages]
+        if not passages:
+            continue
+        question = redact(d.question, language=language)
+        draft_raw = (d.answer.draft or d.draft) if d.answer_id else d.draft
+        draft = ds.normalize_answer(redact(draft_raw, language=language), language=language)
+        meta = {"decision_id": d.pk, "decision": d.decision, "model_id": d.model_id}
+        if d.decision in (Decision.APPROVE, Decision.EDIT):
+            final = ds.normalize_answer(redact(d.final_text, language=language), language=language)
+            if not final:
+                continue
+            rejected = draft if d.decision == Decision.EDIT and draft != final else ""
+        else:
+            # A rejected draft: quote the passage sentence that best covers the question when one
+            # covers enough of it (the pipeline's own relevance floor), else refuse.
+            label, quote = "", ""
+            for p_label, _title, text in passages:
+                best = ds.best_sentences(question, text)
+                if best and (not quote or len(best[0]) < len(quote)):
+                    label, quote = p_label, best[0]
+            from portal.qa.verification import coverage, lexical_units
+
+            relevant = quote and coverage(lexical_units(question), lexical_units(quote)) >= (
+                settings.ANSWER_MIN_LEXICAL_RELEVANCE
+            )
+            final = (
+                ds.render_answer([(quote, [label])], language=language)
+                if relevant
+                else REFUSAL_TOKEN
+            )
+            rejected = draft
+            meta["reason"] = redact(d.reason, language=language)
+        out.append(
+            ds.Example(
+                id=f"review:{d.pk}",
+                source=f"review:{d.decision}",
+                language=language,
+                question=question,
+                passages=passages,
+                chosen=final,
+                rejected=rejected,
+                meta=meta,
+            )
+        )
+    return out
+
+
+def dataset_build(
+    *,
+    seeds: list[str],
+    per_seed: int = 300,
+    out_dir: Path | None = None,
+    holdout: int | None = None,
+) -> Dataset:
+    """Build SFT and DPO files from every review decision plus the seeds; idempotent by hash."""
+    holdout = settings.FINETUNE_HOLDOUT_DEV if holdout is None else holdout
+    decisions = list(ReviewDecision.objects.select_related("answer").order_by("pk"))
+    examples = _review_examples(decisions)
+    examples += ds.seed_examples(seeds, per_seed=per_seed, holdout=holdout)
+    sft = [
+        {k: v for k, v in e.row().items() if k != "rejected"}
+        for e in examples
+        if e.chosen and e.source != "review:reject"
+    ]
+    dpo = [e.row() for e in examples if e.rejected and e.rejected != e.chosen]
+    digest = ds.content_hash(sft, dpo, prompt_version=PROMPT_VERSION)
+    existing = Dataset.objects.filter(hash=digest).first()
+    if existing is not None and Path(existing.path, "sft.jsonl").is_file():
+        return existing
+    folder = Path(out_dir or Path(settings.DATA_DIR) / "finetune" / "datasets") / digest[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    ds.write_jsonl(folder / "sft.jsonl", sft)
+    ds.write_jsonl(folder / "dpo.jsonl", dpo)
+    counts = {
+        "sft": len(sft),
+        "dpo": len(dpo),
+        "review_decisions": len(decisions),
+        "refusals": sum(1 for r in sft if r["chosen"] == REFUSAL_TOKEN),
+        "by_source": dict(Counter(r["source"] for r in sft)),
+    }
+    manifest = {"hash": digest, "prompt_version": PROMPT_VERSION, "counts": counts,
+                "seeds": seeds, "per_seed": per_seed, "holdout_dev": holdout}  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    dataset, _ = Dataset.objects.update_or_create(
+        hash=digest,
+        defaults={
+            "path": str(folder),
+            "counts": counts,
+            "sources": [f"seed:{s}" for s in seeds] + ["review"],
+            "prompt_version": PROMPT_VERSION,
+        },
+    )
+    return dataset
+
+
+def dataset_get(ref: str) -> Dataset:
+    matches = list(Dataset.objects.filter(hash__startswith=ref)[:2]) if len(ref) >= 6 else []
+    if len(matches) != 1:
+        raise FinetuneError(f"no single dataset with a hash starting {ref!r} (give 6+ characters)")
+    return matches[0]
+
+
+def training_examples(dataset: Dataset, *, kind: str, max_sentences: int | None = None) -> list:
+    """The dataset's rows with the prompt rendered by build_prompt, as the pipeline renders it."""
+    rows = ds.read_jsonl(Path(dataset.path) / ("sft.jsonl" if kind == "sft" else "dpo.jsonl"))
+    max_sentences = max_sentences or settings.ANSWER_MAX_SENTENCES
+    out = []
+    for row in rows:
+        prompt = build_prompt(
+            question=row["question"],
+            passages=[tuple(p) for p in row["passages"]],
+            language=row["language"],
+            max_sentences=max_sentences,
+        )
+        out.append(
+            {"messages": prompt.messages, "chosen": row["chosen"], "rejected": row.get("rejected")}
+        )
+    return out
+
+
+# --- Training ---------------------------------------------------------------------------------
+
+
+def base_register(*, model_dir: Path) -> Adapter:
+    """The registry row for a base model alone (the comparison point before any adapter serves)."""
+    from portal.finetune.training import base_fingerprint
+
+    model_id = base_fingerprint(model_dir)
+    adapter, _ = Adapter.objects.get_or_create(
+        id=f"base-{model_id.split('@sha256:')[-1]}",
+        defaults={
+            "kind": AdapterKind.BASE,
+            "base_model_dir": str(model_dir),
+            "base_model_id": model_id,
+        },
+    )
+    return adapter
+
+
+def adapter_train(
+    *,
+    kind: str,
+    base: str,
+    dataset: Dataset,
+    config_name: str = "tiny",
+    overrides: dict | None = None,
+    start_from: Adapter | None = None,
+    device: str = "auto",
+    progress: Progress | None = None,
+) -> Adapter:
+    """Train an SFT or DPO LoRA adapter on ``dataset`` and register it (status: trained)."""
+    from dataclasses import replace
+
+    from portal.finetune import training
+
+    if config_name not in training.CONFIGS:
+        raise FinetuneError(f"unknown config {config_name!r}: {', '.join(training.CONFIGS)}")
+    config = replace(training.CONFIGS[config_name], **(overrides or {}))
+    examples = training_examples(dataset, kind=kind)
+    if not examples:
+        raise FinetuneError(f"dataset {dataset.hash[:12]} has no {kind} examples")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    adapter_id = f"{kind}-{stamp}-{secrets.token_hex(2)}"
+    out_dir = Path(settings.DATA_DIR) / "adapters" / adapter_id
+    start_dir = Path(start_from.path) if start_from is not None and start_from.path else None
+    if start_from is not None:
+        base = start_from.base_model_dir
+    try:
+        result, base_dir = training.train(
+            kind=kind,
+            base=base,
+            examples=examples,
+            out_dir=out_dir,
+            config=config,
+            device=device,
+            start_adapter=start_dir,
+            progress=progress,
+        )
+    except training.TrainingError as exc:
+        raise FinetuneError(str(exc)) from exc
+    base_row = base_register(model_dir=base_dir)
+    adapter = Adapter.objects.create(
+        id=adapter_id,
+        kind=kind,
+        base_model_dir=str(base_dir),
+        base_model_id=base_row.base_model_id,
+        path=str(out_dir),
+        fingerprint=training.fingerprint(out_dir),
+        dataset=dataset,
+        parent=start_from,
+        hyperparameters={"config": config_name, **config.as_dict()},
+        training=result.as_dict(),
+    )
+    audit_record(action="finetune.train", object_type="adapter", object_id=adapter.id,
+                 detail={"dataset": dataset.hash[:16], "kind": kind})  # fmt: skip
+    return adapter
+
+
+# --- Evaluation -------------------------------------------------------------------------------
+
+
+def backend_config_for(adapter: Adapter) -> dict:
+    """The transformers backend configuration that serves ``adapter`` (or its base alone)."""
+    return {
+        "kind": "transformers",
+        "model_dir": adapter.base_model_dir,
+        "adapter_dir": adapter.path or None,
+        "device": settings.LLM_HF_DEVICE,
+        "dtype": settings.LLM_HF_DTYPE,
+        "n_threads": settings.LLM_N_THREADS or None,
+    }
+
+
+def adapter_evaluate(
+    *, adapter: Adapter, dataset: str, split: str, limit: int | None, progress=None
+) -> dict:
+    """`evaluate answers` with this adapter on the transformers backend; stores the report."""
+    from portal.evaluation.datasets import load
+    from portal.evaluation.services import evaluation_run_record
+    from portal.qa import backends
+    from portal.qa.evaluation import answers_evaluate
+
+    previous = settings.LLM_BACKEND_CONFIG
+    settings.LLM_BACKEND_CONFIG = backend_config_for(adapter)
+    backends.backends_reset()
+    try:
+        backend = backends.generation_backend()
+        if backends.backend_problem():
+            raise FinetuneError(f"{adapter.id} cannot be loaded: {backends.backend_problem()}")
+        report = answers_evaluate(eval_set=load(dataset, split), limit=limit, progress=progress)
+    finally:
+        settings.LLM_BACKEND_CONFIG = previous
+        backends.backends_reset()
+    report["adapter"] = adapter.id
+    report["adapter_fingerprint"] = backend.adapter_id or ""
+    evaluation_run_record(kind="answers", report=report)
+    evaluation_store(adapter=adapter, report=report, limit=limit)
+    return report
+
+
+def evaluation_store(*, adapter: Adapter, report: dict, limit: int | None) -> None:
+    with transaction.atomic():
+        adapter = Adapter.objects.select_for_update().get(pk=adapter.pk)
+        adapter.evaluations[f"{report['dataset']}/{report['split']}"] = {
+            "metrics": report["metrics"],
+            "n_questions": report["n_questions"],
+            "limit": limit,
+            "evaluated_at": timezone.now().isoformat(),
+        }
+        adapter.save(update_fields=["evaluations"])
+
+
+# --- The gate, promotion and rollback ---------------------------------------------------------
+
+# (metric, direction): +1 must rise, 0 must not rise. A metric of None (nothing published, so
+# nothing to measure) fails the candidate.
+GATE = (
+    ("cited_sentence_fraction", +1),
+    ("citation_precision", +1),
+    ("unsupported_before_verification", 0),
+)
+
+
+@dataclass(frozen=True)
+class GateRow:
+    key: str  # "dataset/split"
+    metric: str
+    serving: float | None
+    candidate: float | None
+    passed: bool
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _beats(metric_rule: int, serving: float | None, candidate: float | None, gain: float) -> bool:
+    if candidate is None:
+        return False
+    if serving is None:
+        return True
+    if metric_rule > 0:
+        # At the ceiling nothing can rise: holding 1.0 counts as beating it.
+        return candidate > serving + gain or candidate == serving == 1.0
+    return candidate <= serving
+
+
+def gate_compare(*, candidate: Adapter, serving: Adapter) -> list[GateRow]:
+    """Compare dev-split evaluations the two hold in common (same dataset, split and limit)."""
+    rows = []
+    gain = settings.FINETUNE_GATE_MIN_GAIN
+    for key, cand in sorted(candidate.evaluations.items()):
+        serv = serving.evaluations.get(key)
+        if not key.endswith("/dev") or serv is None or serv.get("limit") != cand.get("limit"):
+            continue
+        for metric, rule in GATE:
+            a, b = serv["metrics"].get(metric), cand["metrics"].get(metric)
+            rows.append(GateRow(key, metric, a, b, _beats(rule, a, b, gain)))
+    return rows
+
+
+def gate_table(rows: list[GateRow], *, candidate: str, serving: str) -> str:
+    lines = [
+        f"{'dataset/split':<18} {'metric':<34} {serving[:22]:>22} {candidate[:22]:>22}  result",
+    ]
+    for r in rows:
+        fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        lines.append(
+            f"{r.key:<18} {r.metric:<34} {fmt(r.serving):>22} {fmt(r.candidate):>22}  "
+            f"{'pass' if r.passed else 'FAIL'}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    promoted: bool
+    rows: list[GateRow]
+    table: str
+    reason: str = ""
+
+
+def _comparison_point(candidate: Adapter) -> Adapter:
+    """What serves now: the serving adapter, else the candidate's base model alone."""
+    current = serving_adapter()
+    if current is not None:
+        return current
+    return base_register(model_dir=Path(candidate.base_model_dir))
+
+
+def adapter_promote(*, adapter: Adapter, user=None, request=None) -> PromotionResult:
+    """Mark ``adapter`` serving if its dev metrics beat what serves now (see GATE)."""
+    if adapter.kind == AdapterKind.BASE:
+        raise FinetuneError("a base model is not promoted; roll back to serve it alone")
+    with transaction.atomic():
+        current = Adapter.objects.select_for_update().filter(status=AdapterStatus.SERVING).first()
+        adapter = Adapter.objects.select_for_update().get(pk=adapter.pk)
+        if adapter.status == AdapterStatus.SERVING:
+            raise FinetuneError(f"{adapter.id} is already serving")
+        comparator = current or _comparison_point(adapter)
+        rows = gate_compare(candidate=adapter, serving=comparator)
+        table = gate_table(rows, candidate=adapter.id, serving=comparator.id)
+        if not rows:
+            reason = (
+                f"no dev evaluation in common between {adapter.id} and {comparator.id}: run "
+                f"`manage.py finetune evaluate` on both with the same --dataset and --limit"
+            )
+            return PromotionResult(False, rows, table, reason)
+        if not all(r.passed for r in rows):
+            failed = ", ".join(sorted({f"{r.key} {r.metric}" for r in rows if not r.passed}))
+            return PromotionResult(False, rows, table, f"does not beat {comparator.id}: {failed}")
+        if current is not None:
+            current.status = AdapterStatus.RETIRED
+            current.save(update_fields=["status"])
+        adapter.status = AdapterStatus.SERVING
+        adapter.save(update_fields=["status"])
+        ServingChange.objects.create(
+            action=ServingChange.Action.PROMOTE,
+            adapter=adapter,
+            previous=current,
+            comparison=[r.as_dict() for r in rows],
+            user=user,
+        )
+        audit_record(action="finetune.promote", request=request, user=user,
+                     object_type="adapter", object_id=adapter.id,
+                     detail={"previous": current.id if current else None})  # fmt: skip
+    return PromotionResult(True, rows, table)
+
+
+def adapter_rollback(*, user=None, request=None) -> Adapter | None:
+    """Serve again what served before the newest promotion; returns it (None = the base alone)."""
+    with transaction.atomic():
+        current = Adapter.objects.select_for_update().filter(status=AdapterStatus.SERVING).first()
+        if current is None:
+            raise FinetuneError("no adapter is serving: the base model already serves alone")
+        promotion = (
+            ServingChange.objects.filter(action=ServingChange.Action.PROMOTE, adapter=current)
+            .select_related("previous")
+            .first()
+        )
+        previous = promotion.previous if promotion else None
+        current.status = AdapterStatus.RETIRED
+        current.save(update_fields=["status"])
+        if previous is not None:
+            previous.status = AdapterStatus.SERVING
+            previous.save(update_fields=["status"])
+        ServingChange.objects.create(
+            action=ServingChange.Action.ROLLBACK, adapter=previous, previous=current, user=user
+        )
+        audit_record(action="finetune.rollback", request=request, user=user,
+                     object_type="adapter", object_id=current.id,
+                     detail={"now_serving": previous.id if previous else None})  # fmt: skip
+    return previous
