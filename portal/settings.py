@@ -455,3 +455,13 @@ METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "") or ""
 RATE_LIMIT_ASK_PER_MINUTE = env_int("RATE_LIMIT_ASK_PER_MINUTE", 20, minimum=0)
 RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = env_int("RATE_LIMIT_ASK_PER_MINUTE_ADDRESS", 120, minimum=0)
 # --- end deployment and operations ---------------------------------------------------------------
+
+# --- Fine-tuning (portal/finetune/; README "Fine-tuning") -------------------------------------
+INSTALLED_APPS.append("portal.finetune")
+# The first N dev questions of each built-in set never go into training data: `finetune evaluate
+# --split dev --limit N` (N <= this) grades exactly those, and the gate must not grade what the
+# adapter was trained on.
+FINETUNE_HOLDOUT_DEV = env_int("FINETUNE_HOLDOUT_DEV", 200, minimum=0)
+# A candidate must beat the serving model's citation metrics by more than this to be promoted.
+FINETUNE_GATE_MIN_GAIN = env_float("FINETUNE_GATE_MIN_GAIN", 0.0)
+# --- end fine-tuning ----------------------------------------------------------------------------
