@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from portal.knowledge.models import Collection
 
@@ -16,12 +17,64 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, list | tuple) else [data]
         if len(files) > settings.UPLOAD_MAX_FILES:
-            raise forms.ValidationError(f"At most {settings.UPLOAD_MAX_FILES} files at once.")
+            raise forms.ValidationError(
+                _("At most %(n)d files at once.") % {"n": settings.UPLOAD_MAX_FILES}
+            )
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
 class UploadForm(forms.Form):
-    collection = forms.ModelChoiceField(queryset=Collection.objects.all())
-    files = MultipleFileField()
-    effective_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    collection = forms.ModelChoiceField(queryset=Collection.objects.all(), label=_("Collection"))
+    files = MultipleFileField(label=_("Files"))
+    effective_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("In effect from (empty: today)"),
+    )
+    expires_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Expires on")
+    )
+
+
+# --- Admin pages (issue 7 part 2): collections and new versions ---------------------------------
+AUDIENCE_LABELS = {
+    "public": _("Public"),
+    "staff": _("Staff only"),
+    "groups": _("Named groups only"),
+}
+
+
+class CollectionForm(forms.ModelForm):
+    audience = forms.ChoiceField(
+        choices=list(AUDIENCE_LABELS.items()), label=_("Who may see it"), initial="public"
+    )
+    languages = forms.MultipleChoiceField(
+        choices=[("en", "English"), ("zh", "中文")],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Languages"),
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["name", "slug", "description", "audience", "languages"]
+        labels = {
+            "name": _("Name"),
+            "slug": _("Short name (used in links and the API)"),
+            "description": _("Description"),
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class VersionForm(forms.Form):
+    """A new version of an existing document (supersedes the current one once it is in effect)."""
+
+    file = forms.FileField(label=_("New file"))
+    effective_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("In effect from (empty: today)"),
+    )
+    expires_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Expires on")
+    )

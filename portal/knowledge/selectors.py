@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from portal.accounts.roles import VIEW_STAFF
@@ -50,3 +51,78 @@ def collections_visible_to(user) -> QuerySet[Collection]:
         visible |= Q(audience=Audience.STAFF)
     visible |= Q(audience=Audience.GROUPS, groups__in=user.groups.all())
     return Collection.objects.filter(visible).distinct()
+
+
+# --- Admin pages (issue 7 part 2): overviews and health ----------------------------------------
+def documents_overview(*, collection_slug: str | None = None) -> QuerySet:
+    """Live (not deleted) documents with their versions and jobs, for the documents page."""
+    from portal.knowledge.models import Document
+
+    docs = Document.objects.filter(deleted_at__isnull=True)
+    if collection_slug:
+        docs = docs.filter(collection__slug=collection_slug)
+    return docs.select_related("collection").prefetch_related("versions__job").order_by("title")
+
+
+def collections_overview() -> QuerySet[Collection]:
+    """Every collection with its count of documents (not deleted) and of live versions."""
+    return Collection.objects.annotate(
+        n_documents=Count("documents", filter=Q(documents__deleted_at__isnull=True), distinct=True),
+        n_live=Count(
+            "documents__versions",
+            filter=Q(documents__versions__in=live_versions()),
+            distinct=True,
+        ),
+    ).order_by("name")
+
+
+@dataclass(frozen=True)
+class IngestionHealth:
+    checks: list  # IndexCheck per dense model, then BM25 (as `manage.py check_index`)
+    jobs_by_status: dict[str, int]
+    stuck: list  # running or queued jobs past INGEST_STUCK_AFTER_S
+    failed: list  # the most recent failed jobs
+    live_versions: int
+    live_chunks: int
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks) and not self.stuck
+
+
+def ingestion_health(*, failed_limit: int = 20) -> IngestionHealth:
+    """What the health page shows. Reading the index files costs one load per index, the same
+    work `manage.py check_index` does, so the page is for people, not for a load balancer."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from portal.knowledge.indexing import index_check, keyword_index_check
+    from portal.knowledge.models import ChunkEmbedding, IngestionJob, JobStatus, VectorIndex
+
+    models = set(VectorIndex.objects.values_list("model", flat=True))
+    models |= set(ChunkEmbedding.objects.values_list("model", flat=True).distinct())
+    models.add(settings.EMBEDDING_MODEL)
+    checks = [index_check(model=m) for m in sorted(models)] + [keyword_index_check()]
+    by_status = IngestionJob.objects.values("status").annotate(n=Count("pk"))
+    counts = {row["status"]: row["n"] for row in by_status}
+    cutoff = timezone.now() - timedelta(seconds=settings.INGEST_STUCK_AFTER_S)
+    stuck = list(
+        IngestionJob.objects.filter(
+            Q(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+            | Q(status=JobStatus.QUEUED, created_at__lt=cutoff)
+        ).select_related("version__document")[:50]
+    )
+    failed = list(
+        IngestionJob.objects.filter(status=JobStatus.FAILED)
+        .select_related("version__document")
+        .order_by("-finished_at", "-created_at")[:failed_limit]
+    )
+    return IngestionHealth(
+        checks=checks,
+        jobs_by_status={s: counts.get(s, 0) for s in JobStatus.values},
+        stuck=stuck,
+        failed=failed,
+        live_versions=live_versions().count(),
+        live_chunks=live_chunks().count(),
+    )

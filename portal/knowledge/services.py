@@ -249,3 +249,32 @@ def ingestion_reconcile(*, stuck_after_s: int | None = None) -> list[int]:
     if requeued:
         logger.warning("re-enqueued stuck ingestion jobs: %s", requeued)
     return requeued
+
+
+# --- Admin pages (issue 7 part 2) --------------------------------------------------------------
+def collection_create(
+    *,
+    name: str,
+    slug: str,
+    audience: str = Audience.PUBLIC,
+    languages: list[str] | None = None,
+    description: str = "",
+    user=None,
+) -> Collection:
+    """A new collection (the form already checked the slug is free), recorded in the audit trail."""
+    with transaction.atomic():
+        collection = Collection.objects.create(
+            slug=slug,
+            name=name,
+            audience=audience,
+            languages=languages or [],
+            description=description,
+        )
+        audit_record(
+            action="knowledge.collection_create",
+            user=user,
+            object_type="collection",
+            object_id=collection.pk,
+            detail={"slug": collection.slug, "audience": audience},
+        )
+    return collection
