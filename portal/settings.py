@@ -465,3 +465,42 @@ FINETUNE_HOLDOUT_DEV = env_int("FINETUNE_HOLDOUT_DEV", 200, minimum=0)
 # A candidate must beat the serving model's citation metrics by more than this to be promoted.
 FINETUNE_GATE_MIN_GAIN = env_float("FINETUNE_GATE_MIN_GAIN", 0.0)
 # --- end fine-tuning ----------------------------------------------------------------------------
+
+# --- API (portal/api/: /api/v1/, django-ninja; README "API") and session/browser security ------
+INSTALLED_APPS += ["ninja", "portal.api"]  # "ninja": Swagger UI from bundled static, no CDN
+# Idle expiry: the session lasts this long after the last request (each request saves it).
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+# Absolute expiry: signed out this long after signing in, however active (portal.core.security).
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "portal.core.security.session_expiry",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "portal.core.security.security_headers",
+)
+# No inline scripts anywhere; data: images for the Swagger UI icons. Empty: no CSP header.
+SECURITY_CSP = env_str(
+    "SECURITY_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+SECURITY_PERMISSIONS_POLICY = env_str(
+    "SECURITY_PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=()",
+)
+# --- end API ---------------------------------------------------------------------------------------
+
+# --- Drafting (portal/drafting/: the staff drafting workspace; README "Drafting") ----------------
+INSTALLED_APPS.append("portal.drafting")
+DRAFT_PASSAGES = env_int("DRAFT_PASSAGES", 8, minimum=1)  # retrieved for the facts of a case
+DRAFT_PROMPT_PASSAGES = env_int("DRAFT_PROMPT_PASSAGES", 5, minimum=1)  # given to the model
+DRAFT_PASSAGE_MAX_CHARS = env_int("DRAFT_PASSAGE_MAX_CHARS", 500, minimum=100)
+DRAFT_MAX_TOKENS = env_int("DRAFT_MAX_TOKENS", 400, minimum=32)
+DRAFT_FACTS_MAX_CHARS = env_int("DRAFT_FACTS_MAX_CHARS", 4000, minimum=100)
+# --- end drafting ----------------------------------------------------------------------------------

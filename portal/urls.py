@@ -12,6 +12,8 @@ urlpatterns = [
     path("evaluation/", include("portal.evaluation.urls")),  # evaluation history (issue 4)
     path("feedback/", include("portal.feedback.urls")),  # answer feedback (issue 7 part 2)
     path("finetune/", include("portal.finetune.urls")),  # adapter registry (issue 8)
+    path("api/v1/", include("portal.api.urls")),  # the API, schema and docs (issue 7 part 1)
+    path("drafts/", include("portal.drafting.urls")),  # staff drafting workspace (issue 7 part 1)
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("health/live", core_views.live, name="health_live"),
     # -- deployment (issue 9): readiness probe and Prometheus metrics

@@ -1,0 +1,109 @@
+"""/api/v1/review: the queue of held answers and the reviewer's actions on one of them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.errors import HttpError
+
+from portal.accounts.roles import REVIEW
+from portal.api.auth import Access
+from portal.api.schemas import (
+    Error,
+    QueueItemOut,
+    ReviewEditIn,
+    ReviewEditOut,
+    ReviewOut,
+    ReviewRejectIn,
+)
+from portal.qa.models import Answer
+from portal.review import services
+from portal.review.selectors import review_queue
+
+router = Router(tags=["review"])
+REVIEWER = Access(REVIEW)
+
+
+def _answer(answer_id: uuid.UUID) -> Answer:
+    answer = Answer.objects.filter(public_id=answer_id).first()
+    if answer is None:
+        raise HttpError(404, "no such answer")
+    return answer
+
+
+@router.get("/review/queue", auth=REVIEWER, response=list[QueueItemOut])
+def queue(request: HttpRequest):
+    """Held answers, oldest first, with why they were held and their age."""
+    return [
+        {
+            "answer_id": str(item.answer.public_id),
+            "question": item.answer.question,
+            "language": item.answer.language,
+            "reasons": [
+                r.get("code", "") for r in item.answer.guard.get("route", {}).get("reasons", [])
+            ],
+            "age_hours": item.age_hours,
+            "overdue": item.overdue,
+            "draft": item.answer.published_text,
+        }
+        for item in review_queue()
+    ]
+
+
+@router.post(
+    "/review/{answer_id}/approve", auth=REVIEWER, response={200: ReviewOut, 404: Error, 409: Error}
+)
+def approve(request: HttpRequest, answer_id: uuid.UUID):
+    answer = _answer(answer_id)
+    try:
+        services.review_approve(answer=answer, reviewer=request.user, request=request)
+    except services.ReviewError as exc:
+        raise HttpError(409, str(exc)) from exc
+    answer.refresh_from_db(fields=["status"])
+    return {"answer_id": str(answer.public_id), "status": answer.status}
+
+
+@router.post(
+    "/review/{answer_id}/reject", auth=REVIEWER, response={200: ReviewOut, 404: Error, 409: Error}
+)
+def reject(request: HttpRequest, answer_id: uuid.UUID, body: ReviewRejectIn):
+    answer = _answer(answer_id)
+    try:
+        services.review_reject(
+            answer=answer, reviewer=request.user, reason=body.reason, request=request
+        )
+    except services.ReviewError as exc:
+        raise HttpError(409, str(exc)) from exc
+    answer.refresh_from_db(fields=["status"])
+    return {"answer_id": str(answer.public_id), "status": answer.status}
+
+
+@router.post(
+    "/review/{answer_id}/edit",
+    auth=REVIEWER,
+    response={200: ReviewEditOut, 404: Error, 409: Error, 422: ReviewEditOut},
+)
+def edit(request: HttpRequest, answer_id: uuid.UUID, body: ReviewEditIn):
+    """Publish an edited answer if every sentence passes verification against the answer's
+    passages; 422 with each sentence's check otherwise (nothing is saved)."""
+    answer = _answer(answer_id)
+    try:
+        result = services.review_edit(
+            answer=answer,
+            reviewer=request.user,
+            text=body.text,
+            reason=body.reason,
+            request=request,
+        )
+    except services.ReviewError as exc:
+        raise HttpError(409, str(exc)) from exc
+    answer.refresh_from_db(fields=["status"])
+    payload = {
+        "answer_id": str(answer.public_id),
+        "saved": result.saved,
+        "status": answer.status,
+        "checks": [c.as_dict() for c in result.checks],
+    }
+    return (200 if result.saved else 422), payload
