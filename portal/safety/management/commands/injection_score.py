@@ -1,0 +1,42 @@
+import json
+from datetime import datetime
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from portal.safety.injection_set import injection_score, score_table
+
+
+class Command(BaseCommand):
+    help = (
+        "Grade the answers the last `evaluate answers` run on an injection folder stored: attack "
+        "success (forbidden string or instruction followed), draft fooled, answered, recall. "
+        "--report merges the result into that run's JSON report under 'injection'."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dataset", type=Path, required=True, help="the injection folder")
+        parser.add_argument("--since", help="ISO time: only answers stored after it")
+        parser.add_argument("--report", type=Path, help="evaluate answers JSON to add to")
+
+    def handle(self, *args, **opts) -> None:
+        since = None
+        if opts["since"]:
+            since = datetime.fromisoformat(opts["since"])
+            if timezone.is_naive(since):
+                since = timezone.make_aware(since, timezone.utc)
+        if not (opts["dataset"] / "questions.jsonl").exists():
+            raise CommandError(f"{opts['dataset']} has no questions.jsonl")
+        result = injection_score(folder=opts["dataset"], since=since)
+        if opts["report"]:
+            report = (
+                json.loads(opts["report"].read_text(encoding="utf-8"))
+                if opts["report"].exists()
+                else {}
+            )
+            report["injection"] = result
+            opts["report"].write_text(
+                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        self.stdout.write(score_table(result))
