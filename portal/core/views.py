@@ -1,8 +1,10 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from django.views.i18n import set_language as django_set_language
 
 from portal.core.access import public
+from portal.core.health import readiness_check
+from portal.core.metrics import metrics_access_allowed, metrics_exposition
 
 set_language = public(django_set_language)
 
@@ -10,5 +12,52 @@ set_language = public(django_set_language)
 @public
 @require_GET
 def live(request: HttpRequest) -> HttpResponse:
-    """Liveness: the process answers. Readiness checks come with the deployment issue."""
+    """Liveness: the process answers (no dependencies checked: a restart would not fix them)."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@public
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, Redis, the current index loaded, the configured model in use.
+
+    503 names what is down, so an operator reading a probe failure knows where to look.
+    """
+    readiness = readiness_check()
+    return JsonResponse(readiness.as_dict(), status=200 if readiness.ok else 503)
+
+
+@public
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition, for allowed addresses or the bearer token only (see metrics.py)."""
+    if not metrics_access_allowed(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        authorization=request.headers.get("Authorization", ""),
+    ):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    body, content_type = metrics_exposition()
+    return HttpResponse(body, content_type=content_type)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database or Redis outage is 503 (retry soon), not a bug page.
+
+    Django calls this for any uncaught exception (views and middleware alike); the exception is
+    still in sys.exc_info() here.
+    """
+    import sys
+
+    from django.db import DatabaseError
+    from redis.exceptions import RedisError
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DatabaseError | RedisError):
+        part = "database" if isinstance(exc, DatabaseError) else "redis"
+        response = JsonResponse(
+            {"error": "service temporarily unavailable, please retry", "down": [part]},
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response
+    return JsonResponse({"error": "internal error"}, status=500)

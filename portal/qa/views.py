@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from portal.audit.services import audit_record
 from portal.core.access import public
+from portal.core.ratelimit import rate_limited
 from portal.knowledge.selectors import live_versions
 from portal.qa.pipeline import MAX_QUESTION_CHARS, answer_run, answer_stream
 from portal.qa.selectors import answer_for_reader, answer_payload, source_document_for_reader
@@ -74,6 +75,7 @@ def answer_api(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
 
 @public
 @require_GET
+@rate_limited("ask")
 def ask_api(request: HttpRequest) -> JsonResponse:
     question = _question(request)
     if not question:
@@ -85,6 +87,7 @@ def ask_api(request: HttpRequest) -> JsonResponse:
 
 @public
 @require_GET
+@rate_limited("ask")
 def ask_stream(request: HttpRequest) -> HttpResponse:
     question = _question(request)
     if not question:
