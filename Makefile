@@ -28,7 +28,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m portal.core.launch
 
-test: $(STAMP)
+test: $(STAMP) browser
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -44,3 +44,19 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# --- Portal pages (issue 7 part 2): browser for the browser tests, translations ------------------
+# tests/browser drive Debian's chromium headless (Playwright's own browser download fails offline).
+.PHONY: browser messages
+browser:
+	@test -x /usr/bin/chromium || apt-get install -y chromium chromium-driver \
+		|| { apt-get update && apt-get install -y chromium chromium-driver; }
+
+# Re-extract msgids into portal/locale/zh_Hans/LC_MESSAGES/django.po (translate the empty ones),
+# then compile the .mo that is committed beside it.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete \
+		--ignore='.venv/*' --ignore='tests/*' --ignore='var/*' --ignore='ingestion/*' \
+		--ignore='llm_backend/*' --ignore='benchmarks/*' --ignore='deploy/*'
+	msgfmt --check -o portal/locale/zh_Hans/LC_MESSAGES/django.mo \
+		portal/locale/zh_Hans/LC_MESSAGES/django.po

@@ -7,6 +7,7 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.accounts.roles import REVIEW
@@ -33,7 +34,7 @@ def item(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         try:
             if action == "approve":
                 services.review_approve(answer=answer, reviewer=request.user, request=request)
-                messages.success(request, "Approved and published.")
+                messages.success(request, _("Approved and published."))
                 return redirect("review:queue")
             if action == "reject":
                 services.review_reject(
@@ -42,7 +43,7 @@ def item(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     reason=request.POST.get("reason", ""),
                     request=request,
                 )
-                messages.success(request, "Rejected; the asker sees the refusal guidance.")
+                messages.success(request, _("Rejected; the asker sees the refusal guidance."))
                 return redirect("review:queue")
             if action == "edit":
                 edit_text = request.POST.get("text", "")
@@ -54,12 +55,12 @@ def item(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     request=request,
                 )
                 if result.saved:
-                    messages.success(request, "Edit verified and published.")
+                    messages.success(request, _("Edit verified and published."))
                     return redirect("review:queue")
                 edit_checks = result.checks
-                messages.error(request, "Some sentences are not supported by their passages.")
+                messages.error(request, _("Some sentences are not supported by their passages."))
             else:
-                messages.error(request, "Unknown action.")
+                messages.error(request, _("Unknown action."))
         except services.ReviewError as exc:
             messages.error(request, str(exc))
     return render(
