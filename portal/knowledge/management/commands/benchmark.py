@@ -108,7 +108,9 @@ class Command(BaseCommand):
             opts["out"].write_text(report + "\n", encoding="utf-8")
         summary = json.loads(report)
         self.stderr.write(
-            f"p50 {summary['latency_ms_p50']} ms, p95 {summary['latency_ms_p95']} ms, "
+            f"p50 {summary['latency_ms_p50']} ms, p95 {summary['latency_ms_p95']} ms "
+            f"(CPU {summary['cpu_ms_p50']} / {summary['cpu_ms_p95']} ms, "
+            f"load {summary['load_average']}), "
             f"recall@10 vs exact {summary['recall@10_vs_exact']}, build {summary['build_s']} s, "
             f"rss {summary['rss_mb']} MB"
         )
