@@ -508,4 +508,10 @@ DRAFT_PROMPT_PASSAGES = env_int("DRAFT_PROMPT_PASSAGES", 5, minimum=1)  # given 
 DRAFT_PASSAGE_MAX_CHARS = env_int("DRAFT_PASSAGE_MAX_CHARS", 500, minimum=100)
 DRAFT_MAX_TOKENS = env_int("DRAFT_MAX_TOKENS", 400, minimum=32)
 DRAFT_FACTS_MAX_CHARS = env_int("DRAFT_FACTS_MAX_CHARS", 4000, minimum=100)
+# A retrieved passage is drafted from when this share of the facts' content is in it, or its
+# embedding is this close to the facts' (facts are wordier than questions: lower than answers').
+DRAFT_MIN_LEXICAL_RELEVANCE = env_float("DRAFT_MIN_LEXICAL_RELEVANCE", 0.25)
+DRAFT_MIN_DENSE_RELEVANCE = env_float("DRAFT_MIN_DENSE_RELEVANCE", 0.35)
+# The quoting (extractive) backend's share of the facts a quoted sentence must cover.
+DRAFT_EXTRACTIVE_MIN_COVERAGE = env_float("DRAFT_EXTRACTIVE_MIN_COVERAGE", 0.12)
 # --- end drafting ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Annotated
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Router, UploadedFile
+from ninja import File, Form, Router, Status, UploadedFile
 from ninja.errors import HttpError
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
@@ -152,7 +152,7 @@ def documents_upload(
             }
         )
     status = 201 if any(r["job_id"] for r in results) else 200
-    return status, {"results": results}
+    return Status(status, {"results": results})
 
 
 @router.get("/documents/{document_id}", auth=MANAGE, response={200: DocumentOut, 404: Error})
@@ -180,7 +180,7 @@ def document_remove(request: HttpRequest, document_id: int):
     if document is None:
         raise HttpError(404, "no such document")
     document_delete(document=document, user=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/jobs/{job_id}", auth=MANAGE, response={200: JobOut, 404: Error})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.errors import HttpError
 
 from portal.accounts.roles import REVIEW
@@ -106,4 +106,4 @@ def edit(request: HttpRequest, answer_id: uuid.UUID, body: ReviewEditIn):
         "status": answer.status,
         "checks": [c.as_dict() for c in result.checks],
     }
-    return (200 if result.saved else 422), payload
+    return Status(200 if result.saved else 422, payload)

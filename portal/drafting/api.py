@@ -7,7 +7,7 @@ import uuid
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from portal.accounts.roles import DRAFT
@@ -137,7 +137,7 @@ def draft_create(request: HttpRequest, body: DraftIn):
         )
     except services.DraftError as exc:
         raise HttpError(400, str(exc)) from exc
-    return 201, _out(draft)
+    return Status(201, _out(draft))
 
 
 @router.get("/drafts/{draft_id}", auth=DRAFTER, response={200: DraftOut, 404: dict})

@@ -16,17 +16,25 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ingestion.embedding import load_embedder
 from llm_backend.base import Backend, BackendError, GenerationRequest
+from llm_backend.extractive import ExtractiveBackend
 from llm_backend.grammars import citation_grammar
 from portal.audit.services import audit_record
 from portal.drafting.models import Draft, DraftStatus, DraftTemplate, SentenceState
 from portal.drafting.prompts import build_draft_prompt
 from portal.knowledge.retrieval import Passage, passages_search
-from portal.qa.backends import extractive_backend, generation_backend
+from portal.qa.backends import generation_backend
 from portal.qa.pipeline import embed_for_verification, thresholds
 from portal.qa.prompts import REFUSAL_TOKEN, language_of, trim_passage
 from portal.qa.sentences import DraftSentence, SentenceStream, split_sentences
-from portal.qa.verification import PassageEvidence, SentenceCheck, quote_for, verify_sentence
+from portal.qa.verification import (
+    PassageEvidence,
+    SentenceCheck,
+    quote_for,
+    relevance,
+    verify_sentence,
+)
 from portal.safety import services as safety
 from portal.safety.pii import redact
 
@@ -71,6 +79,38 @@ def _sentence(check: SentenceCheck, state: str, *, text: str | None = None) -> d
         "quote": text if text is not None else check.aligned_span,
         "check": detail,
     }
+
+
+def _relevant(query: str, found: list[Passage]) -> list[Passage]:
+    """The passages that bear on the case, best first.
+
+    Retrieval always returns its top k, related or not; drafting from an unrelated passage
+    would produce a verified but pointless letter. A passage stays when enough of the facts'
+    content is in it, or (across languages, where words cannot overlap) its embedding is close.
+    """
+    if not found:
+        return []
+    vectors = load_embedder(settings.EMBEDDING_MODEL).embed([query] + [p.text for p in found])
+    keep = []
+    for passage, vector in zip(found, vectors[1:], strict=True):
+        lexical = relevance(query, PassageEvidence.of("", passage.text))
+        if (
+            lexical >= settings.DRAFT_MIN_LEXICAL_RELEVANCE
+            or float(vectors[0] @ vector) >= settings.DRAFT_MIN_DENSE_RELEVANCE
+        ):
+            keep.append(passage)
+    return keep[: settings.DRAFT_PROMPT_PASSAGES]
+
+
+def _quoting_backend(max_sentences: int) -> Backend:
+    # The facts of a case are longer and wordier than a question ("Mr Zhang, 40, asks whether
+    # ..."), so a passage sentence covers a smaller share of them: the quoting backend gets its
+    # own, lower coverage floor. Stateless and cheap to build per draft.
+    return ExtractiveBackend(
+        max_sentences=max_sentences,
+        min_coverage=settings.DRAFT_EXTRACTIVE_MIN_COVERAGE,
+        relative_min=0.4,
+    )
 
 
 class _Generation:
@@ -175,18 +215,23 @@ def draft_create(
     timings["redact"] = round(time.perf_counter() - started, 4)
 
     mark = time.perf_counter()
-    found = passages_search(
-        question=redacted,
-        user=user,
-        k=settings.DRAFT_PASSAGES,
-        collections=[c for c in (collections or []) if c][:10] or None,
-    )[: settings.DRAFT_PROMPT_PASSAGES]
+    found = _relevant(
+        redacted,
+        passages_search(
+            question=redacted,
+            user=user,
+            k=settings.DRAFT_PASSAGES,
+            collections=[c for c in (collections or []) if c][:10] or None,
+        ),
+    )
     timings["retrieve"] = round(time.perf_counter() - mark, 4)
     passages = [_passage_snapshot(str(i), p) for i, p in enumerate(found, start=1)]
     evidence = _evidence(passages)
 
     generation = _Generation(query=redacted, evidence=evidence, language=language)
     backend = generation_backend()
+    if backend.kind == "extractive":
+        backend = _quoting_backend(template.max_sentences)
     prompt_version = ""
     mark = time.perf_counter()
     if passages:
@@ -227,7 +272,7 @@ def draft_create(
         generation.run(backend, request, template.max_sentences, prompt.canary)
         if not generation.sentences and not generation.refused and backend.kind != "extractive":
             # Nothing the model wrote survived verification: quote the passages instead.
-            backend = extractive_backend()
+            backend = _quoting_backend(template.max_sentences)
             generation.run(backend, request, template.max_sentences, prompt.canary)
     timings["generate"] = round(time.perf_counter() - mark, 4)
     timings["total"] = round(time.perf_counter() - started, 4)
