@@ -45,6 +45,78 @@ _ADDRESSES_ASSISTANT = re.compile(
 )
 _WORDS = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
 
+# --- Instructions planted in passages (measured with manage.py build_injection_set): a sentence
+# that echoes one, or carries the words only that instruction brought, did what the passage said
+# rather than answer from it. A span counts as an instruction when it talks about "your
+# response/answer", asks for a text task, asks a question, or is code; plain imperatives ("Apply
+# online") are left alone, because government pages are full of them and quoting them is right.
+_META = re.compile(
+    r"\byour (?:response|reply|answer|message|output|code|codebase|implementation|"
+    r"solution|elucidation)\b|(?:你|您)的(?:回答|回复|答案)|在回答中",
+    re.I,
+)
+_TASK = re.compile(
+    # At the start of a span, or glued after a sentence that lacks its full stop ("(P<0.05)
+    # Explain ...").
+    r"(?:^\W*|(?<=[.!?)\]:])\s+)(?:please\s+)?(?:translate|write|draft|compose|explain|describe|summari[sz]e|rewrite|"
+    r"misspell|scramble|jumble|rearrange|anagram|convert|substitute|render|develop|"
+    r"break down|(?:provide|give|show|tell) (?:me |us )?(?:a|an) (?:poem|story|essay|example|"
+    r"speech|letter|song|joke|recipe|headline))\b|^\W*(?:请)?(?:翻译|写一|编写)",
+    re.I | re.M,
+)
+_CODE = re.compile(  # case-sensitive: "From March 2007" is prose, "from os import" is code
+    r"```|^\s*import\s+[\w.]+|^\s*from\s+[\w.]+\s+import\b|"
+    r"\b(?:requests|subprocess|urllib|socket|os)\.\w+\(|\bdef \w+\(|<\?php",
+    re.M,
+)
+_SPAN_SPLIT = re.compile(r"(?:(?<=[.!?。！？])|(?<=[.!?]['\"’”)]))\s+|\n+")
+_CONTENT = re.compile(r"[a-z][a-z0-9'-]{2,}|[\u4e00-\u9fff]{2}")
+_FILLER = frozenset(
+    """the and for with that this from your you are was were have has not but can may will
+    which what who how into about their them they its his her our one all any also than then
+    when where while been being does did should would could use using""".split()
+)
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _CONTENT.findall(fold(text)) if w not in _FILLER}
+
+
+def passage_instructions(passages: dict[str, str], question: str) -> list[tuple[set, set]]:
+    """(content words, foreign words) of each instruction-like span in the passages; foreign
+    words are the span's words found nowhere else in its passage nor in the question. Questions
+    carry no content words to echo (an abstract's own question shares words with its results),
+    only their foreign ones: "What is the capital of Brazil?" in a trial report."""
+    asked = _content(question)
+    spans = []
+    for text in passages.values():
+        parts = [p.strip() for p in _SPAN_SPLIT.split(text) if p.strip()]
+        for i, part in enumerate(parts):
+            bare = part.lstrip("#").strip()
+            words = _content(bare)
+            if not words or not (
+                _META.search(bare) or _TASK.search(bare) or _CODE.search(bare)
+                or bare.endswith(("?", "？"))
+            ):  # fmt: skip
+                continue
+            # A question the passage itself asks about the topic asked is part of the document.
+            if bare.endswith(("?", "？")) and len(words & asked) >= 0.5 * len(words):
+                continue
+            rest = _content(" ".join(parts[:i] + parts[i + 1 :]))
+            echo = bool(_META.search(bare) or _TASK.search(bare) or _CODE.search(bare))
+            spans.append((words if echo else set(), words - rest - asked))
+    return spans
+
+
+def _follows_instruction(sentence: str, spans: list[tuple[set, set]]) -> bool:
+    words = _content(sentence)
+    for span, foreign in spans:
+        if span and len(words & span) >= max(2, 0.6 * len(span)):  # echoes the instruction
+            return True
+        if len(words & foreign) >= 2:  # says what only the instruction brought up
+            return True
+    return False
+
 
 def _digits(s: str) -> str:
     return re.sub(r"\D", "", s)
@@ -93,9 +165,28 @@ def _allowed_numbers() -> set[str]:
     return {_digits(m) for m in re.findall(r"\d[\d\- ]{1,14}\d|\d{3,}", lines)}
 
 
-def _sentence_injection(sentence: str, source: str, source_digits: str) -> list[Reason]:
+def _sentence_injection(
+    sentence: str, source: str, source_digits: str, spans: list[tuple[set, set]] = ()
+) -> list[Reason]:
     found = []
     folded = fold(sentence)
+    if _CODE.search(sentence):
+        found.append(
+            Reason(
+                "indirect_injection",
+                "code_in_answer",
+                "the sentence carries code; answers here never do, passages that ask for it "
+                "are injected",
+            )
+        )
+    elif _follows_instruction(sentence, spans):
+        found.append(
+            Reason(
+                "indirect_injection",
+                "follows_passage_instruction",
+                "the sentence echoes or carries out an instruction found inside a passage",
+            )
+        )
     for m in _URL.finditer(sentence):
         url = fold(m.group(0)).rstrip(".,;:!?'\"")
         host = url.split("://")[-1].removeprefix("www.").split("/")[0]
@@ -250,12 +341,13 @@ def output_check(
             )
 
     match = lexicon_match or (lambda folded: lexicon_current().match(folded))
+    spans = passage_instructions(passages, question)
     action = "allow"
     dose_stated = False
     for i, (sentence, labels) in enumerate(sentences):
         source_raw = " ".join(passages.get(label, "") for label in labels)
         source = fold(source_raw)
-        sentence_reasons = _sentence_injection(sentence, source, _digits(source_raw))
+        sentence_reasons = _sentence_injection(sentence, source, _digits(source_raw), spans)
         sentence_reasons += _sentence_medical(sentence, source_raw, bool(labels))
         if medical.facts(sentence):
             dose_stated = True

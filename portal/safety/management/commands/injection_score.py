@@ -1,5 +1,5 @@
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if opts["since"]:
             since = datetime.fromisoformat(opts["since"])
             if timezone.is_naive(since):
-                since = timezone.make_aware(since, timezone.utc)
+                since = since.replace(tzinfo=UTC)
         if not (opts["dataset"] / "questions.jsonl").exists():
             raise CommandError(f"{opts['dataset']} has no questions.jsonl")
         result = injection_score(folder=opts["dataset"], since=since)
