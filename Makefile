@@ -49,8 +49,8 @@ clean:
 # tests/browser drive Debian's chromium headless (Playwright's own browser download fails offline).
 .PHONY: browser messages
 browser:
-	@test -x /usr/bin/chromium || apt-get install -y chromium chromium-driver \
-		|| { apt-get update && apt-get install -y chromium chromium-driver; }
+	@test -x /usr/bin/chromium || apt-get install -y chromium chromium-driver fonts-wqy-zenhei \
+		|| { apt-get update && apt-get install -y chromium chromium-driver fonts-wqy-zenhei; }
 
 # Re-extract msgids into portal/locale/zh_Hans/LC_MESSAGES/django.po (translate the empty ones),
 # then compile the .mo that is committed beside it.
