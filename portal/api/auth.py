@@ -46,7 +46,6 @@ class Access(AuthBase):
             raise ValueError("a public operation cannot also require permissions")
         self.perms = perms
         self.public = public
-        self.openapi_name = "bearerAuth"
         super().__init__()
 
     @property

@@ -60,5 +60,8 @@ def _stamped(patterns):
     return patterns
 
 
-_patterns, app_name, namespace = api.urls
+_patterns, _ninja_app_name, _namespace = api.urls
+# include("portal.api.urls") namespaces by app_name: use the API's own ("api-v1"), which the
+# docs page reverses to find the schema.
+app_name = api.urls_namespace
 urlpatterns = _stamped(list(_patterns))
