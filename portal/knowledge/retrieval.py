@@ -151,11 +151,26 @@ def allowed_set(
         timezone.localdate().isoformat(),
         index_state(settings.EMBEDDING_MODEL),
         keyword_index_state(),
+        _knowledge_state(),
     )
     return allowed_cache.get(
         key,
         lambda: _allowed_ids_query(visible=visible, collections=collections, language=language),
     )
+
+
+def _knowledge_state() -> tuple:
+    """What changes the live set before the indexes are rewritten: a delete (live at once, by
+    design) or a finished version superseding another. One aggregate query on indexed columns."""
+    from django.db.models import Count, Max
+
+    from portal.knowledge.models import Document, DocumentVersion
+
+    deleted = Document.objects.filter(deleted_at__isnull=False).aggregate(
+        n=Count("pk"), last=Max("deleted_at")
+    )
+    done = DocumentVersion.objects.filter(status="done").aggregate(n=Count("pk"), last=Max("pk"))
+    return (deleted["n"], str(deleted["last"]), done["n"], done["last"])
 
 
 class _QueryVectors:
