@@ -86,7 +86,10 @@ def trim_around(text: str, keep: list[str], *, max_chars: int = PASSAGE_MAX_CHAR
     sentences = _sentences(text)
     if len(text) <= max_chars or not sentences:
         return text
-    chosen = {i for i, s in enumerate(sentences) if s in keep} or {0}
+    chosen = {i for i, s in enumerate(sentences) if s in keep}
+    if keep and not chosen:
+        return text  # a quote that is not a whole sentence of it: cutting could lose it
+    chosen = chosen or {0}
     used = sum(len(sentences[i]) + 1 for i in chosen)
     lo, hi = min(chosen), max(chosen)
     while True:
@@ -134,9 +137,12 @@ def _assemble(
     rng.shuffle(items)
     passages, answer = [], []
     for n, (_kind, title, text, quotes) in enumerate(items, start=1):
-        passages.append((str(n), title, trim_around(text, quotes)))
-        answer += [(q, [str(n)]) for q in quotes]
-    chosen = render_answer(answer, language=language)
+        trimmed = trim_around(text, quotes)
+        passages.append((str(n), title, trimmed))
+        # Only quotes that stand verbatim in the passage (a source's own "[8]" is read as a marker
+        # by the sentence splitter, and the target would then differ from its passage).
+        answer += [(q, [str(n)]) for q in quotes if _END_PUNCT.sub("", q) in trimmed]
+    chosen = render_answer(answer, language=language) if answer else ""
     # A synthetic preference: the same answer without its citations is worse (format adherence).
     rejected = " ".join(q for q, _ in answer)
     return Example(id, source, language, question, passages, chosen, rejected, meta)
@@ -203,8 +209,7 @@ def seed_pubmedqa(*, limit: int, holdout: int) -> Iterator[Example]:
             continue
         other = data[dev[(i + 1) % len(dev)]]
         distractors = [(f"PubMed {dev[(i + 1) % len(dev)]}", t) for t in other["CONTEXTS"][:2]]
-        made += 1
-        yield _assemble(
+        example = _assemble(
             id=f"pubmedqa:{pmid}",
             source="seed:pubmedqa",
             language="en",
@@ -213,12 +218,22 @@ def seed_pubmedqa(*, limit: int, holdout: int) -> Iterator[Example]:
             distractors=distractors,
             meta={"split": "dev", "pmid": pmid},
         )
+        if example.chosen:  # no quote stood verbatim in its passage: nothing to learn
+            made += 1
+            yield example
 
 
 def _window(context: str, span: str, *, max_chars: int = PASSAGE_MAX_CHARS) -> str:
+    """A passage-sized piece of the document that holds the whole span, starting on a line or
+    sentence boundary when one is near (as a chunk of the ingested page would)."""
     at = context.find(span)
-    start = max(0, context.rfind("\n", 0, max(at - max_chars // 3, 0)) + 1) if at > 0 else 0
-    return context[start : start + max(max_chars, len(span) + 200)].strip()
+    lead = max(0, (max_chars - len(span)) // 2)
+    start = max(0, at - lead)
+    if start:
+        cut = max(context.rfind("\n", start, at), context.rfind(". ", start, at))
+        start = cut + 1 if cut >= 0 else start
+    end = max(at + len(span), start + max_chars)
+    return context[start:end].strip()
 
 
 def seed_doc2dial(*, limit: int, holdout: int) -> Iterator[Example]:
@@ -243,12 +258,11 @@ def seed_doc2dial(*, limit: int, holdout: int) -> Iterator[Example]:
             continue
         if spans[0] not in context:
             continue
-        span = spans[0]
+        span = spans[0].rstrip(" ,;:")  # spans may stop mid-sentence; the quote must end cleanly
         turns = row["question_with_history"].split("\t")
         question = " ".join(t.split(":", 1)[-1].strip() for t in turns[:3])
         other = docs[titles[(titles.index(row["title"]) + 7) % len(titles)]]
-        made += 1
-        yield _assemble(
+        example = _assemble(
             id=f"doc2dial:{row['id']}",
             source="seed:doc2dial",
             language="en",
@@ -257,6 +271,9 @@ def seed_doc2dial(*, limit: int, holdout: int) -> Iterator[Example]:
             distractors=[(other["title"].split("#")[0], other["context"][:PASSAGE_MAX_CHARS])],
             meta={"split": "dev", "title": row["title"]},
         )
+        if example.chosen:  # no quote stood verbatim in its passage: nothing to learn
+            made += 1
+            yield example
 
 
 def seed_stard(*, limit: int, holdout: int) -> Iterator[Example]:
@@ -295,8 +312,7 @@ def seed_stard(*, limit: int, holdout: int) -> Iterator[Example]:
             for d in other["gold_doc_ids"][:1]
             if d in articles and d not in q["gold_doc_ids"]
         ]
-        made += 1
-        yield _assemble(
+        example = _assemble(
             id=f"stard:{q['query_id']}",
             source="seed:stard",
             language="zh",
@@ -305,6 +321,9 @@ def seed_stard(*, limit: int, holdout: int) -> Iterator[Example]:
             distractors=distractors,
             meta={"split": "dev", "query_id": q["query_id"]},
         )
+        if example.chosen:  # no quote stood verbatim in its passage: nothing to learn
+            made += 1
+            yield example
 
 
 SEED_BUILDERS = {"pubmedqa": seed_pubmedqa, "doc2dial": seed_doc2dial, "stard": seed_stard}

@@ -1,0 +1,329 @@
+"""The fine-tuning loop: review decisions and dev-split seeds -> dataset -> LoRA training (the tiny
+configuration, on the CPU) -> the promotion gate -> serving -> answers carrying the adapter id.
+
+Models here are real: tests/llm_backend/tiny_hf.py writes a 2-layer Qwen2 with random weights, and
+training, saving, loading and generating go through transformers and peft for real.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from portal.finetune import datasets as ds
+from portal.finetune import selectors, services
+from portal.finetune.models import Adapter, AdapterStatus, Dataset, ServingChange
+from portal.qa import backends
+from portal.qa.models import AnswerStatus
+from portal.qa.pipeline import answer_run
+from portal.qa.prompts import REFUSAL_TOKEN
+from portal.review.models import ReviewDecision
+from portal.review.services import review_edit, review_reject
+from tests.llm_backend.tiny_hf import tiny_qwen2
+from tests.portal.factories import PASSPORT_MD, ingest
+
+QUESTION = "How long does passport renewal by mail take?"
+EDIT = "Renewal by mail takes 6 to 8 weeks [1]."
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    return tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2") / "tiny-qwen2")
+
+
+@pytest.fixture
+def knowledge(db):
+    ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
+
+
+def _held(question: str = QUESTION):
+    answer = answer_run(question=question).answer
+    answer.status = AnswerStatus.HELD  # as the router does for a held category
+    answer.save(update_fields=["status"])
+    return answer
+
+
+@pytest.fixture
+def edited(knowledge, make_user) -> ReviewDecision:
+    """A reviewer's edit of a held answer, through the review service."""
+    answer = _held()
+    answer.draft = "Renewal takes 2 weeks. [1]"  # what a small model wrote (wrong number)
+    answer.save(update_fields=["draft"])
+    result = review_edit(answer=answer, reviewer=make_user("reviewer"), text=EDIT, reason="fix")
+    assert result.saved
+    return ReviewDecision.objects.get(answer=answer)
+
+
+def _metrics(csf: float, precision: float, unsupported: float) -> dict:
+    return {
+        "dataset": "pubmedqa",
+        "split": "dev",
+        "n_questions": 20,
+        "metrics": {
+            "cited_sentence_fraction": csf,
+            "citation_precision": precision,
+            "unsupported_before_verification": unsupported,
+        },
+    }
+
+
+# --- Dataset ----------------------------------------------------------------------------------
+
+
+def test_review_edit_becomes_an_sft_pair_and_a_preference_over_the_draft(edited, settings):
+    dataset = services.dataset_build(seeds=[])
+    sft = ds.read_jsonl(Path(dataset.path) / "sft.jsonl")
+    dpo = ds.read_jsonl(Path(dataset.path) / "dpo.jsonl")
+    assert [r["source"] for r in sft] == ["review:edit"]
+    row = sft[0]
+    # The edited text in the prompt's one-shot format, the passages as the model was given them.
+    assert row["chosen"] == "Renewal by mail takes 6 to 8 weeks [1]."
+    assert row["question"] == QUESTION
+    assert any("6 to 8 weeks" in text for _label, _title, text in row["passages"])
+    assert dpo[0]["chosen"] == row["chosen"]
+    assert dpo[0]["rejected"] == "Renewal takes 2 weeks [1]."
+    # The rendered prompt is build_prompt's, ending with the question.
+    example = services.training_examples(dataset, kind="sft")[0]
+    assert example["messages"][0]["role"] == "system"
+    assert example["messages"][-1]["content"].endswith(f"Question: {QUESTION}")
+    assert "6 to 8 weeks" in example["messages"][-1]["content"]
+
+
+def test_rejection_prefers_a_refusal_or_a_quote_and_personal_data_is_redacted(knowledge, make_user):
+    answer = _held("How long does passport renewal by mail take? Call me on 13812345678")
+    answer.draft = "Renewal is instant [1]."
+    answer.save(update_fields=["draft"])
+    review_reject(answer=answer, reviewer=make_user("reviewer"), reason="wrong")
+    dataset = services.dataset_build(seeds=[])
+    dpo = ds.read_jsonl(Path(dataset.path) / "dpo.jsonl")
+    sft = ds.read_jsonl(Path(dataset.path) / "sft.jsonl")
+    assert sft == []  # a rejected draft is never a target
+    assert len(dpo) == 1 and dpo[0]["rejected"] == "Renewal is instant [1]."
+    chosen = dpo[0]["chosen"]
+    assert chosen == REFUSAL_TOKEN or ("6 to 8 weeks" in chosen and chosen.endswith("[1]."))
+    assert "13812345678" not in json.dumps(dpo, ensure_ascii=False)
+
+
+def test_content_hash_is_stable_and_moves_with_the_data(edited, tmp_path):
+    first = services.dataset_build(seeds=[])
+    again = services.dataset_build(seeds=[], out_dir=tmp_path)
+    assert again.pk == first.pk and again.hash == first.hash
+    assert Dataset.objects.count() == 1
+    # Same rows, same hash, whatever the process (the canary is not part of stored rows).
+    sft = ds.read_jsonl(Path(first.path) / "sft.jsonl")
+    dpo = ds.read_jsonl(Path(first.path) / "dpo.jsonl")
+    assert ds.content_hash(sft, dpo, prompt_version="cited-v1") == first.hash
+    edited.final_text = (
+        "Renewal by mail takes 6 to 8 weeks. [1] Expedited service takes 2 to 3 weeks. [1]"
+    )
+    edited.save(update_fields=["final_text"])
+    assert services.dataset_build(seeds=[]).hash != first.hash
+
+
+def test_seeds_come_from_dev_splits_outside_the_gate_holdout_and_include_refusals(db):
+    from portal.evaluation.datasets import DATASETS_DIR, _doc2dial_split, pubmedqa, stard
+
+    dataset = services.dataset_build(seeds=["pubmedqa", "doc2dial", "stard"], per_seed=10)
+    rows = ds.read_jsonl(Path(dataset.path) / "sft.jsonl")
+    by_source = dataset.counts["by_source"]
+    assert by_source == {"seed:pubmedqa": 10, "seed:doc2dial": 10, "seed:stard": 10}
+    pubmed_test = set(
+        json.loads((DATASETS_DIR / "pubmedqa_pqal/test_ground_truth.json").read_text())
+    )
+    stard_test = {q.id for q in stard("test").questions}
+    gate_pubmed = {q.id for q in pubmedqa("dev").questions[:200]}
+    gate_stard = {q.id for q in stard("dev").questions[:200]}
+    for row in rows:
+        meta = row["meta"]
+        assert meta["split"] == "dev"
+        if row["source"] == "seed:pubmedqa":
+            assert meta["pmid"] not in pubmed_test and meta["pmid"] not in gate_pubmed
+        elif row["source"] == "seed:doc2dial":
+            assert _doc2dial_split(meta["title"]) == "dev"
+        else:
+            assert str(meta["query_id"]) not in stard_test | gate_stard
+            assert row["language"] == "zh"
+    refusals = [r for r in rows if r["chosen"] == REFUSAL_TOKEN]
+    assert refusals and dataset.counts["refusals"] == len(refusals)
+    answered = [r for r in rows if r["chosen"] != REFUSAL_TOKEN]
+    for row in answered:
+        # Every target sentence is copied from the passage its marker names.
+        for sentence in ds.split_sentences(row["chosen"]):
+            assert sentence.labels, row["chosen"]
+            passage = {p[0]: p[2] for p in row["passages"]}[sentence.labels[0]]
+            assert sentence.text.rstrip(".。") in passage
+    with pytest.raises(ds.TestSplitError):
+        ds._assert_not_test("pubmedqa", {"1", next(iter(pubmed_test))}, pubmed_test)
+
+
+# --- Training ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dataset(edited) -> Dataset:
+    return services.dataset_build(seeds=[])
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def test_tiny_sft_and_dpo_produce_adapters_whose_loss_decreases(dataset, tiny_base, settings):
+    sft = services.adapter_train(kind="sft", base=str(tiny_base), dataset=dataset)
+    losses = sft.training["losses"]
+    assert len(losses) == 12 and _mean(losses[-3:]) < _mean(losses[:3])
+    assert Path(sft.path, "adapter_config.json").is_file()
+    assert Path(sft.path).parent == Path(settings.DATA_DIR) / "adapters"
+    assert sft.fingerprint.startswith(f"{sft.id}@sha256:")
+    assert sft.dataset == dataset and sft.hyperparameters["config"] == "tiny"
+    assert Adapter.objects.get(kind="base").base_model_id == sft.base_model_id
+
+    dpo = services.adapter_train(kind="dpo", base="", dataset=dataset, start_from=sft)
+    losses = dpo.training["losses"]
+    assert losses[0] == pytest.approx(0.6931, abs=0.01)  # starts at the reference: log 2
+    assert _mean(losses[-3:]) < _mean(losses[:3])
+    assert dpo.parent == sft and dpo.base_model_dir == sft.base_model_dir
+    assert dpo.training["extra"]["reward_accuracy"][-1] == 1.0
+
+
+# --- Gate, serving, rollback ------------------------------------------------------------------
+
+
+def _adapter(id: str, dataset, base: Adapter, evaluation: dict | None) -> Adapter:
+    adapter = Adapter.objects.create(
+        id=id, kind="sft", base_model_dir=base.base_model_dir, base_model_id=base.base_model_id,
+        path="", dataset=dataset,
+    )  # fmt: skip
+    if evaluation:
+        services.evaluation_store(adapter=adapter, report=evaluation, limit=20)
+    return Adapter.objects.get(pk=id)
+
+
+@pytest.fixture
+def base_row(db, tiny_base) -> Adapter:
+    base = services.base_register(model_dir=tiny_base)
+    services.evaluation_store(adapter=base, report=_metrics(0.6, 0.5, 0.4), limit=20)
+    return base
+
+
+def test_gate_refuses_a_worse_adapter_and_serves_a_better_one(base_row, dataset):
+    worse = _adapter("sft-worse", dataset, base_row, _metrics(0.9, 0.7, 0.45))  # more unsupported
+    result = services.adapter_promote(adapter=worse)
+    assert not result.promoted and "unsupported_before_verification" in result.reason
+    assert "0.4000" in result.table and "0.4500" in result.table and "FAIL" in result.table
+    assert selectors.serving_adapter() is None
+
+    unevaluated = _adapter("sft-unevaluated", dataset, base_row, None)
+    assert not services.adapter_promote(adapter=unevaluated).promoted
+
+    better = _adapter("sft-better", dataset, base_row, _metrics(0.9, 0.7, 0.3))
+    result = services.adapter_promote(adapter=better)
+    assert result.promoted and "FAIL" not in result.table
+    assert selectors.serving_adapter() == better
+    # The next candidate is compared with what serves now, not with the base.
+    same = _adapter("sft-same", dataset, base_row, _metrics(0.9, 0.7, 0.3))
+    result = services.adapter_promote(adapter=same)
+    assert not result.promoted and "sft-better" in result.table
+    assert selectors.serving_adapter().pk == "sft-better"
+
+
+def test_rollback_restores_what_served_before(base_row, dataset):
+    first = _adapter("sft-first", dataset, base_row, _metrics(0.8, 0.6, 0.3))
+    second = _adapter("sft-second", dataset, base_row, _metrics(0.9, 0.7, 0.2))
+    assert services.adapter_promote(adapter=first).promoted
+    assert services.adapter_promote(adapter=second).promoted
+    first.refresh_from_db()
+    assert first.status == AdapterStatus.RETIRED
+    assert services.adapter_rollback() == first
+    assert selectors.serving_adapter() == first
+    second.refresh_from_db()
+    assert second.status == AdapterStatus.RETIRED
+    assert services.adapter_rollback() is None  # back to the base model alone
+    assert selectors.serving_adapter() is None
+    with pytest.raises(services.FinetuneError):
+        services.adapter_rollback()
+    assert list(ServingChange.objects.values_list("action", flat=True)) == [
+        "rollback", "rollback", "promote", "promote"
+    ]  # fmt: skip
+
+
+def test_promote_command_prints_the_table_and_fails_when_refused(base_row, dataset, capsys):
+    _adapter("sft-cmd", dataset, base_row, _metrics(0.5, 0.7, 0.3))
+    with pytest.raises(CommandError, match="cited_sentence_fraction"):
+        call_command("finetune", "promote", "sft-cmd")
+    assert "cited_sentence_fraction" in capsys.readouterr().out
+
+
+# --- Registry page ----------------------------------------------------------------------------
+
+
+def test_registry_page_plot_and_buttons_need_the_admin_role(client, make_user, dataset, tiny_base):
+    adapter = services.adapter_train(
+        kind="sft", base=str(tiny_base), dataset=dataset, overrides={"steps": 3}
+    )
+    client.force_login(make_user("reviewer", "another-reviewer"))
+    assert client.get("/finetune/").status_code == 403
+    assert client.post(f"/finetune/{adapter.id}/promote").status_code == 403
+    client.force_login(make_user("admin", "admin-user"))
+    page = client.get("/finetune/").content.decode()
+    assert adapter.id in page and adapter.fingerprint in page
+    plot = client.get(f"/finetune/{adapter.id}/loss.png")
+    assert plot["Content-Type"] == "image/png" and plot.content[:4] == b"\x89PNG"
+    # Not evaluated: the gate refuses, and the page shows why.
+    response = client.post(f"/finetune/{adapter.id}/promote", follow=True)
+    assert "not promoted" in response.content.decode()
+    assert Adapter.objects.get(pk=adapter.id).status == AdapterStatus.TRAINED
+    assert client.get(f"/finetune/{adapter.id}/promote").status_code == 405
+
+
+# --- End to end -------------------------------------------------------------------------------
+
+
+def test_reviewer_edit_to_training_to_gate_to_serving_answers_carry_the_adapter(
+    edited, tiny_base, settings
+):
+    """A reviewer's edit -> dataset -> tiny SFT -> evaluated and gated -> serving -> the next
+    answer, generated by the transformers backend with the adapter, records the adapter id."""
+    call_command("finetune", "dataset", "--seed", "none")
+    dataset = Dataset.objects.get()
+    call_command("finetune", "sft", "--base", str(tiny_base), "--dataset", dataset.hash[:12])
+    adapter = Adapter.objects.get(kind="sft")
+    base = Adapter.objects.get(kind="base")
+    # Evaluation metrics stored as `finetune evaluate` stores them (the gate is under test here;
+    # a random tiny model cannot be evaluated meaningfully).
+    services.evaluation_store(adapter=base, report=_metrics(0.5, 0.5, 0.5), limit=20)
+    services.evaluation_store(adapter=adapter, report=_metrics(0.8, 0.7, 0.3), limit=20)
+    call_command("finetune", "promote", adapter.id)
+    assert selectors.serving_adapter() == adapter
+
+    # What the transformers backend reads once the serving adapter is wired into backends.py.
+    settings.LLM_BACKEND_CONFIG = selectors.serving_backend_config(
+        {"kind": "transformers", "model_dir": str(tiny_base), "adapter_dir": None,
+         "device": "cpu", "dtype": "float32", "n_threads": 1}
+    )  # fmt: skip
+    settings.ANSWER_MAX_TOKENS = 16
+    backends.backends_reset()
+    try:
+        backend = backends.generation_backend()
+        assert (backend.kind, backend.adapter_id) == ("transformers", adapter.fingerprint)
+        answer = answer_run(question=QUESTION).answer
+    finally:
+        backends.backends_reset()
+    # The adapter drafted this answer. A random 2-layer model writes nothing the verifier accepts,
+    # so the pipeline quotes the passages instead and records the extractive backend for the
+    # published text; a draft that survives verification is recorded with the adapter's id.
+    assert answer.timings.get("generate") is not None
+    model_draft = answer.draft.split("--- extractive fallback ---")[0]
+    assert model_draft.strip() or answer.completion_tokens > 0
+    if answer.backend == "transformers":
+        assert answer.adapter_id == adapter.fingerprint
+    else:
+        assert "--- extractive fallback ---" in answer.draft and answer.adapter_id == ""
+
+    call_command("finetune", "rollback")
+    assert selectors.serving_backend_config({"kind": "transformers", "adapter_dir": None}) == {
+        "kind": "transformers", "adapter_dir": None
+    }  # fmt: skip
