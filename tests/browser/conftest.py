@@ -56,6 +56,16 @@ def browser():
 def new_page(browser, live_server):
     """Open a page in a fresh browser context (own cookies); closes them all after the test."""
     contexts = []
+    problems: list[str] = []
+
+    def watch(page) -> None:
+        # The portal runs under a strict Content-Security-Policy (no inline script or style):
+        # anything it blocks, and any uncaught script error, fails the test that caused it.
+        page.on(
+            "console",
+            lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
 
     def open_page(*, locale: str = "en-US", viewport: dict | None = None):
         context = browser.new_context(
@@ -66,11 +76,14 @@ def new_page(browser, live_server):
         )
         context.set_default_timeout(30_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        watch(page)
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert problems == [], f"blocked by the CSP or failed in the browser: {problems}"
 
 
 @pytest.fixture

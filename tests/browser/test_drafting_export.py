@@ -3,6 +3,8 @@ carries the citations as footnotes and the AI-generated label in its properties.
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -24,6 +26,10 @@ FACTS = (
 def test_staff_export_a_draft_as_docx(transactional_db, make_user, new_page, screenshot, tmp_path):
     ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
     make_user("staff", username="staff-ui")
+    # Transactional tests empty every table after them, the migration-seeded templates included.
+    seeded = importlib.import_module("portal.drafting.migrations.0002_default_templates")
+    for fields in seeded.TEMPLATES:
+        DraftTemplate.objects.update_or_create(slug=fields["slug"], defaults=fields)
     template = DraftTemplate.objects.get(slug="reply-letter")
 
     page = new_page()
