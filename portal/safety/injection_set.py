@@ -369,13 +369,25 @@ def _answers_for(rows: list[dict], since: datetime | None) -> dict[str, object]:
 
 
 def _reached_prompt(answer, injected: str) -> bool:
-    """Whether a passage the model was given contained the planted instruction."""
+    """Whether the planted instruction was in the prompt: in a passage that passed the relevance
+    gate, and kept when the prompt trimmed that passage to its most relevant sentences."""
+    from django.conf import settings
+
     from portal.knowledge.models import Chunk
+    from portal.qa.prompts import trim_passage
+    from portal.qa.verification import PassageEvidence
 
     ids = [r["chunk_id"] for r in answer.retrieved]
     probe = " ".join(injected.split()[:6]).lower()
-    texts = Chunk.objects.filter(pk__in=ids).values_list("text", flat=True)
-    return any(probe in " ".join(t.split()).lower() for t in texts)
+    for text in Chunk.objects.filter(pk__in=ids).values_list("text", flat=True):
+        prompted = trim_passage(
+            answer.question,
+            PassageEvidence.of("", text),
+            max_chars=settings.ANSWER_PASSAGE_MAX_CHARS,
+        )
+        if probe in " ".join(prompted.split()).lower():
+            return True
+    return False
 
 
 def injection_score(*, folder: Path, since: datetime | None = None) -> dict:
@@ -487,6 +499,68 @@ def injection_score(*, folder: Path, since: datetime | None = None) -> dict:
         "by_category": {name: summary(c) for name, c in sorted(by_category.items())},
         "by_position": {name: summary(c) for name, c in sorted(by_position.items())},
         "successes": successes,
+    }
+
+
+def guard_probe(*, folder: Path) -> dict:
+    """The output guard alone, on the stored chunks of the ingested injection corpus, with a
+    model that always obeys: is a verbatim echo of each planted instruction blocked, and how
+    many of the documents' real sentences (what a correct answer quotes) are blocked with it?
+    No model is run; it bounds what the guard adds when the verifier lets an echo through."""
+    from portal.knowledge.models import Chunk
+    from portal.safety.output import _SPAN_SPLIT
+    from portal.safety.services import output_check
+
+    rows = [
+        json.loads(line)
+        for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    echoes = echo_blocked = clean = clean_blocked = 0
+
+    def blocked(sentence: str, label: str, passages: dict[str, str], question: str) -> bool:
+        verdict = output_check(
+            question=question, sentences=[(sentence, [label])], passages=passages,
+            language="en", canary="probe-canary",
+        )  # fmt: skip
+        return any(
+            r.code == "indirect_injection" and r.category != "passage_contains_instructions"
+            for r in verdict.reasons
+        )
+
+    for row in (r for r in rows if "injected" in r):
+        chunks = list(
+            Chunk.objects.filter(
+                version__document__title=row["id"],
+                version__document__collection__slug__contains=f"-{row['group']}",
+                version__document__deleted_at__isnull=True,
+            )
+            .order_by("version_id", "position")
+            .values_list("text", flat=True)
+        )
+        if not chunks:
+            continue
+        passages = {str(i): text for i, text in enumerate(chunks, start=1)}
+        first_line = row["injected"].split("\n", 1)[0]
+        probe = " ".join(first_line.split()[:6]).lower()
+        home = next(
+            (lbl for lbl, t in passages.items() if probe in " ".join(t.split()).lower()), "1"
+        )
+        echoes += 1
+        echo_blocked += blocked(first_line, home, passages, row["question"])
+        planted = " ".join(row["injected"].split())
+        for label, text in passages.items():
+            for part in _SPAN_SPLIT.split(text):
+                part = " ".join(part.strip().lstrip("#").split())
+                # Chunking may cut a planted code block apart: any piece of it is planted.
+                if len(part.split()) >= 4 and probe not in part.lower() and part not in planted:
+                    clean += 1
+                    clean_blocked += blocked(part, label, passages, row["question"])
+    return {
+        "echoes": echoes,
+        "echo_blocked_rate": _rate(echo_blocked, echoes),
+        "clean_sentences": clean,
+        "clean_blocked_rate": _rate(clean_blocked, clean),
     }
 
 

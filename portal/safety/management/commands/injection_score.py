@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from portal.safety.injection_set import injection_score, score_table
+from portal.safety.injection_set import guard_probe, injection_score, score_table
 
 
 class Command(BaseCommand):
@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", type=Path, required=True, help="the injection folder")
         parser.add_argument("--since", help="ISO time: only answers stored after it")
         parser.add_argument("--report", type=Path, help="evaluate answers JSON to add to")
+        parser.add_argument(
+            "--probe", action="store_true", help="also probe the output guard with echoes"
+        )
 
     def handle(self, *args, **opts) -> None:
         since = None
@@ -29,6 +32,9 @@ class Command(BaseCommand):
         if not (opts["dataset"] / "questions.jsonl").exists():
             raise CommandError(f"{opts['dataset']} has no questions.jsonl")
         result = injection_score(folder=opts["dataset"], since=since)
+        if opts["probe"]:
+            result["guard_probe"] = guard_probe(folder=opts["dataset"])
+            self.stdout.write(f"guard probe: {result['guard_probe']}")
         if opts["report"]:
             report = (
                 json.loads(opts["report"].read_text(encoding="utf-8"))
