@@ -43,6 +43,15 @@ _MARKER_LIKE = re.compile(r"[\[【［]\s*\d{1,3}\s*[\]】］]")
 _TERMINATED = re.compile(r"[。！？；.!?…][”’」』）)\]\"']*$")
 
 
+def _words(text: str) -> list[str]:
+    """Keyword tokens without the "_xy" Chinese character pairs ``tokenize`` adds for BM25.
+
+    The pairs help BM25 recall, but here they measure support: a question's pairs that straddle
+    words ("需要多久" -> "_要多") are in no passage, and would dilute its coverage of real words.
+    """
+    return [t for t in tokenize(text) if not t.startswith("_")]
+
+
 @dataclass(frozen=True)
 class Candidate:
     text: str
@@ -94,7 +103,7 @@ class ExtractiveBackend(BaseBackend):
     def select(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Quote]:
         """The 0..max_sentences best-supported sentences, best first."""
         candidates = _candidates(passages)
-        q_tokens = {t for t in tokenize(question) if t not in _QUESTION_WORDS}
+        q_tokens = {t for t in _words(question) if t not in _QUESTION_WORDS}
         if not candidates or (not q_tokens and self.embed is None):
             return []
         df = Counter(t for c in candidates for t in c.tokens)
@@ -126,7 +135,7 @@ class ExtractiveBackend(BaseBackend):
                 break
             if chosen and quote.score < self.relative_min * chosen[0].score:
                 break
-            tokens = frozenset(tokenize(quote.text))
+            tokens = frozenset(_words(quote.text))
             if any(_jaccard(tokens, other) >= 0.7 for other in chosen_tokens):
                 continue  # a near-repeat from an overlapping chunk adds nothing
             chosen.append(quote)
@@ -151,7 +160,7 @@ def _candidates(passages: Sequence[tuple[str, str]]) -> list[Candidate]:
             text = passage[start:end]
             if _MARKER_LIKE.search(text):
                 continue
-            tokens = frozenset(tokenize(text))
+            tokens = frozenset(_words(text))
             if len(tokens) < 2:
                 continue  # headings and fragments ("Fees", "第三条") say nothing on their own
             key = " ".join(text.split())
