@@ -135,10 +135,11 @@ def draft_docx(draft: Draft, *, author: str) -> bytes:
     props.subject = template.name(language)
     props.author = author
     props.last_modified_by = author
+    # Core properties hold at most 255 characters each (python-docx enforces it).
     props.comments = (
-        f"{AI_CATEGORY}: written by {draft.backend} ({draft.model_id or 'no model'}) from the "
-        f"knowledge base, each sentence verified against its cited source. {_LABEL['en']}"
-    )
+        f"{AI_CATEGORY} by {draft.model_id or draft.backend}: every sentence cites an official "
+        "source it was verified against; check each one before sending."
+    )[:255]
     props.keywords = AI_KEYWORDS
     props.category = AI_CATEGORY
 

@@ -38,6 +38,8 @@ from portal.qa.verification import (
 from portal.safety import services as safety
 from portal.safety.pii import redact
 
+_SENTENCE_END = (".", "。", "!", "！", "?", "？", ";", "；", ")", "）", '"', "”")
+
 
 class DraftError(Exception):
     """The request cannot be carried out; the message says why, for the staff member."""
@@ -168,7 +170,9 @@ class _Generation:
                 if label
                 else None
             )
-            if quote is None:
+            if quote is None or not quote.rstrip().endswith(_SENTENCE_END):
+                # A "sentence" without final punctuation is a heading or a fragment (plain-text
+                # sources underline headings with dashes): it does not belong in a letter.
                 self.removed += 1
                 return
             item = _sentence(check, SentenceState.QUOTED, text=quote)
