@@ -1,8 +1,9 @@
 """Helpful / not-helpful feedback on an answer, from anyone who can read it.
 
 Anonymous readers may send feedback (citizens have no accounts), so the endpoint is public but
-CSRF-protected like every form, and each reader has one revisable vote per answer. Rate limits
-on anonymous writes are applied by the rate-limit decorator where the portal adds one.
+CSRF-protected like every form, and each reader has one revisable vote per answer. Writes are
+rate limited per reader and per address like asking (portal.core.ratelimit, own "feedback"
+budget keys), so a script cannot flood the table through fresh sessions.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.core.access import public
+from portal.core.ratelimit import rate_limited
 from portal.feedback.forms import FeedbackForm
 from portal.feedback.services import feedback_submit, reader_key
 from portal.qa.selectors import answer_for_reader
@@ -28,6 +30,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @public
 @require_POST
+@rate_limited("feedback")
 def submit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     answer = answer_for_reader(public_id=public_id, user=request.user)
     if answer is None:

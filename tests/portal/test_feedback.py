@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from portal.audit.models import AuditEvent
@@ -73,3 +74,14 @@ def test_feedback_on_an_answer_the_reader_cannot_see_is_404(client, answer, make
     private = answer_run(question=QUESTION, user=staff).answer
     assert client.post(f"/feedback/{private.public_id}/", {"helpful": "yes"}).status_code == 404
     assert client.get(f"/feedback/{answer.public_id}/").status_code == 405
+
+
+def test_feedback_is_rate_limited_per_reader(client, answer, settings):
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 2
+    cache.clear()  # this test's Redis db: no counts left from other tests
+    url = f"/feedback/{answer.public_id}/"
+    assert client.post(url, {"helpful": "yes"}).status_code == 302
+    assert client.post(url, {"helpful": "no"}).status_code == 302
+    limited = client.post(url, {"helpful": "yes"})
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert Feedback.objects.get(answer=answer).helpful is False
