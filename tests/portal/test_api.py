@@ -378,3 +378,42 @@ def test_audit_export_streams_csv_and_jsonl_and_is_audited(client, knowledge, ma
 def test_readme_documents_the_api(db):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "## API" in readme and "/api/v1/docs" in readme
+
+
+# -- limits and query counts ---------------------------------------------------------------------
+
+
+def test_api_questions_share_the_ask_budget(client, knowledge, settings):
+    from django.core.cache import cache
+
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 2
+    settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = 10
+    cache.clear()
+    try:
+        body = {"question": QUESTION}
+        statuses = [
+            client.post("/api/v1/ask", body, content_type="application/json").status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        refused = client.post("/api/v1/ask/stream", body, content_type="application/json")
+        assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    finally:
+        cache.clear()
+
+
+def test_document_list_queries_do_not_grow_with_documents(client, knowledge, make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(make_user("admin"))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/documents").status_code == 200
+        return len(queries)
+
+    before = count()
+    for n in range(3):
+        ingest(f"# Notice {n}\n\nOffice {n} opens at 9 am.", filename=f"n{n}.md")
+    assert count() == before
