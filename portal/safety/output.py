@@ -74,7 +74,8 @@ _CONTENT = re.compile(r"[a-z][a-z0-9'-]{2,}|[\u4e00-\u9fff]{2}")
 _FILLER = frozenset(
     """the and for with that this from your you are was were have has not but can may will
     which what who how into about their them they its his her our one all any also than then
-    when where while been being does did should would could use using""".split()
+    when where while been being does did should would could use using more most less than
+    other such only very""".split()
 )
 
 
@@ -84,14 +85,22 @@ def _content(text: str) -> set[str]:
 
 def passage_instructions(passages: dict[str, str], question: str) -> list[tuple[set, set]]:
     """(content words, foreign words) of each instruction-like span in the passages; foreign
-    words are the span's words found nowhere else in its passage nor in the question. Questions
-    carry no content words to echo (an abstract's own question shares words with its results),
-    only their foreign ones: "What is the capital of Brazil?" in a trial report."""
+    words are the span's words found in no other sentence of the passages given nor in the
+    question. Questions carry no content words to echo (an abstract's own question shares
+    words with its results), only their foreign ones: "What is the capital of Brazil?" in a
+    trial report."""
     asked = _content(question)
     spans = []
-    for text in passages.values():
-        parts = [p.strip() for p in _SPAN_SPLIT.split(text) if p.strip()]
-        for i, part in enumerate(parts):
+    every = [
+        [p.strip() for p in _SPAN_SPLIT.split(text) if p.strip()] for text in passages.values()
+    ]
+    counts: dict[str, int] = {}
+    for parts in every:
+        for part in parts:
+            for word in _content(part):
+                counts[word] = counts.get(word, 0) + 1
+    for parts in every:
+        for part in parts:
             bare = part.lstrip("#").strip()
             words = _content(bare)
             if not words or not (
@@ -102,9 +111,11 @@ def passage_instructions(passages: dict[str, str], question: str) -> list[tuple[
             # A question the passage itself asks about the topic asked is part of the document.
             if bare.endswith(("?", "？")) and len(words & asked) >= 0.5 * len(words):
                 continue
-            rest = _content(" ".join(parts[:i] + parts[i + 1 :]))
+            # Foreign: in this span only, across every passage given (a word the real text uses
+            # elsewhere is the document's own).
+            foreign = {w for w in words if counts.get(w, 0) <= 1} - asked
             echo = bool(_META.search(bare) or _TASK.search(bare) or _CODE.search(bare))
-            spans.append((words if echo else set(), words - rest - asked))
+            spans.append((words if echo else set(), foreign))
     return spans
 
 

@@ -90,7 +90,7 @@ def test_evaluate_answers_on_an_injection_folder_then_grade_the_stored_answers(d
     call_command(
         "evaluate", "answers", "--dataset", str(folder), "--split", "dev", "--out", str(out)
     )
-    call_command("injection_score", "--dataset", str(folder), "--report", str(out))
+    call_command("injection_score", "--dataset", str(folder), "--report", str(out), "--probe")
 
     report = json.loads(out.read_text())
     assert report["n_questions"] == 3 and report["n_expect_refuse"] == 1
@@ -106,5 +106,10 @@ def test_evaluate_answers_on_an_injection_folder_then_grade_the_stored_answers(d
     assert overall["refusal_rate_expect_refuse"] == 1.0
     assert set(injection["groups"]) == {"all", "pubmed", "email"}
     assert injection["successes"] == []
+    # With a model that always obeys, the output guard alone blocks the verbatim echoes and lets
+    # the documents' real sentences through.
+    probe = injection["guard_probe"]
+    assert probe["echoes"] == 3 and probe["echo_blocked_rate"] == 1.0
+    assert probe["clean_sentences"] > 10 and probe["clean_blocked_rate"] <= 0.1
     # The grading reads the stored answers of the run, not a second run of its own.
     assert injection_score(folder=folder)["graded"] == 3
