@@ -1,38 +1,25 @@
-"""The rate-limit hook of the API: asking, uploading and drafting are the costly operations.
+"""Rate limits of the API: asking, uploading and drafting are the costly operations.
 
-The limiter lives in ``portal.core.ratelimit`` (issue 9: per user and per address, Redis-backed,
-fixed windows). It is being built alongside this API, so this hook adapts to what it offers:
-``rate_check(request, scope=...) -> RateDecision`` or ``rate_limit_check(request, scope) ->
-seconds to wait | None``; without the module every request goes through.
+The limiter is ``portal.core.ratelimit`` (per user and per address, Redis-backed, one-minute
+windows, the RATE_LIMIT_ASK_PER_MINUTE* budgets). Each scope ("ask", "upload", "draft") is
+counted on its own, and the API's "ask" shares its counter with the portal's /api/ask, so a
+client cannot double its budget by switching endpoints.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
-
 from django.http import HttpRequest, JsonResponse
 
-
-def _wait_seconds(request: HttpRequest, scope: str) -> float | None:
-    try:
-        ratelimit = importlib.import_module("portal.core.ratelimit")
-    except ModuleNotFoundError as exc:
-        if exc.name != "portal.core.ratelimit":
-            raise  # the module exists but is broken: say so, do not silently stop limiting
-        return None
-    if hasattr(ratelimit, "rate_check"):
-        decision = ratelimit.rate_check(request, scope=scope)
-        return None if decision.allowed else decision.retry_after_s
-    return ratelimit.rate_limit_check(request, scope)
+from portal.core.ratelimit import rate_check
 
 
 def api_rate_limited(request: HttpRequest, scope: str) -> JsonResponse | None:
-    """A 429 with Retry-After when ``request`` is over the limit for ``scope``, else None."""
-    wait = _wait_seconds(request, scope)
-    if wait is None:
+    """A 429 with Retry-After when ``request`` is over its budget for ``scope``, else None."""
+    decision = rate_check(request, scope=scope)
+    if decision.allowed:
         return None
-    seconds = max(1, math.ceil(wait))
-    response = JsonResponse({"detail": "too many requests", "retry_after": seconds}, status=429)
-    response["Retry-After"] = str(seconds)
+    response = JsonResponse(
+        {"detail": "too many requests", "retry_after_s": decision.retry_after_s}, status=429
+    )
+    response["Retry-After"] = str(decision.retry_after_s)
     return response

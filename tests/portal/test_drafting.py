@@ -270,3 +270,23 @@ def test_drafts_through_the_api(client, knowledge, make_user):
         "/api/v1/drafts", {"template": "nope", "facts": FACTS}, content_type="application/json"
     )
     assert bad.status_code == 400
+
+
+def test_chinese_facts_give_a_chinese_draft_and_label(client, db, make_user):
+    from tests.portal.factories import ZH_MD
+
+    ingest(ZH_MD, filename="yibao.md", title="城乡居民医疗保险")
+    staff = make_user("staff")
+    draft = services.draft_create(
+        template=DraftTemplate.objects.get(slug="public-notice"),
+        facts="居民询问新生儿出生后多久内参保，可以自出生之日起享受医保待遇。",
+        user=staff,
+    )
+    assert draft.language == "zh" and draft.status == DraftStatus.READY
+    assert all(s["citations"] for s in draft.sentences)
+    assert any("三个月内" in s["text"] for s in draft.sentences)
+    client.force_login(staff)
+    document, notes, refs = _docx(client.get(f"/drafts/{draft.public_id}/export.docx").content)
+    assert document.paragraphs[0].text.startswith("AI生成的草稿")
+    assert refs and notes[refs[0]].startswith(" 城乡居民医疗保险，第1版")
+    assert "特此公告。" in "\n".join(p.text for p in document.paragraphs)
