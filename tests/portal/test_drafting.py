@@ -290,3 +290,28 @@ def test_chinese_facts_give_a_chinese_draft_and_label(client, db, make_user):
     assert document.paragraphs[0].text.startswith("AI生成的草稿")
     assert refs and notes[refs[0]].startswith(" 城乡居民医疗保险，第1版")
     assert "特此公告。" in "\n".join(p.text for p in document.paragraphs)
+
+
+def test_admins_add_templates_in_the_django_admin(client, make_user):
+    client.force_login(make_user("admin"))
+    assert client.get("/admin/drafting/drafttemplate/").status_code == 200
+    response = client.post(
+        "/admin/drafting/drafttemplate/add/",
+        {
+            "slug": "school-letter",
+            "name_en": "School letter",
+            "instructions_en": "A letter to a school about a pupil's vaccinations.",
+            "max_sentences": 5,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert DraftTemplate.objects.filter(slug="school-letter", active=True).exists()
+    assert client.get("/admin/drafting/draft/").status_code == 200
+    assert client.get("/admin/api/apitoken/").status_code == 200
+
+
+def test_staff_cannot_edit_templates(client, make_user):
+    client.force_login(make_user("staff"))
+    response = client.get("/admin/drafting/drafttemplate/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
