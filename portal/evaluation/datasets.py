@@ -74,7 +74,11 @@ def pubmedqa(split: str) -> EvalSet:
             for label, text in zip(item["LABELS"], item["CONTEXTS"], strict=True)
         )
         corpus.append(CorpusDoc(pmid, f"PubMed {pmid}", sections, language="en"))
-        questions.append(EvalQuestion(pmid, item["QUESTION"], gold_doc_ids=(pmid,)))
+        questions.append(
+            EvalQuestion(
+                pmid, item["QUESTION"], gold_doc_ids=(pmid,), answer=item["final_decision"]
+            )
+        )
     return EvalSet("pubmedqa", split, corpus, questions)
 
 

@@ -34,12 +34,14 @@ JUDGE_METHOD = (
     "strict containment: a published sentence is supported only if one window of at most two "
     "consecutive sentences of a passage it cites contains >= 80% of its words (exact lower-cased "
     "words without stemming; Chinese character bigrams), every number in it, and the same "
-    "negation; quotes pass only if verbatim. Implemented separately from the pipeline's verifier."
+    "negation; questions in a passage support nothing; a verbatim quote passes. Implemented "
+    "separately from the pipeline's verifier."
 )
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _NUM = re.compile(r"\d+(?:\.\d+)?")
-_SPLIT = re.compile(r"(?<=[.!?。！？；;])\s*")
+# Sentence ends only (not ";": long result sentences list figures separated by semicolons).
+_SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _NEG_EN = re.compile(r"\b(not|no|never|cannot|none|neither|nor|without)\b|n't\b")
 _NEG_ZH = re.compile(r"[不没无未非禁勿]")
 _STOP = frozenset(
@@ -60,17 +62,21 @@ def _negated(text: str) -> bool:
     return bool(_NEG_EN.search(text.lower()) or _NEG_ZH.search(text))
 
 
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
 def strict_support(sentence: str, passages: list[str]) -> bool:
     units = _units(sentence)
     if not units:
         return False
     numbers = set(_NUM.findall(sentence))
     for passage in passages:
-        parts = [p for p in _SPLIT.split(passage) if p.strip()]
+        if _squash(sentence) in _squash(passage):
+            return True  # a verbatim quote
+        parts = [p for p in _SPLIT.split(passage) if p.strip() and not p.rstrip().endswith("?")]
         windows = parts + [a + " " + b for a, b in itertools.pairwise(parts)]
         for window in windows:
-            if sentence.strip() in window:
-                return True
             covered = len(units & _units(window)) / len(units)
             if (
                 covered >= 0.8

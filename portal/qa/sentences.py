@@ -42,9 +42,9 @@ def _labels(raw: str) -> tuple[str, ...]:
 
 
 def strip_markers(text: str) -> str:
-    stripped = _MARKER.sub("", text).strip()
-    # "mail ." left behind by "mail [1]." reads badly: close the gap.
-    return re.sub(r"\s+([.。!！?？;；,，])", r"\1", stripped)
+    # The marker pattern takes the space before it, so "mail [1]." becomes "mail." and the rest
+    # of the sentence stays exactly as written (quotes must remain verbatim).
+    return _MARKER.sub("", text).strip()
 
 
 def _sentence(raw: str) -> DraftSentence | None:

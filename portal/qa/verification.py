@@ -94,12 +94,23 @@ class PassageEvidence:
         return cls(label, text, sentences, [lexical_units(s) for s in sentences])
 
     def windows(self) -> list[tuple[str, set[str]]]:
-        out = list(zip(self.sentences, self.units, strict=True))
+        """Spans a claim may rest on: single sentences and adjacent pairs. Questions are left
+        out: "Does X lower Y?" (a study's title) does not support "X lowers Y"."""
+        statement = [not _is_question(text) for text in self.sentences]
+        out = [
+            (text, units)
+            for text, units, ok in zip(self.sentences, self.units, statement, strict=True)
+            if ok
+        ]
         for i in range(len(self.sentences) - 1):
-            out.append(
-                (self.sentences[i] + " " + self.sentences[i + 1], self.units[i] | self.units[i + 1])
-            )
+            if statement[i] and statement[i + 1]:
+                pair = self.sentences[i] + " " + self.sentences[i + 1]
+                out.append((pair, self.units[i] | self.units[i + 1]))
         return out
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith(("?", "？"))
 
 
 def _stem(word: str) -> str:
@@ -251,7 +262,7 @@ def _verify_crosslingual(
 def _quotable(sentence: str) -> bool:
     """A sentence worth quoting as an answer: a statement, not a heading or a question."""
     stripped = sentence.strip()
-    if stripped.endswith(("?", "？")):
+    if _is_question(stripped):
         return False
     cjk = len(_CJK.findall(stripped))
     words = len(stripped.split())

@@ -156,3 +156,21 @@ def test_quotes_are_statements_not_headings_or_questions():
     assert quote_for("Does exercise lower depression risk?", evidence, exclude=set()) == (
         "Exercise lowered the risk of depression."
     )
+
+
+def test_a_question_in_the_passage_does_not_support_its_assertion():
+    # PubMedQA abstracts open with their question as the title; small models assert it.
+    evidence = {
+        "1": PassageEvidence.of(
+            "1",
+            "Do mitochondria play a role in remodelling lace plant leaves during programmed cell "
+            "death? Leaves were imaged during perforation formation.",
+        )
+    }
+    result = verify_sentence(
+        "Mitochondria play a role in remodelling lace plant leaves during programmed cell death.",
+        ("1",),
+        evidence,
+        thresholds=Thresholds(),
+    )
+    assert not result.supported
