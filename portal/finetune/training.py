@@ -112,11 +112,20 @@ def load_base(base: str | Path, *, dtype: str, device: str) -> tuple[Any, Any, P
                 tokenizer = transformers.AutoTokenizer.from_pretrained(
                     path.parent, gguf_file=path.name, local_files_only=True
                 )
+                # Unpacked to dense weights: GGUF blocks are neither trainable nor saveable.
                 model = transformers.AutoModelForCausalLM.from_pretrained(
-                    path.parent, gguf_file=path.name, local_files_only=True
+                    path.parent,
+                    gguf_file=path.name,
+                    local_files_only=True,
+                    dtype=torch.float32,
+                    quantization_config=transformers.GgufConfig(dequantize=True),
                 )
             except (OSError, ValueError, ImportError) as exc:
                 raise TrainingError(f"cannot read {path} with transformers: {exc}") from exc
+            # Dense now: drop the loader's quantizer so the directory saves as a plain model.
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
             tmp = target.with_name(target.name + ".tmp")
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)

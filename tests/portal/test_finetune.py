@@ -327,3 +327,35 @@ def test_reviewer_edit_to_training_to_gate_to_serving_answers_carry_the_adapter(
     assert selectors.serving_backend_config({"kind": "transformers", "adapter_dir": None}) == {
         "kind": "transformers", "adapter_dir": None
     }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_real_base_adapter_writes_the_published_answer_and_is_recorded(edited, settings):
+    """The same loop on Qwen2.5-0.5B (the bundled GGUF converted by `finetune sft --base
+    *.gguf`): one small LoRA step keeps the base's behaviour, so the adapter-backed model writes a
+    cited answer that passes verification, and the answer records the adapter's id."""
+    base = settings.BASE_DIR / "var" / "models" / "hf" / "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    if not (base / "config.json").is_file():
+        pytest.skip("run `manage.py finetune sft --base var/models/<the GGUF>` once to convert it")
+    dataset = services.dataset_build(seeds=[])
+    adapter = services.adapter_train(
+        kind="sft", base=str(base), dataset=dataset, config_name="cpu",
+        overrides={"steps": 1, "grad_accum": 1, "lr": 1e-6, "max_len": 512, "rank": 4, "alpha": 8},
+    )  # fmt: skip
+    services.evaluation_store(adapter=Adapter.objects.get(kind="base"),
+                              report=_metrics(0.5, 0.5, 0.5), limit=20)  # fmt: skip
+    services.evaluation_store(adapter=adapter, report=_metrics(0.8, 0.7, 0.3), limit=20)
+    assert services.adapter_promote(adapter=adapter).promoted
+    settings.LLM_BACKEND_CONFIG = selectors.serving_backend_config(
+        {"kind": "transformers", "model_dir": "", "adapter_dir": None,
+         "device": "cpu", "dtype": "float32", "n_threads": 2}
+    )  # fmt: skip
+    settings.ANSWER_MAX_TOKENS = 48
+    backends.backends_reset()
+    try:
+        answer = answer_run(question=QUESTION).answer
+    finally:
+        backends.backends_reset()
+    assert answer.backend == "transformers", answer.draft
+    assert answer.adapter_id == adapter.fingerprint
+    assert "6 to 8 weeks" in answer.published_text
