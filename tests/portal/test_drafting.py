@@ -169,6 +169,10 @@ def test_edits_are_reverified_and_marked(knowledge, reply_letter, make_user):
     with pytest.raises(services.DraftError):
         services.draft_edit(draft=draft, edits={99: "x"}, user=staff)
 
+    count = len(draft.sentences)
+    draft = services.draft_edit(draft=draft, edits={0: ""}, user=staff)  # an emptied box
+    assert len(draft.sentences) == count - 1 and draft.unverified_count == 0
+
 
 def test_docx_export_has_footnotes_sources_and_the_ai_label(
     client, knowledge, reply_letter, make_user
