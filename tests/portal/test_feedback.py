@@ -8,6 +8,7 @@ from django.test import Client
 
 from portal.audit.models import AuditEvent
 from portal.feedback.models import Feedback
+from portal.feedback.selectors import feedback_summary
 from portal.qa.pipeline import answer_run
 from tests.portal.factories import PASSPORT_MD, ingest
 
@@ -48,8 +49,9 @@ def test_a_reader_revises_their_vote_instead_of_adding_one(client, answer):
     client.post(url, {"helpful": "yes", "reason": "incorrect"})
     row = Feedback.objects.get(answer=answer)
     assert row.helpful is True and row.reason == ""  # a reason only qualifies "not helpful"
-    Client().post(url, {"helpful": "yes"})  # another reader (another session)
+    Client().post(url, {"helpful": "no"})  # another reader (another session)
     assert Feedback.objects.filter(answer=answer).count() == 2
+    assert feedback_summary(answer_id=answer.pk) == {"helpful": 1, "not_helpful": 1}
 
 
 def test_json_clients_get_json_and_bad_input_is_rejected(client, answer):
