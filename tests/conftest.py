@@ -120,12 +120,17 @@ def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.25, what: 
 
 
 @pytest.fixture(autouse=True)
-def _quoting_backend(settings):
+def _quoting_backend(request):
     """Answers in tests come from the extractive backend unless a test asks for a model: loading
     and running the GGUF model costs seconds per answer on two cores. Tests of the model backends
-    and the model-in-the-loop pipeline test set their own LLM_BACKEND_CONFIG."""
+    and the model-in-the-loop pipeline test set their own LLM_BACKEND_CONFIG. Plain-Python test
+    runs (`-p no:django`) have no settings to change."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
     from portal.qa.backends import backends_reset
 
+    settings = request.getfixturevalue("settings")
     settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
     backends_reset()
     yield
