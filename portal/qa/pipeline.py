@@ -313,6 +313,7 @@ class _Run:
                     self.question,
                     self.evidence[label],
                     exclude={p["text"] for p in self.published},
+                    min_overlap=settings.ANSWER_QUOTE_MIN_OVERLAP,
                 )
                 if label
                 else None
