@@ -26,6 +26,13 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, help="first N questions only")
         parser.add_argument("--retrievers", nargs="+", choices=RETRIEVERS, default=list(RETRIEVERS))
         parser.add_argument("--out", type=Path, help="JSON report path")
+        parser.add_argument(
+            "--in-memory",
+            action="store_true",
+            help="skip the database pipeline: one passage per document, indexes built in memory "
+            "with the product's tokenizer, embedder and search core (for corpora too large to "
+            "ingest quickly, e.g. STARD's 58k articles)",
+        )
         # --- Safety (portal/safety/evaluation.py): `evaluate safety --prompts FILE.jsonl`
         parser.add_argument("--prompts", help="safety: JSONL bank, or bank / cvalues / flames")
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
@@ -58,7 +65,13 @@ class Command(BaseCommand):
             self._answers(eval_set, opts, progress, bars)
             return
 
-        report = retrieval_evaluate(
+        if opts["in_memory"]:
+            from portal.evaluation.in_memory import retrieval_evaluate_in_memory
+
+            evaluate = retrieval_evaluate_in_memory
+        else:
+            evaluate = retrieval_evaluate
+        report = evaluate(
             eval_set=eval_set,
             limit=opts["limit"],
             retrievers=tuple(opts["retrievers"]),
