@@ -171,6 +171,7 @@ def base_register(*, model_dir: Path) -> Adapter:
     """The registry row for a base model alone (the comparison point before any adapter serves)."""
     from portal.finetune.training import base_fingerprint
 
+    model_dir = Path(model_dir).resolve()
     model_id = base_fingerprint(model_dir)
     adapter, _ = Adapter.objects.get_or_create(
         id=f"base-{model_id.split('@sha256:')[-1]}",

@@ -103,7 +103,7 @@ def load_base(base: str | Path, *, dtype: str, device: str) -> tuple[Any, Any, P
     import transformers
 
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
-    path = Path(base)
+    path = Path(base).resolve()  # recorded in the registry: must not depend on the cwd
     if path.is_file() and path.suffix == ".gguf":
         target = path.parent / "hf" / path.stem
         if not (target / "config.json").is_file():
