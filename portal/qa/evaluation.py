@@ -6,9 +6,10 @@ where the dataset has spans); support is graded by ``strict_support``, a separat
 judge (exact-word containment in one cited passage window, every number present, same negation),
 implemented here without the verifier's code, stemming or embeddings.
 
-Questions whose gold documents are withheld from the corpus must be refused: a share of each
-built-in dataset's questions (every fifth, by a hash of the id) has its gold documents removed
-from the corpus the answers are drawn from; folder datasets mark them with ``expect: refuse``.
+Questions whose gold documents are withheld from the corpus must be refused: every fifth gold
+document of a built-in dataset (by a hash of its id) is removed from the corpus the answers are
+drawn from, and the questions it answered must be refused; folder datasets mark them with
+``expect: refuse``. With ``--limit`` the questions are spread evenly over the set.
 """
 
 from __future__ import annotations
@@ -98,19 +99,30 @@ def _token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _withheld(question: EvalQuestion) -> bool:
-    return int(hashlib.sha256(question.id.encode()).hexdigest(), 16) % 5 == 0
+def _withheld(doc_id: str) -> bool:
+    return int(hashlib.sha256(doc_id.encode()).hexdigest(), 16) % 5 == 0
+
+
+def _spread(questions: list[EvalQuestion], limit: int | None) -> list[EvalQuestion]:
+    """``limit`` questions spread evenly over the set: consecutive questions of dialogue and
+    policy datasets share documents, so the first N would cover only a few of them."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
 
 
 def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[EvalQuestion]]:
     """The corpus and questions for an answers evaluation: folder sets as given; built-in sets
-    with every fifth question's gold documents removed and that question marked expect=refuse."""
-    questions = eval_set.questions[:limit] if limit else list(eval_set.questions)
+    with every fifth gold document (by a hash of its id) removed from the corpus, and the
+    questions it answered marked expect=refuse."""
+    questions = _spread(eval_set.questions, limit)
     if any(q.expect == "refuse" for q in eval_set.questions):
         return eval_set, questions
-    withheld_docs = {d for q in questions if _withheld(q) for d in q.gold_doc_ids}
+    withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
     marked = [
-        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q for q in questions
+        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q
+        for q in questions
     ]
     corpus = [d for d in eval_set.corpus if d.doc_id not in withheld_docs]
     return replace(eval_set, name=f"{eval_set.name}-answers", corpus=corpus), marked

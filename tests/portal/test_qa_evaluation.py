@@ -69,7 +69,7 @@ def test_evaluate_answers_reports_gold_graded_metrics(db, folder, tmp_path, caps
     assert "citation_precision" in capsys.readouterr().out
 
 
-def test_built_in_sets_withhold_every_fifth_questions_gold_documents():
+def test_built_in_sets_withhold_every_fifth_gold_document():
     corpus = [CorpusDoc(f"d{i}", f"d{i}", "text") for i in range(40)]
     questions = [EvalQuestion(f"q{i}", "?", gold_doc_ids=(f"d{i}",)) for i in range(40)]
     corpus_set, marked = answer_set(EvalSet("pubmedqa", "test", corpus, questions), limit=None)
