@@ -160,6 +160,7 @@ def answers_evaluate(
     latencies: list[float] = []
     first_sentence: list[float] = []
     by_reason: dict[str, int] = {}
+    backends: dict[str, int] = {}  # which backend wrote the answers (a failed model load shows)
     for n, question in enumerate(questions, start=1):
         collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
         started = time.perf_counter()
@@ -167,6 +168,9 @@ def answers_evaluate(
         latencies.append((time.perf_counter() - started) * 1000)
         if "first_sentence" in outcome.answer.timings:
             first_sentence.append(outcome.answer.timings["first_sentence"] * 1000)
+        if outcome.answer.backend:
+            key = f"{outcome.answer.backend}:{outcome.answer.model_id}"
+            backends[key] = backends.get(key, 0) + 1
         is_refused = outcome.status != "answered"
         refused[question.expect][0] += is_refused
         refused[question.expect][1] += 1
@@ -233,6 +237,7 @@ def answers_evaluate(
             "citations": cited,
             "refusals_by_reason": by_reason,
         },
+        "backends": backends,
         "judge": JUDGE_METHOD,
         "corpus_collection": slugify(next(iter(slugs.values()), "")),
     }
