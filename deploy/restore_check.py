@@ -29,6 +29,7 @@ def record(limit: int = 200) -> dict:
     for answer in answers:
         out[str(answer.public_id)] = {
             "status": answer.status,
+            "question": answer.question,
             "citations": {
                 c.label: {
                     "quote": c.quote,
@@ -59,9 +60,13 @@ def verify(before: dict) -> dict:
                 problems.append(f"{public_id}[{label}]: chunk gone")
         if answer.status == "answered" and not payload.get("citations"):
             problems.append(f"{public_id}: payload lost its citations")
+    # Re-ask a question the source answered with citations: the restored copy must answer it too.
+    question = next(
+        (v["question"] for v in before.values() if v["status"] == "answered" and v["citations"]),
+        "How do I renew my passport by mail?",
+    )
     asked = subprocess.run(
-        [sys.executable, "manage.py", "ask", "How many work credits do I need for Social Security "
-         "disability if I became disabled at 27?", "--json"],
+        [sys.executable, "manage.py", "ask", question, "--json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     try:
@@ -73,6 +78,7 @@ def verify(before: dict) -> dict:
     return {
         "answers_checked": len(before),
         "citations_checked": sum(len(v["citations"]) for v in before.values()),
+        "reasked_question": question,
         "reasked_status": reasked.get("status"),
         "reasked_citations": len(reasked.get("citations") or {}),
         "problems": problems,

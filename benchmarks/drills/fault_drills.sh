@@ -14,9 +14,15 @@ PGBIN=$(dirname "$(readlink -f "$(command -v pg_ctl)")")
 export STACK_DIR=$DRILL/stack STACK_PORT=8766 STACK_DB=portal_drill
 export PG="postgres://postgres@127.0.0.1:$PG_PORT" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DATABASE_URL="$PG/$STACK_DB"
+# The driver's `manage.py ingest` must store uploads where the stack's worker reads them.
+export PORTAL_DATA_DIR="$STACK_DIR/data"
 # Short redelivery so a task held by a killed worker comes back within the drill (production:
-# 3600 s; the reconciler re-enqueues stuck jobs after INGEST_STUCK_AFTER_S).
-export CELERY_VISIBILITY_TIMEOUT=60 INGEST_STUCK_AFTER_S=30 INGEST_RECONCILE_EVERY_S=10
+# 3600 s). The stuck-job threshold must stay above queue wait + parse time on a loaded machine:
+# a first run with 30 s had the reconciler re-enqueue healthy queued jobs until they hit
+# INGEST_MAX_ATTEMPTS and failed (production default: 900 s).
+export CELERY_VISIBILITY_TIMEOUT=${CELERY_VISIBILITY_TIMEOUT:-60}
+export INGEST_STUCK_AFTER_S=${INGEST_STUCK_AFTER_S:-240}
+export INGEST_RECONCILE_EVERY_S=${INGEST_RECONCILE_EVERY_S:-30}
 export LLM_BACKEND=${LLM_BACKEND:-extractive}
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
 
@@ -28,7 +34,10 @@ redis_start() {
   for _ in $(seq 1 50); do [ -s "$STACK_DIR/redis.pidfile" ] && break; sleep 0.1; done
   cp "$STACK_DIR/redis.pidfile" "$STACK_DIR/redis.pid"
 }
-pg_start() { as_pg "$PGBIN/pg_ctl -D $PGDATA -o '-p $PG_PORT -k /tmp' -l $PGDATA/log -w start" >/dev/null; }
+pg_start() {
+  as_pg "$PGBIN/pg_ctl -D $PGDATA status" >/dev/null 2>&1 && return 0
+  as_pg "$PGBIN/pg_ctl -D $PGDATA -o '-p $PG_PORT -k /tmp' -l $PGDATA/log -w start" >/dev/null
+}
 pg_stop() { as_pg "$PGBIN/pg_ctl -D $PGDATA -m fast -w stop" >/dev/null; }
 
 case "${1:-all}" in

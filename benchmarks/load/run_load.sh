@@ -20,7 +20,7 @@ SAMPLER=$!
   -t "$DURATION" --csv "$OUT/$BACKEND" --csv-full-history --only-summary \
   >"$OUT/$BACKEND-locust.log" 2>&1 || true
 kill "$SAMPLER"
-curl -s "$URL/metrics" >"$OUT/$BACKEND-metrics.txt"
+curl -s -m 60 "$URL/metrics" >"$OUT/$BACKEND-metrics.txt"
 .venv/bin/python benchmarks/load/report.py --csv "$OUT/$BACKEND" --samples "$OUT/$BACKEND-samples.csv" \
   --out "$OUT/$BACKEND.json" --title "$USERS users, $DURATION, LLM_BACKEND=$BACKEND"
 benchmarks/load/run_stack.sh stop

@@ -36,6 +36,9 @@ start_worker() {
   "$PY" -m celery -A portal worker -Q ingestion,generation,default --concurrency 1 \
     -n "load@%h" --loglevel WARNING >>"$STACK_DIR/worker.log" 2>&1 &
   echo $! >"$STACK_DIR/worker.pid"
+}
+
+start_beat() {
   "$PY" -m celery -A portal beat --loglevel WARNING \
     --schedule "$STACK_DIR/beat-schedule" >>"$STACK_DIR/beat.log" 2>&1 &
   echo $! >"$STACK_DIR/beat.pid"
@@ -75,6 +78,7 @@ case "${1:-start}" in
       "$PY" manage.py load_demo >"$STACK_DIR/load_demo.log" 2>&1
     fi
     start_worker
+    start_beat
     start_web
     wait_ready
     echo "http://127.0.0.1:$STACK_PORT"
