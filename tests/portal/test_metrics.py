@@ -47,6 +47,9 @@ def test_metrics_refused_outside_the_allow_list(client, db, settings):
 
 
 def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge, settings):
+    # A Redis database of its own: a session's real Celery worker (tests/conftest.py) consumes the
+    # suite's broker queues and would take these placeholder messages before the scrape.
+    settings.CELERY_BROKER_URL = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/12"
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete("ingestion")
     broker.rpush("ingestion", b"{}", b"{}")  # two waiting tasks
