@@ -5,6 +5,9 @@ and machine shares the count). Two budgets apply to each question: one per signe
 address for anonymous citizens) and a larger one per address, because a whole office behind one
 NAT address asks through the same IP. If the cache is unreachable the limiter lets the request
 through: refusing every citizen because Redis restarted would be worse than a minute unlimited.
+
+Scopes ("ask" here; "upload" and "draft" from the API) are counted separately with the same
+RATE_LIMIT_ASK_PER_MINUTE(_ADDRESS) budgets.
 """
 
 from __future__ import annotations
