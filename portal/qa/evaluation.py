@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from django.utils.text import slugify
 
-from portal.evaluation.datasets import EvalQuestion, EvalSet
+from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import corpus_ingest, evaluation_user
 from portal.qa.pipeline import answer_run
@@ -117,8 +117,8 @@ def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[E
     with every fifth gold document (by a hash of its id) removed from the corpus, and the
     questions it answered marked expect=refuse."""
     questions = _spread(eval_set.questions, limit)
-    if any(q.expect == "refuse" for q in eval_set.questions):
-        return eval_set, questions
+    if eval_set.name not in BUILT_IN:
+        return eval_set, questions  # a folder set says itself which questions expect a refusal
     withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
     marked = [
         replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q
