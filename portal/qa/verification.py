@@ -36,6 +36,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_FUNCTION = set(
     "的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向"
 )
+_NUMBER_WORD = re.compile(
+    r"[\d.,]+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleve|twelv|thirt|fourt|"
+    r"fifte|sixte|seven|eight|ninet|twent|forty|fifty|sixty|hundr|thous|twice|once|half|dozen"
+)
 _EN_GENERIC = frozenset(
     """yes also may must might shall need needs needed get gets got make makes made take takes
     one ones way ways thing things like well however therefore according source sources passage
@@ -52,6 +56,8 @@ class Thresholds:
     # shares no words with it: only the embedding, which is cross-lingual, can vouch for it.
     min_crosslingual: float = 0.6
     crosslingual: bool = True
+    min_words: int = 3  # content words an English sentence needs to be checkable
+    max_novel_words: int = 1  # content words a sentence may add to what its passages state
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,13 @@ def verify_sentence(
     units = lexical_units(text)
     if not units:
         return unsupported("says nothing a passage could support")
+    # Numbers are checked by value in portal.qa.facts ("six" = "6"), not as words.
+    words = {
+        u for u in units if not u.startswith(("c:", "b:")) and not _NUMBER_WORD.fullmatch(u)
+    }
+    if not _is_chinese(text) and len(words) < thresholds.min_words:
+        # "Yes, I am a Veteran." covers its one content word and says nothing checkable.
+        return unsupported("says too little to check against a passage")
     best: tuple[float, str, str] = (-1.0, "", "")
     for label in known:
         for span, span_units in evidence[label].windows():
@@ -200,6 +213,15 @@ def verify_sentence(
         problems.append(f"support score {score:.2f} below {thresholds.min_support:.2f}")
     if set(labels) - set(known):
         problems.append("also cites a passage it was not given")
+    # Words the cited passages never state (their questions and headings do not count): one may
+    # be a paraphrase; two are a claim of the model's own ("...enhances quality of life").
+    stated: set[str] = set()
+    for lbl in known:
+        for _, span_units in evidence[lbl].windows():
+            stated |= span_units
+    novel = sorted(words - stated)
+    if len(novel) > thresholds.max_novel_words:
+        problems.append("says what the cited passage does not: " + ", ".join(novel[:5]))
     return SentenceCheck(
         text=text,
         labels=labels,
