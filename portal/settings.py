@@ -504,7 +504,7 @@ SECURITY_PERMISSIONS_POLICY = env_str(
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
     "accelerometer=(), gyroscope=(), magnetometer=()",
 )
-# --- end API ---------------------------------------------------------------------------------------
+# --- end API --------------------------------------------------------------------------------------
 
 # --- Drafting (portal/drafting/: the staff drafting workspace; README "Drafting") ----------------
 INSTALLED_APPS.append("portal.drafting")
@@ -519,4 +519,4 @@ DRAFT_MIN_LEXICAL_RELEVANCE = env_float("DRAFT_MIN_LEXICAL_RELEVANCE", 0.25)
 DRAFT_MIN_DENSE_RELEVANCE = env_float("DRAFT_MIN_DENSE_RELEVANCE", 0.35)
 # The quoting (extractive) backend's share of the facts a quoted sentence must cover.
 DRAFT_EXTRACTIVE_MIN_COVERAGE = env_float("DRAFT_EXTRACTIVE_MIN_COVERAGE", 0.12)
-# --- end drafting ----------------------------------------------------------------------------------
+# --- end drafting ---------------------------------------------------------------------------------
