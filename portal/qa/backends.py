@@ -1,4 +1,5 @@
-"""The generation backend for this process, built once from settings.
+"""The generation backend for this process, built once from settings (and, for the
+transformers backend, the adapter the fine-tuning registry marks as serving).
 
 Loading a model takes seconds and hundreds of megabytes, so each process keeps one backend per
 configuration. A backend that cannot load (missing model file, wrong checksum, server down at
@@ -16,6 +17,7 @@ from django.conf import settings
 
 from llm_backend import backend_from_config
 from llm_backend.base import Backend, BackendError
+from portal.finetune.selectors import serving_backend_config
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def extractive_backend() -> Backend:
 
 def generation_backend() -> Backend:
     """The configured backend, or the extractive one when it cannot be loaded."""
-    config = dict(settings.LLM_BACKEND_CONFIG)
+    config = serving_backend_config(dict(settings.LLM_BACKEND_CONFIG))
     key = json.dumps(config, sort_keys=True, default=str)
     if key in _failed:
         return extractive_backend()
@@ -55,7 +57,8 @@ def generation_backend() -> Backend:
 
 def backend_problem() -> str | None:
     """Why the configured backend is not in use, for health pages; None when it is."""
-    key = json.dumps(dict(settings.LLM_BACKEND_CONFIG), sort_keys=True, default=str)
+    config = serving_backend_config(dict(settings.LLM_BACKEND_CONFIG))
+    key = json.dumps(config, sort_keys=True, default=str)
     return _failed.get(key)
 
 

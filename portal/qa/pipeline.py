@@ -256,9 +256,13 @@ class _Run:
             passages=tuple((label, ev.text) for label, ev in self.evidence.items()),
             language=self.language,
         )
-        self.answer.backend = backend.kind
-        self.answer.model_id = backend.model_id
-        self.answer.adapter_id = backend.adapter_id or ""
+        if fallback:
+            # Keep the model that drafted on record; note that quotes replaced its draft.
+            self.answer.backend = f"{self.answer.backend}+{backend.kind}"[:40]
+        else:
+            self.answer.backend = backend.kind
+            self.answer.model_id = backend.model_id
+            self.answer.adapter_id = backend.adapter_id or ""
         self.answer.prompt_version = prompt.version
         splitter = SentenceStream()
         self.resolved = []  # a fallback pass is judged on its own

@@ -241,7 +241,7 @@ def test_real_model_answers_are_verified_and_grammar_constrained(knowledge, sett
     ):
         outcome = answer_run(question=question)
         answer = outcome.answer
-        assert answer.backend in ("llamacpp", "extractive")
+        assert answer.backend in ("llamacpp", "llamacpp+extractive")
         assert answer.completion_tokens > 0 and answer.prompt_version == "cited-v1"
         assert "first_token" in answer.timings
         for sentence in outcome.sentences:
