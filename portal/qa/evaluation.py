@@ -121,8 +121,7 @@ def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[E
         return eval_set, questions  # a folder set says itself which questions expect a refusal
     withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
     marked = [
-        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q
-        for q in questions
+        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q for q in questions
     ]
     corpus = [d for d in eval_set.corpus if d.doc_id not in withheld_docs]
     return replace(eval_set, name=f"{eval_set.name}-answers", corpus=corpus), marked

@@ -183,9 +183,7 @@ def verify_sentence(
     if not units:
         return unsupported("says nothing a passage could support")
     # Numbers are checked by value in portal.qa.facts ("six" = "6"), not as words.
-    words = {
-        u for u in units if not u.startswith(("c:", "b:")) and not _NUMBER_WORD.fullmatch(u)
-    }
+    words = {u for u in units if not u.startswith(("c:", "b:")) and not _NUMBER_WORD.fullmatch(u)}
     if not _is_chinese(text) and len(words) < thresholds.min_words:
         # "Yes, I am a Veteran." covers its one content word and says nothing checkable.
         return unsupported("says too little to check against a passage")
