@@ -135,3 +135,11 @@ def _quoting_backend(request):
     backends_reset()
     yield
     backends_reset()
+
+
+SHARED_DATASETS = Path(os.environ.get("SHARED_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+# Tests that read the public evaluation data beside the checkout. A checkout without it (a clone
+# elsewhere, SHARED_DATASETS_DIR unset) skips them and says why, instead of failing on a path.
+needs_shared_datasets = pytest.mark.skipif(
+    not SHARED_DATASETS.is_dir(), reason=f"{SHARED_DATASETS} is not here (set SHARED_DATASETS_DIR)"
+)

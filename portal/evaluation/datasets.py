@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.text import slugify
 
-DATASETS_DIR = Path(settings.BASE_DIR).parent / "shared" / "datasets"
+# The public evaluation data lives beside the checkout (../shared/datasets); a checkout elsewhere
+# points SHARED_DATASETS_DIR at it.
+DATASETS_DIR = Path(
+    os.environ.get("SHARED_DATASETS_DIR") or Path(settings.BASE_DIR).parent / "shared" / "datasets"
+)
 
 
 @dataclass(frozen=True)

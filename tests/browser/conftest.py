@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -31,6 +32,10 @@ PASSWORD = "a-long-test-password-1"  # what tests/conftest.py's make_user sets
 # a thread with a running loop unless told it is safe. It is: the ORM calls here are the test's
 # own set-up and checks, never concurrent with the loop's work.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Assertions wait as long as actions: the first answer in a fresh server process loads the
+# embedder and the personal-data recognizer, which takes seconds on a busy 2-core machine.
+expect.set_options(timeout=30_000)
 
 
 def artifacts_dir() -> Path:

@@ -22,6 +22,7 @@ from portal.qa.pipeline import answer_run
 from portal.qa.prompts import REFUSAL_TOKEN
 from portal.review.models import ReviewDecision
 from portal.review.services import review_edit, review_reject
+from tests.conftest import needs_shared_datasets
 from tests.llm_backend.tiny_hf import tiny_qwen2
 from tests.portal.factories import PASSPORT_MD, ingest
 
@@ -123,6 +124,7 @@ def test_content_hash_is_stable_and_moves_with_the_data(edited, tmp_path):
     assert services.dataset_build(seeds=[]).hash != first.hash
 
 
+@needs_shared_datasets
 def test_seeds_come_from_dev_splits_outside_the_gate_holdout_and_include_refusals(db):
     from portal.evaluation.datasets import DATASETS_DIR, _doc2dial_split, pubmedqa, stard
 

@@ -42,7 +42,13 @@ def test_secret_from_file_wins_over_plain_variable(monkeypatch, tmp_path):
 
 
 def _manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    # The test process's own switches (database, Redis, the browser tests' async-safety opt-out)
+    # must not leak into the production-settings check.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
