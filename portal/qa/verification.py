@@ -36,6 +36,9 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_FUNCTION = set(
     "的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向"
 )
+_YES_NO = re.compile(
+    r"\s*(?:(?:yes|no|yeah|nope)\b\s*[,.!;:—-]|(?:是的|对|不是|不|没有)\s*[，,。！])", re.I
+)
 _NUMBER_WORD = re.compile(
     r"[\d.,]+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleve|twelv|thirt|fourt|"
     r"fifte|sixte|seven|eight|ninet|twent|forty|fifty|sixty|hundr|thous|twice|once|half|dozen"
@@ -173,6 +176,9 @@ def verify_sentence(
     if not known:
         return unsupported("cites a passage it was not given: " + ", ".join(labels))
 
+    if _YES_NO.match(text):
+        # "Yes, your child can..." answers the question; no passage says "yes" to it.
+        return unsupported("opens with a yes/no that no passage states")
     if not _quotable(text):
         return unsupported(
             "too short to stand as an answer (a heading, a bare yes/no, or a question)"

@@ -91,7 +91,7 @@ def test_hallucinated_age_is_never_published(knowledge, scripted):
     assert "12-year-old can renew" not in outcome.answer.published_text
     verdict = outcome.answer.verification[0]
     assert not verdict["supported"]
-    assert any("12" in p for p in verdict["problems"])
+    assert any("yes/no" in p or "12" in p for p in verdict["problems"])
     # The prompt fenced the passages as data and carried the refusal token instruction.
     system = model.requests[0].messages[0]["content"]
     assert "NOT_IN_SOURCES" in system

@@ -30,7 +30,8 @@ def check(text: str, *labels: str):
 @pytest.mark.parametrize(
     ("sentence", "labels", "problem"),
     [
-        ("Yes, your 12-year-old can renew by mail.", ("1",), "number not in the cited passage: 12"),
+        ("Your 12-year-old can renew by mail.", ("1",), "number not in the cited passage: 12"),
+        ("Yes, your 12-year-old can renew by mail.", ("1",), "yes/no"),
         (
             "You can speed it up by applying in person with both parents.",
             ("3",),
@@ -41,6 +42,7 @@ def check(text: str, *labels: str):
         ("成年人可以邮寄换发护照，需要3周。", ("4",), "number not in the cited passage: 3"),
         ("16周岁以上的儿童可以邮寄办理。", ("4",), "condition reversed"),
         ("The sky is blue.", ("1",), "too little"),
+        ("Yes, children under 16 must apply in person with both parents.", ("3",), "yes/no"),
         ("The sky above the passport office is blue.", ("1",), "does not: "),
         ("Mail renewal takes 6-8 weeks.", (), "cites no passage"),
         ("Mail renewal takes 6-8 weeks.", ("9",), "not given"),
