@@ -306,7 +306,7 @@ class _Run:
                 embed=embed_for_verification(),
             )
         self.checks.append(check)
-        self.resolved.append(check.supported)
+        self.resolved.append(check.supported or check.trivial)
         text, labels, quoted = sentence.text, list(check.labels), False
         if not check.supported:
             label = check.aligned_label or next(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -74,6 +74,8 @@ class SentenceCheck:
     aligned_label: str | None
     aligned_span: str
     problems: tuple[str, ...] = ()
+    # Not a claim at all (a heading, a bare question): dropped without counting against the draft.
+    trivial: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -180,8 +182,11 @@ def verify_sentence(
         # "Yes, your child can..." answers the question; no passage says "yes" to it.
         return unsupported("opens with a yes/no that no passage states")
     if not _quotable(text):
-        return unsupported(
-            "too short to stand as an answer (a heading, a bare yes/no, or a question)"
+        return replace(
+            unsupported(
+                "too short to stand as an answer (a heading, a bare yes/no, or a question)"
+            ),
+            trivial=True,
         )
     if _is_chinese(text) != _is_chinese(" ".join(evidence[lbl].text for lbl in known)):
         return _verify_crosslingual(text, labels, known, evidence, thresholds, embed)
