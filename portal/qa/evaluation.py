@@ -124,7 +124,10 @@ def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[E
         replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q for q in questions
     ]
     corpus = [d for d in eval_set.corpus if d.doc_id not in withheld_docs]
-    return replace(eval_set, name=f"{eval_set.name}-answers", corpus=corpus), marked
+    # The collection is named after the withheld set: a collection ingested for another set
+    # would still hold documents that must be missing now (ingestion only ever adds).
+    key = hashlib.sha256("\n".join(sorted(withheld_docs)).encode()).hexdigest()[:8]
+    return replace(eval_set, name=f"{eval_set.name}-answers-{key}", corpus=corpus), marked
 
 
 def _gold_citation(question: EvalQuestion, citation: dict) -> bool:

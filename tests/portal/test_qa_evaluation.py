@@ -78,7 +78,9 @@ def test_built_in_sets_withhold_every_fifth_gold_document():
     kept = {d.doc_id for d in corpus_set.corpus}
     assert all(q.gold_doc_ids[0] not in kept for q in refused)
     assert all(q.gold_doc_ids[0] in kept for q in marked if q.expect == "answer")
-    assert corpus_set.name == "pubmedqa-answers"
+    assert corpus_set.name.startswith("pubmedqa-answers-")
+    other, _ = answer_set(EvalSet("pubmedqa", "test", corpus, questions), limit=10)
+    assert other.name != corpus_set.name  # another withheld set gets its own collection
 
 
 @pytest.mark.parametrize(
