@@ -12,7 +12,6 @@ split of a shared corpus) does not embed again.
 from __future__ import annotations
 
 import hashlib
-import statistics
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from ingestion.embedding import load_embedder
 from ingestion.keyword_index import BM25Index
 from ingestion.tokenize import tokenize
 from portal.evaluation.datasets import EvalQuestion, EvalSet
-from portal.evaluation.metrics import percentile, ranking_metrics
+from portal.evaluation.metrics import RetrieverTally
 from portal.knowledge.retrieval import AllowedSet, hybrid_rank
 
 
@@ -107,7 +106,7 @@ def retrieval_evaluate_in_memory(
         "recall_curve": {},
     }
     for retriever in retrievers:
-        rows, latencies, curve = [], [], [0.0] * 10
+        tally = RetrieverTally()
         for n, (question, vector) in enumerate(zip(questions, query_vectors, strict=True), 1):
             started = time.perf_counter()
             ranked = hybrid_rank(
@@ -123,19 +122,12 @@ def retrieval_evaluate_in_memory(
                 rrf_k=settings.SEARCH_RRF_K,
                 nprobe=settings.SEARCH_ANN_NPROBE,
             )[:10]
-            latencies.append((time.perf_counter() - started) * 1000)
+            latency_ms = (time.perf_counter() - started) * 1000
             hits = [_hits(question, corpus[i].doc_id, texts[i]) for i, _ in ranked]
-            n_gold = len(question.gold_spans or question.gold_doc_ids)
-            rows.append(ranking_metrics(hits, n_gold))
-            for k in range(1, 11):
-                found = set().union(*hits[:k]) if hits[:k] else set()
-                curve[k - 1] += len(found) / n_gold if n_gold else 0.0
+            tally.add(hits, len(question.gold_spans or question.gold_doc_ids), latency_ms)
             if progress and n % 50 == 0:
                 progress(retriever, n, len(questions))
-        metrics = {key: round(statistics.fmean(r[key] for r in rows), 4) for key in rows[0]}
         # Search only (the question embedding is computed up front and measured apart).
-        metrics["latency_ms_p50"] = round(percentile(latencies, 50), 2)
-        metrics["latency_ms_p95"] = round(percentile(latencies, 95), 2)
-        report["retrievers"][retriever] = metrics
-        report["recall_curve"][retriever] = [round(v / len(questions), 4) for v in curve]
+        report["retrievers"][retriever] = tally.metrics()
+        report["recall_curve"][retriever] = tally.recall_curve()
     return report

@@ -36,3 +36,33 @@ def ranking_metrics(hits: list[set[int]], n_gold: int, *, ks=(1, 5, 10)) -> dict
     ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(n_gold, 10) + 1))
     result["ndcg@10"] = dcg / ideal if ideal else 0.0
     return result
+
+
+class RetrieverTally:
+    """One retriever's results over a question set: ranking metrics, recall@1..10 and latency.
+
+    Both evaluation modes (through the database, and in memory) feed it one question at a time.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self.latencies: list[float] = []
+        self.curve = [0.0] * 10
+
+    def add(self, hits: list[set[int]], n_gold: int, latency_ms: float) -> None:
+        self.latencies.append(latency_ms)
+        self.rows.append(ranking_metrics(hits, n_gold))
+        for k in range(1, 11):
+            found = set().union(*hits[:k]) if hits[:k] else set()
+            self.curve[k - 1] += len(found) / n_gold if n_gold else 0.0
+
+    def metrics(self) -> dict[str, float]:
+        out = {
+            key: round(sum(r[key] for r in self.rows) / len(self.rows), 4) for key in self.rows[0]
+        }
+        out["latency_ms_p50"] = round(percentile(self.latencies, 50), 2)
+        out["latency_ms_p95"] = round(percentile(self.latencies, 95), 2)
+        return out
+
+    def recall_curve(self) -> list[float]:
+        return [round(v / len(self.rows), 4) for v in self.curve]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from portal.evaluation.datasets import EvalQuestion, EvalSet
-from portal.evaluation.metrics import percentile, ranking_metrics
+from portal.evaluation.metrics import RetrieverTally
 from portal.evaluation.models import EvaluationRun
 from portal.knowledge.models import Audience, DocumentVersion, VersionStatus
 from portal.knowledge.pipeline import ingestion_run_many
@@ -146,8 +145,7 @@ def retrieval_evaluate(
         "recall_curve": {},
     }
     for retriever in retrievers:
-        rows, latencies = [], []
-        curve = [0.0] * 10
+        tally = RetrieverTally()
         for n, question in enumerate(questions, start=1):
             collections = [slugs[c] for c in question.collections if c in slugs] or list(
                 slugs.values()
@@ -160,20 +158,13 @@ def retrieval_evaluate(
                 retriever=retriever,
                 collections=collections,
             )
-            latencies.append((time.perf_counter() - started) * 1000)
+            latency_ms = (time.perf_counter() - started) * 1000
             hits = [_matches(question, p) for p in passages]
-            n_gold = len(question.gold_spans or question.gold_doc_ids)
-            rows.append(ranking_metrics(hits, n_gold))
-            for k in range(1, 11):
-                found = set().union(*hits[:k]) if hits[:k] else set()
-                curve[k - 1] += len(found) / n_gold if n_gold else 0.0
+            tally.add(hits, len(question.gold_spans or question.gold_doc_ids), latency_ms)
             if progress and n % 25 == 0:
                 progress(retriever, n, len(questions))
-        metrics = {key: round(statistics.fmean(r[key] for r in rows), 4) for key in rows[0]}
-        metrics["latency_ms_p50"] = round(percentile(latencies, 50), 2)
-        metrics["latency_ms_p95"] = round(percentile(latencies, 95), 2)
-        report["retrievers"][retriever] = metrics
-        report["recall_curve"][retriever] = [round(v / len(questions), 4) for v in curve]
+        report["retrievers"][retriever] = tally.metrics()
+        report["recall_curve"][retriever] = tally.recall_curve()
     return report
 
 
