@@ -32,9 +32,10 @@ from ingestion.embedding import load_embedder
 from llm_backend.base import Backend, BackendError, GenerationRequest
 from llm_backend.grammars import citation_grammar
 from portal.accounts.selectors import user_role
+from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.models import Chunk, KeywordIndex, VectorIndex
 from portal.knowledge.retrieval import Passage, passages_search
-from portal.qa import guidance
+from portal.qa import answerability, guidance
 from portal.qa.backends import extractive_backend, generation_backend
 from portal.qa.models import Answer, AnswerStatus, Citation, RefusalReason
 from portal.qa.prompts import REFUSAL_TOKEN, build_prompt, language_of, trim_passage
@@ -198,22 +199,29 @@ class _Run:
     def _relevant(self, found: list[Passage]) -> list[Passage]:
         """The passages worth prompting with, or none when nothing bears on the question.
 
-        The best passage must clear the gate (enough of the question's content in it, or,
-        across languages where words cannot overlap, a close enough embedding); the others join
-        it above a lower floor, because a two-part question is often answered by two passages.
+        The best passage must clear the gate: it covers enough of the question's rare terms
+        (``answerability``) and enough of its content words, or, across languages where words
+        cannot overlap, it has a close enough embedding. The others join it above a lower floor,
+        because a two-part question is often answered by two passages.
         """
         if not found:
             return []
         vectors = _embed([self.question] + [p.text for p in found])
+        weights = answerability.term_weights(self.question, keyword_index_loaded())
         scored = []
         for passage, vector in zip(found, vectors[1:], strict=True):
             lexical = relevance(self.question, PassageEvidence.of("", passage.text))
             scored.append((passage, lexical, float(vectors[0] @ vector)))
-        if not any(
-            lexical >= settings.ANSWER_MIN_LEXICAL_RELEVANCE
-            or dense >= settings.ANSWER_MIN_DENSE_RELEVANCE
-            for _, lexical, dense in scored
-        ):
+
+        def answers(passage: Passage, lexical: float, dense: float) -> bool:
+            if passage.language and passage.language != self.language:
+                return dense >= settings.ANSWER_MIN_DENSE_RELEVANCE
+            return (
+                lexical >= settings.ANSWER_MIN_LEXICAL_RELEVANCE
+                or dense >= settings.ANSWER_MIN_DENSE_RELEVANCE
+            ) and weights.coverage(passage.text) >= settings.ANSWER_MIN_QUESTION_COVERAGE
+
+        if not any(answers(*row) for row in scored):
             return []
         keep = [
             passage

@@ -248,3 +248,36 @@ def test_real_model_answers_are_verified_and_grammar_constrained(knowledge, sett
             quotes = [outcome.citations[label]["quote"] for label in sentence["citations"]]
             assert strict_support(sentence["text"], quotes), sentence
         assert "12-year-old can" not in answer.published_text
+
+
+NEAR_TOPIC = "How long does passport renewal by mail take for a diplomatic passport holder?"
+
+
+def test_near_topic_passage_without_the_questions_rare_terms_is_refused(knowledge):
+    """The passage shares the common words (passport, renewal, mail, take) but never mentions
+    what the question is specifically about: its IDF-weighted coverage is too low to answer."""
+    from portal.knowledge.indexing import keyword_index_loaded
+    from portal.qa import answerability
+    from portal.qa.verification import PassageEvidence, relevance
+
+    passage = PASSPORT_MD.split("## Children")[0]
+    # The older content-word gate alone would have let this through.
+    assert relevance(NEAR_TOPIC, PassageEvidence.of("", passage)) >= 0.5
+    weights = answerability.term_weights(NEAR_TOPIC, keyword_index_loaded())
+    assert weights.coverage(passage) < 0.4
+    outcome = answer_run(question=NEAR_TOPIC)
+    assert outcome.status == "refused" and outcome.refusal_reason == "no_support"
+    assert outcome.sentences == []
+
+
+def test_question_coverage_weighs_rare_terms_over_common_ones(knowledge):
+    from portal.knowledge.indexing import keyword_index_loaded
+    from portal.qa import answerability
+
+    weights = answerability.term_weights(NEAR_TOPIC, keyword_index_loaded())
+    assert weights.weights["diplomatic"] == max(weights.weights.values())  # no chunk has it
+    assert weights.weights["diplomatic"] > weights.weights["passport"]
+    covered = answerability.term_weights("passport renewal by mail", keyword_index_loaded())
+    assert covered.coverage(PASSPORT_MD) == 1.0
+    assert covered.coverage(STAFF_MD) == 0.0
+    assert answerability.term_weights("anything", None).weights == {"anything": 1.0}

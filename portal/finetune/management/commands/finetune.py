@@ -46,6 +46,7 @@ class Command(BaseCommand):
             t.add_argument("--max-len", type=int)
             t.add_argument("--rank", type=int)
             t.add_argument("--seed", type=int)
+            t.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")
             t.add_argument("--device", default="auto")
             if kind == "dpo":
                 t.add_argument("--from", dest="start", help="continue from this adapter (SFT)")
@@ -81,7 +82,17 @@ class Command(BaseCommand):
         self.stdout.write(f"  counts: {json.dumps(dataset.counts, ensure_ascii=False)}")
 
     def _train(self, kind: str, opts) -> None:
-        keys = ("steps", "lr", "batch_size", "seed", "grad_accum", "max_len", "rank", "beta")
+        keys = (
+            "steps",
+            "lr",
+            "batch_size",
+            "seed",
+            "grad_accum",
+            "max_len",
+            "rank",
+            "beta",
+            "threads",
+        )
         overrides = {k: opts[k] for k in keys if opts.get(k) is not None}
         if "rank" in overrides:
             overrides["alpha"] = overrides["rank"] * 2
