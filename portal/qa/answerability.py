@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ingestion.keyword_index import BM25Index
 from ingestion.tokenize import tokenize
+from portal.safety.pii import PLACEHOLDERS
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class TermWeights:
 
 def term_weights(question: str, index: BM25Index | None) -> TermWeights:
     """IDF weight of each distinct question term; uniform weights when no keyword index exists."""
+    for placeholder in PLACEHOLDERS.values():
+        # Redaction's own markers (<PHONE>) are not what the question is about.
+        question = question.replace(placeholder, " ")
     terms = list(dict.fromkeys(tokenize(question)))
     if index is None or not len(index):
         return TermWeights({term: 1.0 for term in terms})

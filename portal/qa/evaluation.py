@@ -154,7 +154,7 @@ def answers_evaluate(
     cited = gold_cited = 0
     recall_hits = recall_total = 0
     published = published_cited = published_unsupported = 0
-    drafted = drafted_unsupported = 0
+    drafted = drafted_unsupported = drafted_cited = 0
     refused = {"answer": [0, 0], "refuse": [0, 0]}  # expect -> [refused, total]
     forbidden_hits = forbidden_total = 0
     correct = labelled = 0
@@ -181,8 +181,13 @@ def answers_evaluate(
             by_reason[reason] = by_reason.get(reason, 0) + 1
         quotes = {label: c["quote"] for label, c in outcome.citations.items()}
         # Support of what the model drafted, before verification removed anything.
+        given = {r["label"] for r in outcome.answer.retrieved}
         for check in outcome.answer.verification:
+            if check.get("fallback"):
+                continue  # quotes that replaced the draft are not the model's writing
             drafted += 1
+            # Format adherence of what the model wrote: cites, and only passages it was given.
+            drafted_cited += bool(check["labels"]) and set(check["labels"]) <= given
             drafted_unsupported += not strict_support(check["text"], _retrieved(outcome, check))
         for sentence in outcome.sentences:
             published += 1
@@ -220,6 +225,7 @@ def answers_evaluate(
             "citation_precision": rate(gold_cited, cited),
             "citation_recall": rate(recall_hits, recall_total),
             "cited_sentence_fraction": rate(published_cited, published),
+            "draft_cited_fraction": rate(drafted_cited, drafted),
             "unsupported_before_verification": rate(drafted_unsupported, drafted),
             "unsupported_published": rate(published_unsupported, published),
             "refusal_rate_expect_refuse": rate(*refused["refuse"]),

@@ -124,6 +124,7 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.published: list[dict] = []
         self.checks: list[SentenceCheck] = []
+        self.fallback_from: int | None = None  # checks from here on judged the quoting fallback
         # Per drafted sentence of the current generation pass: verified, or replaced by a quote
         # (both leave only supported text); routing holds answers where too few were.
         self.resolved: list[bool] = []
@@ -231,6 +232,9 @@ class _Run:
         ]
         return keep[: settings.ANSWER_PROMPT_PASSAGES]
 
+    def _is_fallback(self, index: int) -> bool:
+        return self.fallback_from is not None and index >= self.fallback_from
+
     def _generate(self, backend: Backend, *, fallback: bool = False) -> Iterator[dict]:
         step = "generate_fallback" if fallback else "generate"
         with self.step("prompt"):
@@ -265,6 +269,7 @@ class _Run:
             language=self.language,
         )
         if fallback:
+            self.fallback_from = len(self.checks)
             # Keep the model that drafted on record; note that quotes replaced its draft.
             self.answer.backend = f"{self.answer.backend}+{backend.kind}"[:40]
         else:
@@ -399,7 +404,12 @@ class _Run:
         answer.guidance = text
         answer.sentences = self.published
         answer.published_text = _published_text(self.published)
-        answer.verification = [c.as_dict() for c in self.checks]
+        # Fallback quotes are marked, so a draft's quality is never judged on the quotes that
+        # replaced it (evaluation's before-verification figures read the model's sentences only).
+        answer.verification = [
+            c.as_dict() | ({"fallback": True} if self._is_fallback(i) else {})
+            for i, c in enumerate(self.checks)
+        ]
         answer.retrieved = [
             {
                 "label": label,

@@ -64,7 +64,7 @@ def _metrics(csf: float, precision: float, unsupported: float) -> dict:
         "split": "dev",
         "n_questions": 20,
         "metrics": {
-            "cited_sentence_fraction": csf,
+            "draft_cited_fraction": csf,
             "citation_precision": precision,
             "unsupported_before_verification": unsupported,
         },
@@ -94,7 +94,7 @@ def test_review_edit_becomes_an_sft_pair_and_a_preference_over_the_draft(edited,
 
 
 def test_rejection_prefers_a_refusal_or_a_quote_and_personal_data_is_redacted(knowledge, make_user):
-    answer = _held("How long does passport renewal by mail take? Call me on 13812345678")
+    answer = _held("How long does passport renewal by mail take? 13812345678")
     answer.draft = "Renewal is instant [1]."
     answer.save(update_fields=["draft"])
     review_reject(answer=answer, reviewer=make_user("reviewer"), reason="wrong")
@@ -254,9 +254,9 @@ def test_rollback_restores_what_served_before(base_row, dataset):
 
 def test_promote_command_prints_the_table_and_fails_when_refused(base_row, dataset, capsys):
     _adapter("sft-cmd", dataset, base_row, _metrics(0.5, 0.7, 0.3))
-    with pytest.raises(CommandError, match="cited_sentence_fraction"):
+    with pytest.raises(CommandError, match="draft_cited_fraction"):
         call_command("finetune", "promote", "sft-cmd")
-    assert "cited_sentence_fraction" in capsys.readouterr().out
+    assert "draft_cited_fraction" in capsys.readouterr().out
 
 
 # --- Registry page ----------------------------------------------------------------------------

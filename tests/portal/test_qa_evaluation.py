@@ -59,6 +59,7 @@ def test_evaluate_answers_reports_gold_graded_metrics(db, folder, tmp_path, caps
     assert metrics["citation_precision"] == 1.0
     assert metrics["citation_recall"] == 1.0
     assert metrics["cited_sentence_fraction"] == 1.0
+    assert metrics["draft_cited_fraction"] == 1.0  # the extractive backend always cites
     assert metrics["unsupported_published"] == 0.0
     assert metrics["refusal_rate_expect_refuse"] == 1.0
     assert metrics["refusal_rate_expect_answer"] == 0.0
@@ -67,6 +68,26 @@ def test_evaluate_answers_reports_gold_graded_metrics(db, folder, tmp_path, caps
     assert "strict containment" in report["judge"]
     assert EvaluationRun.objects.filter(kind="answers", dataset="mini").exists()
     assert "citation_precision" in capsys.readouterr().out
+
+
+def test_draft_format_adherence_counts_uncited_and_unknown_labels(
+    db, folder, tmp_path, monkeypatch
+):
+    """A model that drops or invents citation markers scores below 1 on the draft, although
+    verification leaves every published sentence cited."""
+    from portal.qa import pipeline
+    from tests.portal.test_qa_pipeline import ScriptedModel
+
+    model = ScriptedModel("Mail renewal takes 6 to 8 weeks. Child benefit is paid often [7].")
+    monkeypatch.setattr(pipeline, "generation_backend", lambda: model)
+    out = tmp_path / "answers.json"
+    call_command(
+        "evaluate", "answers", "--dataset", str(folder), "--split", "test", "--out", str(out)
+    )
+    metrics = json.loads(out.read_text())["metrics"]
+    assert model.requests  # the scripted model drafted
+    assert metrics["draft_cited_fraction"] == 0.0
+    assert metrics["cited_sentence_fraction"] in (1.0, None)
 
 
 def test_built_in_sets_withhold_every_fifth_gold_document():

@@ -281,3 +281,11 @@ def test_question_coverage_weighs_rare_terms_over_common_ones(knowledge):
     assert covered.coverage(PASSPORT_MD) == 1.0
     assert covered.coverage(STAFF_MD) == 0.0
     assert answerability.term_weights("anything", None).weights == {"anything": 1.0}
+
+
+def test_redaction_placeholders_carry_no_weight(knowledge):
+    from portal.knowledge.indexing import keyword_index_loaded
+    from portal.qa import answerability
+
+    weights = answerability.term_weights("passport renewal <PHONE> <EMAIL>", keyword_index_loaded())
+    assert set(weights.weights) == {"passport", "renewal"}
