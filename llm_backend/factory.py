@@ -43,6 +43,7 @@ def backend_from_config(config: dict[str, Any]) -> Backend:
                 "sha256",
                 "n_ctx",
                 "n_threads",
+                "n_threads_batch",
                 "n_gpu_layers",
                 "n_batch",
                 "chat_format",

@@ -71,6 +71,7 @@ class LlamaCppBackend(BaseBackend):
         sha256: str | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        n_threads_batch: int | None = None,
         n_gpu_layers: int = 0,
         n_batch: int = 512,
         chat_format: str | None = None,
@@ -102,7 +103,8 @@ class LlamaCppBackend(BaseBackend):
                 n_ctx=n_ctx,
                 n_batch=min(n_batch, n_ctx),
                 n_threads=threads,
-                n_threads_batch=threads,
+                # Prefill is compute-bound and short, so it may use more threads than decoding.
+                n_threads_batch=n_threads_batch or threads,
                 n_gpu_layers=n_gpu_layers,
                 verbose=False,
             )
@@ -111,6 +113,7 @@ class LlamaCppBackend(BaseBackend):
         self.path = path
         self.n_ctx = n_ctx
         self.n_threads = threads
+        self.n_threads_batch = n_threads_batch or threads
         self._formatter, self._add_bos = self._chat_formatter(chat_format)
         # False masks the whole vocabulary at every step (same output, slower): for comparison.
         self.grammar_check_first = grammar_check_first

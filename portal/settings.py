@@ -262,6 +262,8 @@ LLM_MODEL_SHA256 = env_str(
     "LLM_MODEL_SHA256", QWEN_SHA256 if LLM_MODEL_PATH.name == QWEN_FILENAME else ""
 )
 LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: llama.cpp one per core but one
+# Threads for prompt processing (prefill); 0: as LLM_N_THREADS.
+LLM_N_THREADS_BATCH = env_int("LLM_N_THREADS_BATCH", 0, minimum=0)
 LLM_N_CTX = env_int("LLM_N_CTX", 4096, minimum=256)
 LLM_N_GPU_LAYERS = env_int("LLM_N_GPU_LAYERS", 0, minimum=-1)  # -1: every layer on the GPU
 LLM_HF_MODEL_DIR = env_str("LLM_HF_MODEL_DIR", "")
@@ -284,6 +286,7 @@ LLM_BACKEND_CONFIG = {
         "sha256": LLM_MODEL_SHA256 or None,
         "n_ctx": LLM_N_CTX,
         "n_threads": LLM_N_THREADS or None,
+        "n_threads_batch": LLM_N_THREADS_BATCH or None,
         "n_gpu_layers": LLM_N_GPU_LAYERS,
     },
     "transformers": {

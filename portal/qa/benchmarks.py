@@ -66,12 +66,15 @@ def generation_benchmark_run(*, limit: int | None = None, progress: Progress | N
     report: dict = {
         "backend": backend.kind,
         "model_id": backend.model_id,
-        "threads": settings.LLM_BACKEND_CONFIG.get("n_threads"),
+        "threads": getattr(backend, "n_threads", None),
+        "threads_batch": getattr(backend, "n_threads_batch", None),
         "n_questions": len(questions),
     }
     model_path = settings.LLM_BACKEND_CONFIG.get("model_path")
     if backend.kind == "llamacpp" and model_path:
-        bandwidth = memory_bandwidth_gbs(threads=settings.LLM_BACKEND_CONFIG.get("n_threads"))
+        # The machine's bandwidth with every core reading, whatever threads decode uses: a
+        # one-thread figure would lower the ceiling and flatter the fraction.
+        bandwidth = memory_bandwidth_gbs()
         per_token = decode_bytes_per_token(Path(model_path))
         report["memory_bandwidth_gbs"] = round(bandwidth, 2)
         report["weights_bytes_per_token"] = per_token

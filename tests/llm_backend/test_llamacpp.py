@@ -177,3 +177,15 @@ def test_prompt_longer_than_the_context_is_a_clear_error(smollm2_backend):
     long = GenerationRequest(messages=[{"role": "user", "content": "word " * 2000}], max_tokens=4)
     with pytest.raises(BackendError, match="LLM_N_CTX"):
         smollm2_backend.generate(long)
+
+
+def test_prefill_threads_are_set_apart_from_decode_threads(smollm2_gguf):
+    backend = backend_from_config(
+        {"kind": "llamacpp", "model_path": str(smollm2_gguf), "n_ctx": 512, "n_threads": 1,
+         "n_threads_batch": 2}
+    )  # fmt: skip
+    assert (backend.n_threads, backend.n_threads_batch) == (1, 2)
+    assert backend._llm.context_params.n_threads == 1
+    assert backend._llm.context_params.n_threads_batch == 2
+    _text, usage = backend.generate(_ask("How long does mail renewal take?", max_tokens=4))
+    assert usage.completion_tokens >= 1
