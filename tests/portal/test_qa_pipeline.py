@@ -289,3 +289,27 @@ def test_redaction_placeholders_carry_no_weight(knowledge):
 
     weights = answerability.term_weights("passport renewal <PHONE> <EMAIL>", keyword_index_loaded())
     assert set(weights.weights) == {"passport", "renewal"}
+
+
+LOST_MD = """# Lost passports
+
+Report a lost passport online at once. A replacement passport is issued in person only, after
+an interview at a passport agency.
+"""
+
+
+def test_only_documents_that_bear_on_the_question_are_prompted(knowledge, scripted):
+    """A near-topic document (it says "passport" too) is retrieved but never given to the model,
+    so it cannot be cited for what it says about its own subject."""
+    ingest(LOST_MD, filename="lost.md", title="Lost passports")
+    model = scripted(lambda request: "Mail renewal takes 6 to 8 weeks [1].")
+    outcome = answer_run(question="How long does passport renewal by mail take?")
+    assert outcome.status == "answered"
+    retrieved = {r["document_id"] for r in outcome.answer.retrieved}
+    from portal.knowledge.models import Document
+
+    titles = set(Document.objects.filter(pk__in=retrieved).values_list("title", flat=True))
+    assert titles == {"Passport renewal"}
+    prompt = model.requests[0].messages[-1]["content"]
+    assert "Lost passports" not in prompt and "replacement passport" not in prompt
+    assert all(c["document"] == "Passport renewal" for c in outcome.citations.values())
