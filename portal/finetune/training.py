@@ -187,6 +187,19 @@ def _answer_logps(torch, model, rows, pad_id: int, device: str):
     return (logps.squeeze(-1) * mask).sum(-1)
 
 
+def answer_nll(torch, model, rows, pad_id: int, device: str):
+    """Summed negative log-likelihood of the answer tokens of ``rows`` (not a mean: the caller
+    divides by the step's answer-token count, so every token weighs the same)."""
+    input_ids, labels, attention = _batch(torch, rows, pad_id, device)
+    logits = model(input_ids=input_ids, attention_mask=attention).logits
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+        labels[:, 1:].reshape(-1),
+        ignore_index=-100,
+        reduction="sum",
+    )
+
+
 def _lr_at(step: int, config: TrainConfig) -> float:
     if config.warmup and step < config.warmup:
         return config.lr * (step + 1) / config.warmup
@@ -279,6 +292,7 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, config)
         step_loss = step_acc = 0.0
+        batches = []
         for _ in range(config.grad_accum):
             batch = []
             for _ in range(config.batch_size):
@@ -286,11 +300,18 @@ def train(
                     order = list(range(len(data)))
                     rng.shuffle(order)
                 batch.append(data[order.pop()])
+            batches.append(batch)
+        # SFT: every answer token of the step weighs the same. A per-example mean would give a
+        # 5-token NOT_IN_SOURCES the weight of a 60-token answer (12x per token), and the model
+        # learned to refuse almost everything (README "Fine-tuning").
+        step_tokens = sum(
+            len(ids) - start for b in batches for ids, start in (r["chosen"] for r in b)
+        )
+        for batch in batches:
             if kind == "sft":
-                input_ids, labels, attention = _batch(
-                    torch, [r["chosen"] for r in batch], pad_id, device
-                )
-                loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+                rows = [r["chosen"] for r in batch]
+                loss = answer_nll(torch, model, rows, pad_id, device) / step_tokens
+                loss = loss * config.grad_accum
             else:
                 rows = [r["chosen"] for r in batch] + [r["rejected"] for r in batch]
                 logps = _answer_logps(torch, model, rows, pad_id, device)

@@ -359,3 +359,29 @@ def test_real_base_adapter_writes_the_published_answer_and_is_recorded(edited, s
     assert answer.backend == "transformers", answer.draft
     assert answer.adapter_id == adapter.fingerprint
     assert "6 to 8 weeks" in answer.published_text
+
+
+def test_sft_loss_weighs_every_answer_token_the_same(tiny_base):
+    """A short refusal must not outweigh a long answer: the step's loss is the mean over all its
+    answer tokens, not the mean of per-example means (which made an adapter refuse everything)."""
+    import torch
+
+    from portal.finetune.training import _answer_logps, answer_nll, encode, load_base
+
+    tokenizer, model, _ = load_base(tiny_base, dtype="float32", device="cpu")
+    messages = [{"role": "user", "content": QUESTION}]
+    short = encode(tokenizer, messages, "NOT_IN_SOURCES", max_len=256)
+    long = encode(tokenizer, messages, EDIT + " " + EDIT + " " + EDIT, max_len=256)
+    pad = tokenizer.pad_token_id
+    with torch.no_grad():
+        nll = [float(answer_nll(torch, model, [row], pad, "cpu")) for row in (short, long)]
+        # The same sums, read independently from the log-probabilities DPO uses.
+        logps = _answer_logps(torch, model, [short, long], pad, "cpu").tolist()
+    assert nll == pytest.approx([-x for x in logps], rel=1e-4)
+    tokens = [len(ids) - start for ids, start in (short, long)]
+    assert tokens[1] > 3 * tokens[0]
+    token_mean = sum(nll) / sum(tokens)
+    example_mean = (nll[0] / tokens[0] + nll[1] / tokens[1]) / 2
+    # What training optimises for the step: sum of NLL over the step's answer tokens.
+    assert (nll[0] + nll[1]) / sum(tokens) == pytest.approx(token_mean)
+    assert token_mean != pytest.approx(example_mean, rel=1e-3)
