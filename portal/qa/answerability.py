@@ -21,6 +21,17 @@ from ingestion.keyword_index import BM25Index
 from ingestion.tokenize import tokenize
 from portal.safety.pii import PLACEHOLDERS
 
+# Words that frame a question rather than name its subject ("how much", "how long does it take",
+# "I need to know"). A small knowledge base may never contain them, and an unseen word gets the
+# largest weight, so without this list a new deployment refused ordinary questions. Tokenized
+# here, so the list matches whatever form the tokenizer gives a word.
+QUESTION_FRAME = frozenset(
+    tokenize(
+        "much many long often soon take takes get gets need needs want know tell please help "
+        "like also still ever anyone someone thing things way"
+    )
+)
+
 
 @dataclass(frozen=True)
 class TermWeights:
@@ -44,7 +55,7 @@ def term_weights(question: str, index: BM25Index | None) -> TermWeights:
     for placeholder in PLACEHOLDERS.values():
         # Redaction's own markers (<PHONE>) are not what the question is about.
         question = question.replace(placeholder, " ")
-    terms = list(dict.fromkeys(tokenize(question)))
+    terms = [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_FRAME]
     if index is None or not len(index):
         return TermWeights({term: 1.0 for term in terms})
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains
