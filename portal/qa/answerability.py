@@ -7,7 +7,7 @@ frequency in the keyword index (the same IDF BM25 ranks with) and asks what shar
 one passage covers. A term the corpus never contains gets the largest possible weight: a question
 about something no document mentions is not answerable from these documents.
 
-Chosen on the dev splits (README "Answer quality"): on PubMedQA dev, whose documents are distinct
+Chosen on the dev splits (README "Answers"): on PubMedQA dev, whose documents are distinct
 studies, a floor of 0.4 refused every question whose abstract was withheld (0.84 before) while
 answering 89% of the answerable ones.
 """
