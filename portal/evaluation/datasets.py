@@ -120,17 +120,24 @@ def policyqa(split: str) -> EvalSet:
     corpus, questions = [], []
     for policy in data:
         collection = slugify(policy["title"])
+        # The same templated question is annotated on several paragraphs of one policy (730 of
+        # 2,420 distinct questions in dev): each of them answers it, so all are gold, and the
+        # question is asked once, under its first annotation's id.
+        asked: dict[str, tuple[str, str, list[str]]] = {}  # normalized text -> id, text, gold
         for i, paragraph in enumerate(policy["paragraphs"]):
             doc_id = f"{policy['title']}#{i}"
             corpus.append(CorpusDoc(doc_id, doc_id, paragraph["context"], collection, "en"))
             for qa in paragraph["qas"]:
-                # Templated questions match many paragraphs of any policy: search the
-                # question's own policy, as the dataset's SOURCE.md recommends.
-                questions.append(
-                    EvalQuestion(
-                        qa["id"], qa["question"], gold_doc_ids=(doc_id,), collections=(collection,)
-                    )
-                )
+                key = " ".join(qa["question"].lower().split())
+                gold = asked.setdefault(key, (qa["id"], qa["question"].strip(), []))[2]
+                if doc_id not in gold:
+                    gold.append(doc_id)
+        # Templated questions match many paragraphs of any policy: search the question's own
+        # policy, as the dataset's SOURCE.md recommends.
+        questions.extend(
+            EvalQuestion(qid, text, gold_doc_ids=tuple(gold), collections=(collection,))
+            for qid, text, gold in asked.values()
+        )
     return EvalSet("policyqa", split, corpus, questions)
 
 

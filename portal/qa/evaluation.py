@@ -8,8 +8,8 @@ implemented here without the verifier's code, stemming or embeddings.
 
 Questions whose gold documents are withheld from the corpus must be refused: every fifth gold
 document of a built-in dataset (by a hash of its id) is removed from the corpus the answers are
-drawn from, and the questions it answered must be refused; folder datasets mark them with
-``expect: refuse``. With ``--limit`` the questions are spread evenly over the set.
+drawn from, and the questions left without any gold document must be refused; folder datasets
+mark them with ``expect: refuse``. With ``--limit`` the questions are spread evenly over the set.
 """
 
 from __future__ import annotations
@@ -115,13 +115,18 @@ def _spread(questions: list[EvalQuestion], limit: int | None) -> list[EvalQuesti
 def answer_set(eval_set: EvalSet, *, limit: int | None) -> tuple[EvalSet, list[EvalQuestion]]:
     """The corpus and questions for an answers evaluation: folder sets as given; built-in sets
     with every fifth gold document (by a hash of its id) removed from the corpus, and the
-    questions it answered marked expect=refuse."""
+    questions left without any gold document marked expect=refuse."""
     questions = _spread(eval_set.questions, limit)
     if eval_set.name not in BUILT_IN:
         return eval_set, questions  # a folder set says itself which questions expect a refusal
     withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
+    # Unanswerable only when every gold document is gone: a question another gold passage still
+    # answers (PolicyQA annotates one question on several paragraphs) must be answered from it.
     marked = [
-        replace(q, expect="refuse") if set(q.gold_doc_ids) & withheld_docs else q for q in questions
+        replace(q, expect="refuse")
+        if q.gold_doc_ids and set(q.gold_doc_ids) <= withheld_docs
+        else q
+        for q in questions
     ]
     corpus = [d for d in eval_set.corpus if d.doc_id not in withheld_docs]
     # The collection is named after the withheld set: a collection ingested for another set

@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from portal.evaluation.datasets import CorpusDoc, EvalQuestion, EvalSet
 from portal.evaluation.models import EvaluationRun
-from portal.qa.evaluation import answer_set, strict_support
+from portal.qa.evaluation import _withheld, answer_set, strict_support
+from tests.conftest import needs_shared_datasets
 
 CORPUS = [
     {
@@ -117,3 +118,43 @@ def test_built_in_sets_withhold_every_fifth_gold_document():
 def test_strict_judge(sentence, supported):
     passage = CORPUS[0]["text"]
     assert strict_support(sentence, [passage]) is supported
+
+
+def test_a_question_with_a_gold_document_left_must_be_answered():
+    # Two gold paragraphs (PolicyQA annotates one question on several): withholding one leaves
+    # the question answerable from the other; it expects a refusal only when both are gone.
+    corpus = [CorpusDoc(f"d{i}", f"d{i}", "text") for i in range(40)]
+    withheld = [d.doc_id for d in corpus if _withheld(d.doc_id)]
+    kept = [d.doc_id for d in corpus if not _withheld(d.doc_id)]
+    questions = [
+        EvalQuestion("both-gone", "?", gold_doc_ids=(withheld[0], withheld[1])),
+        EvalQuestion("one-left", "?", gold_doc_ids=(withheld[2], kept[0])),
+    ]
+    corpus_set, marked = answer_set(EvalSet("policyqa", "test", corpus, questions), limit=None)
+    assert [q.expect for q in marked] == ["refuse", "answer"]
+    remaining = {d.doc_id for d in corpus_set.corpus}
+    assert kept[0] in remaining and withheld[2] not in remaining
+
+
+@needs_shared_datasets
+def test_policyqa_asks_each_question_once_with_every_paragraph_that_answers_it():
+    from portal.evaluation.datasets import DATASETS_DIR, policyqa
+
+    data = json.loads((DATASETS_DIR / "policyqa" / "dev.json").read_text())["data"]
+    questions = policyqa("dev").questions
+    keys = [(q.collections, " ".join(q.question.lower().split())) for q in questions]
+    assert len(keys) == len(set(keys))  # each question once per policy
+    policy = data[0]
+    wanted = policy["paragraphs"][2]["qas"][0]["question"]  # "Do you ask for my contact ...?"
+    expected = tuple(
+        f"{policy['title']}#{i}"
+        for i, paragraph in enumerate(policy["paragraphs"])
+        if any(qa["question"] == wanted for qa in paragraph["qas"])
+    )
+    (question,) = [
+        q
+        for q in questions
+        if q.question == wanted.strip() and q.collections == ("ticketmastercom",)
+    ]
+    assert question.gold_doc_ids == expected
+    assert sum(len(q.gold_doc_ids) > 1 for q in questions) > 500
