@@ -28,7 +28,9 @@ from portal.safety.pii import PLACEHOLDERS
 QUESTION_FRAME = frozenset(
     tokenize(
         "much many long often soon take takes get gets need needs want know tell please help "
-        "like also still ever anyone someone thing things way"
+        "like also still ever anyone someone thing things way "
+        "什么 哪些 哪个 那个 这个 多少 多长 长时间 多长时间 多久 怎么 怎样 如何 为什么 是否 能否 "
+        "可以 能 不能 需要 请问 知道 还 一下 有没有 多大 几个"
     )
 )
 
@@ -55,7 +57,15 @@ def term_weights(question: str, index: BM25Index | None) -> TermWeights:
     for placeholder in PLACEHOLDERS.values():
         # Redaction's own markers (<PHONE>) are not what the question is about.
         question = question.replace(placeholder, " ")
-    terms = [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_FRAME]
+    # Chinese character pairs ("_乳腺") are BM25's recall device, not words: the pairs that
+    # straddle two words ("_炎那", "_是什") occur in no text, and as unseen terms they would take
+    # the largest weight, so a Chinese question could never reach the floor. jieba's words carry
+    # the question's meaning.
+    terms = [
+        t
+        for t in dict.fromkeys(tokenize(question))
+        if t not in QUESTION_FRAME and not t.startswith("_")
+    ]
     if index is None or not len(index):
         return TermWeights({term: 1.0 for term in terms})
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains

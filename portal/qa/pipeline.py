@@ -200,10 +200,12 @@ class _Run:
     def _relevant(self, found: list[Passage]) -> list[Passage]:
         """The passages worth prompting with, or none when nothing bears on the question.
 
-        The best passage must clear the gate: it covers enough of the question's rare terms
-        (``answerability``) and enough of its content words, or, across languages where words
-        cannot overlap, it has a close enough embedding. Other passages of the documents that
-        clear the gate join it above a lower floor, because an answer often spans two passages.
+        A document clears the gate when one of its passages is close to the question (enough
+        of its content words, or a close enough embedding) and its retrieved passages together,
+        with its title and headings, cover enough of the question's rare terms
+        (``answerability``); across languages, where words cannot overlap, the embedding alone
+        decides. Other passages of the documents that clear the gate join above a lower floor,
+        because an answer often spans two passages.
         """
         if not found:
             return []
@@ -214,13 +216,31 @@ class _Run:
             lexical = relevance(self.question, PassageEvidence.of("", passage.text))
             scored.append((passage, lexical, float(vectors[0] @ vector)))
 
+        # What a document's retrieved passages say together, under its title and headings: a
+        # question often asks about two sections of one document ("the mastitis case's blood
+        # count and ultrasound"), and "辅助检查: 血常规 ..." answers it because its document is
+        # that case.
+        context: dict[int, list[str]] = {}
+        for passage in found:
+            parts = context.setdefault(passage.document_id, [passage.document_title])
+            parts.extend((*passage.heading_path, passage.text))
+        covered = {
+            document_id: weights.coverage(" ".join(parts)) for document_id, parts in context.items()
+        }
+
         def answers(passage: Passage, lexical: float, dense: float) -> bool:
             if passage.language and passage.language != self.language:
                 return dense >= settings.ANSWER_MIN_DENSE_RELEVANCE
-            return (
+            coverage = covered[passage.document_id]
+            close = (
                 lexical >= settings.ANSWER_MIN_LEXICAL_RELEVANCE
                 or dense >= settings.ANSWER_MIN_DENSE_RELEVANCE
-            ) and weights.coverage(passage.text) >= settings.ANSWER_MIN_QUESTION_COVERAGE
+            )
+            # A question in two parts is close to no single passage; a document that covers
+            # most of its rare terms answers it anyway.
+            return (
+                close and coverage >= settings.ANSWER_MIN_QUESTION_COVERAGE
+            ) or coverage >= settings.ANSWER_SOLE_QUESTION_COVERAGE
 
         # Only documents that themselves bear on the question join the prompt: a near-topic
         # document (another study, another benefit) would be cited for what it says about its

@@ -207,7 +207,11 @@ def test_citations_still_resolve_after_the_document_is_superseded(knowledge):
     assert citation.version_number == 1 and "6 to 8 weeks" in citation.quote
 
 
-@override_settings(ANSWER_MIN_DENSE_RELEVANCE=2.0, ANSWER_MIN_LEXICAL_RELEVANCE=2.0)
+@override_settings(
+    ANSWER_MIN_DENSE_RELEVANCE=2.0,
+    ANSWER_MIN_LEXICAL_RELEVANCE=2.0,
+    ANSWER_SOLE_QUESTION_COVERAGE=2.0,
+)
 def test_nothing_relevant_means_refusal_even_when_passages_were_found(knowledge):
     outcome = answer_run(question="How long does passport renewal by mail take?")
     assert outcome.status == "refused" and outcome.refusal_reason == "no_support"
@@ -332,3 +336,52 @@ def test_question_frame_words_do_not_count_against_a_small_knowledge_base(knowle
     outcome = answer_run(question="How much does expedited passport service cost?")
     assert outcome.status == "answered", outcome.guidance
     assert any("$60" in s["text"] for s in outcome.sentences)
+
+
+CASE_MD = """# 急性乳腺炎
+
+## 现病史
+
+患者张某，女，24岁，哺乳期第3周，左侧乳房胀痛2日，高热2小时。
+
+## 辅助检查
+
+检查结果：血常规白细胞19.5×10^9/L，中性粒细胞93%。乳腺超声见左乳外上象限低回声区，约3厘米。
+"""
+CASE_QUESTION = "哺乳期急性乳腺炎那个病例，患者的血常规和乳腺超声检查结果是什么？"
+
+
+def _case_draft(request: GenerationRequest) -> str:
+    label = next(lbl for lbl, text in request.passages if "19.5" in text)
+    return f"血常规白细胞19.5×10^9/L，中性粒细胞93% [{label}]。"
+
+
+def test_a_chinese_question_about_two_sections_of_a_case_is_answered(knowledge, scripted):
+    """The question names the case (its title) and asks what a section under it says. Scored
+    passage by passage, without the title and over BM25's character pairs (the pairs that
+    straddle two words, "_炎那", occur in no text and took the largest weight), it fell under
+    the coverage floor and the demo's clinical questions were all refused."""
+    from portal.knowledge.indexing import keyword_index_loaded
+    from portal.qa import answerability
+
+    ingest(CASE_MD, filename="case.md", coll=collection("cases"), title="急性乳腺炎")
+    weights = answerability.term_weights(CASE_QUESTION, keyword_index_loaded())
+    assert not any(term.startswith("_") for term in weights.weights)
+    assert "什么" not in weights.weights and "那个" not in weights.weights  # question frame
+    scripted(_case_draft)
+    outcome = answer_run(question=CASE_QUESTION)
+    assert outcome.status == "answered", outcome.guidance
+    assert any("19.5" in s["text"] for s in outcome.sentences)
+
+
+def test_a_document_covering_the_question_answers_without_a_close_passage(
+    knowledge, settings, scripted
+):
+    """No single passage is close enough by words or embedding to a two-part question, but the
+    document covers its terms: ANSWER_SOLE_QUESTION_COVERAGE lets it answer."""
+    ingest(CASE_MD, filename="case.md", coll=collection("cases"), title="急性乳腺炎")
+    scripted(_case_draft)
+    settings.ANSWER_MIN_LEXICAL_RELEVANCE = settings.ANSWER_MIN_DENSE_RELEVANCE = 1.01
+    assert answer_run(question=CASE_QUESTION).status == "answered"
+    settings.ANSWER_SOLE_QUESTION_COVERAGE = 1.01
+    assert answer_run(question=CASE_QUESTION).status == "refused"
