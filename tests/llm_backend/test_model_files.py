@@ -90,3 +90,34 @@ def test_cli_reports_success_and_failure(small_parts, tmp_path, monkeypatch, cap
     assert "make install" in capsys.readouterr().err
     assert model_files.main(["info"]) == 0
     assert "Apache-2.0" in capsys.readouterr().out
+
+
+def test_requantize_writes_a_loadable_file_atomically(smollm2_gguf, tmp_path):
+    from llm_backend.bench import gguf_tensor_bytes
+
+    target = model_files.gguf_requantize(smollm2_gguf, tmp_path / "small-q8.gguf", kind="q8_0")
+    assert target.is_file() and [p.name for p in tmp_path.iterdir()] == ["small-q8.gguf"]
+    # Q8_0 holds more bits per weight than the Q4_1 source: the tensors grew.
+    assert sum(gguf_tensor_bytes(target).values()) > sum(gguf_tensor_bytes(smollm2_gguf).values())
+    again = model_files.gguf_requantize(smollm2_gguf, tmp_path / "again.gguf", kind="q8_0")
+    assert model_files.file_sha256(again) == model_files.file_sha256(target)  # deterministic
+
+
+def test_requantize_fails_clearly_and_leaves_nothing(tmp_path):
+    with pytest.raises(ModelFileError, match="no quantization type"):
+        model_files.gguf_requantize(tmp_path / "x.gguf", tmp_path / "y.gguf", kind="q99")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        model_files.gguf_requantize(tmp_path / "x.gguf", tmp_path / "y.gguf", kind="q8_0")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="could not requantize"):
+        model_files.gguf_requantize(broken, tmp_path / "out.gguf", kind="q8_0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gguf"]
+
+
+def test_the_fast_file_is_pinned_and_its_pin_follows_the_path():
+    from llm_backend.model_files import QWEN_FAST_FILENAME, QWEN_FAST_SHA256, QWEN_FILENAME
+
+    assert model_files.pinned_sha256(f"/srv/models/{QWEN_FILENAME}") == QWEN_SHA256
+    assert model_files.pinned_sha256(f"var/models/{QWEN_FAST_FILENAME}") == QWEN_FAST_SHA256
+    assert model_files.pinned_sha256("/srv/models/own.gguf") == ""
