@@ -59,7 +59,8 @@ class ModelFileError(Exception):
 
 def pinned_sha256(path: Path) -> str:
     """The pinned hash for a file this module produces (by its name), or "" for any other."""
-    return {QWEN_FILENAME: QWEN_SHA256, QWEN_FAST_FILENAME: QWEN_FAST_SHA256}.get(Path(path).name, "")
+    pins = {QWEN_FILENAME: QWEN_SHA256, QWEN_FAST_FILENAME: QWEN_FAST_SHA256}
+    return pins.get(Path(path).name, "")
 
 
 def file_sha256(path: Path) -> str:
