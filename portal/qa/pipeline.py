@@ -77,6 +77,8 @@ def thresholds() -> Thresholds:
         embedding_weight=settings.VERIFY_EMBEDDING_WEIGHT,
         min_crosslingual=settings.VERIFY_MIN_CROSSLINGUAL,
         crosslingual=settings.VERIFY_CROSSLINGUAL,
+        novel_allowance_min_words=settings.VERIFY_NOVEL_MIN_WORDS,
+        novel_allowance_min_semantic=settings.VERIFY_NOVEL_MIN_SEMANTIC,
     )
 
 

@@ -6,6 +6,8 @@ The passport passages and the two wrong drafts are the ones seen from Qwen2.5-0.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from portal.qa.facts import cn_numeral, facts_of
@@ -177,3 +179,46 @@ def test_a_question_in_the_passage_does_not_support_its_assertion():
         thresholds=Thresholds(),
     )
     assert not result.supported
+
+
+PLUGIN = PassageEvidence.of(
+    "2",
+    "We do not endorse or guarantee anything about the product that you may download from a "
+    "manufacturer's website. If you choose to visit the manufacturer's website to obtain the "
+    "plug-in, please carefully review their policies for details about personal privacy.",
+)
+
+
+def _plugin_embed(texts: list[str]):
+    """Vectors standing in for the embedder: the plug-in download span and the "obtain your
+    information" claim point different ways (the real embedder: 0.56); a paraphrase would not."""
+    import numpy as np
+
+    rows = []
+    for text in texts:
+        row = np.array([2.0 * ("information" in text), float("plug-in" in text), 0.2])
+        rows.append(row / np.linalg.norm(row))
+    return np.array(rows)
+
+
+def test_a_short_sentence_may_not_add_the_word_its_claim_is_about():
+    # PolicyQA test: published while "information" counted as filler and any sentence could add
+    # one unstated word.
+    claim = (
+        "You obtain your information by visiting the manufacturer's website to obtain the plug-in."
+    )
+    strict = Thresholds(min_lexical=0.8)
+    check = verify_sentence(claim, ("2",), {"2": PLUGIN}, thresholds=strict, embed=_plugin_embed)
+    assert not check.supported and any("infor" in p for p in check.problems)
+    lenient = replace(strict, novel_allowance_min_words=0)  # the old rule: one word, any sentence
+    assert verify_sentence(
+        claim, ("2",), {"2": PLUGIN}, thresholds=lenient, embed=_plugin_embed
+    ).supported
+    faithful = verify_sentence(
+        "You may visit the manufacturer's website to obtain the plug-in.",
+        ("2",),
+        {"2": PLUGIN},
+        thresholds=strict,
+        embed=_plugin_embed,
+    )
+    assert faithful.supported, faithful.problems
