@@ -79,6 +79,7 @@ def thresholds() -> Thresholds:
         crosslingual=settings.VERIFY_CROSSLINGUAL,
         novel_allowance_min_words=settings.VERIFY_NOVEL_MIN_WORDS,
         novel_allowance_min_semantic=settings.VERIFY_NOVEL_MIN_SEMANTIC,
+        min_semantic=settings.VERIFY_MIN_SEMANTIC,
     )
 
 

@@ -70,6 +70,7 @@ class Thresholds:
     # an extra $60 for expedited service") stays close (0.87).
     novel_allowance_min_words: int = 8
     novel_allowance_min_semantic: float = 0.6
+    min_semantic: float = 0.4  # embedding similarity to the span below which words alone fail
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,10 @@ def verify_sentence(
     problems = disagreements(facts_of(text), window=facts_of(span), cited=facts_of(cited_text))
     if lexical < thresholds.min_lexical:
         problems.append(f"too little of it is in the cited passage (coverage {lexical:.2f})")
+    elif semantic is not None and semantic < thresholds.min_semantic:
+        # Every word in the passage, the meaning elsewhere: "You collect information from me to
+        # use." (PolicyQA test; similarity 0.12) against a passage on cookies and web beacons.
+        problems.append(f"its words are in the passage but not its meaning ({semantic:.2f})")
     elif score < thresholds.min_support:
         problems.append(f"support score {score:.2f} below {thresholds.min_support:.2f}")
     if set(labels) - set(known):

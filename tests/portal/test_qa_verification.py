@@ -222,3 +222,38 @@ def test_a_short_sentence_may_not_add_the_word_its_claim_is_about():
         embed=_plugin_embed,
     )
     assert faithful.supported, faithful.problems
+
+
+COOKIES = PassageEvidence.of(
+    "1",
+    "We may use cookies, web beacons and log files to collect certain information about visitors "
+    "to our website and the use of our online services.",
+)
+
+
+def _cookies_embed(texts: list[str]):
+    """Stand-in vectors: the cookie passage and a sentence about it agree; an echo of the question
+    ("You collect information from me to use.") points elsewhere (the real embedder: 0.12)."""
+    import numpy as np
+
+    rows = [np.array([0.1, 1.0]) if "from me" in text else np.array([1.0, 0.1]) for text in texts]
+    return np.array([row / np.linalg.norm(row) for row in rows])
+
+
+def test_words_in_the_passage_without_its_meaning_are_not_support():
+    echo = verify_sentence(
+        "You collect information from me to use.",
+        ("1",),
+        {"1": COOKIES},
+        thresholds=Thresholds(min_lexical=0.8),
+        embed=_cookies_embed,
+    )
+    assert not echo.supported and any("meaning" in p for p in echo.problems)
+    real = verify_sentence(
+        "They use cookies and web beacons to collect information about visitors.",
+        ("1",),
+        {"1": COOKIES},
+        thresholds=Thresholds(min_lexical=0.8),
+        embed=_cookies_embed,
+    )
+    assert real.supported, real.problems
