@@ -4,7 +4,8 @@ Shared words are weak evidence: a near-topic document shares a question's common
 "treatment", "benefits") without saying anything about its specific subject. The question's rare
 words are what make it answerable, so the gate weighs each question term by its inverse document
 frequency in the keyword index (the same IDF BM25 ranks with) and asks what share of that weight
-one passage covers. A term the corpus never contains gets the largest possible weight: a question
+a document covers (its retrieved passages with its title and headings; ``pipeline._relevant``
+builds that text). A term the corpus never contains gets the largest possible weight: a question
 about something no document mentions is not answerable from these documents.
 
 Chosen on the dev splits (README "Answers"): on PubMedQA dev, whose documents are distinct
