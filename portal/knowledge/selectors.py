@@ -126,3 +126,25 @@ def ingestion_health(*, failed_limit: int = 20) -> IngestionHealth:
         live_versions=live_versions().count(),
         live_chunks=live_chunks().count(),
     )
+
+
+def versions_mentioning(
+    *, versions: set[tuple[int, int]], terms: tuple[str, ...]
+) -> set[tuple[int, int]]:
+    """Which of the (document id, version number) pairs have a chunk containing one of
+    ``terms`` (case-insensitive): one query, however long the documents are."""
+    if not versions or not terms:
+        return set()
+    which = Q()
+    for document_id, number in versions:
+        which |= Q(version__document_id=document_id, version__number=number)
+    mentions = Q()
+    for term in terms:
+        mentions |= Q(text__icontains=term)
+    return set(
+        Chunk.objects.filter(which)
+        .filter(mentions)
+        .order_by()
+        .values_list("version__document_id", "version__number")
+        .distinct()
+    )

@@ -83,6 +83,15 @@ _SUBJECTS_ZH = {
 }  # fmt: skip
 
 
+# Groups a whole document can be about without every passage naming them. A case record says
+# "周XX，男，34岁，... 便血1周" in one section and "患者左侧卧位" in another: "患者便血1周" does not
+# narrow the rule to a new group, it names the record's subject. Only "patient": a policy page
+# that names children somewhere does not make every passage of it about children (see
+# ``disagreements``).
+DOCUMENT_GROUP_TERMS = {"patient": ("患者", "病人", "patient")}
+DOCUMENT_GROUPS = frozenset(DOCUMENT_GROUP_TERMS)
+
+
 @dataclass(frozen=True)
 class Facts:
     numbers: frozenset[float]
@@ -207,9 +216,12 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def disagreements(sentence: Facts, *, window: Facts, cited: Facts) -> list[str]:
+def disagreements(
+    sentence: Facts, *, window: Facts, cited: Facts, implied: frozenset[str] = frozenset()
+) -> list[str]:
     """Why ``sentence`` is not supported by the passage span it aligns with (``window``) and the
-    passages it cites (``cited``); empty when the facts agree."""
+    passages it cites (``cited``); empty when the facts agree. ``implied``: groups of
+    ``DOCUMENT_GROUPS`` that the cited passages' documents name elsewhere."""
     problems: list[str] = []
     missing = sorted(sentence.numbers - cited.numbers)
     if missing:
@@ -226,7 +238,7 @@ def disagreements(sentence: Facts, *, window: Facts, cited: Facts) -> list[str]:
         problems.append(f"condition reversed: passage bounds {_fmt(value)} from below")
     for value in sorted((window.lower_bounds | window.upper_bounds) - sentence.numbers):
         problems.append(f"condition dropped: the passage limits this to {_fmt(value)}")
-    novel_groups = sorted(sentence.subjects - cited.subjects)
+    novel_groups = sorted(sentence.subjects - cited.subjects - (implied & DOCUMENT_GROUPS))
     if novel_groups:
         problems.append("applies to a group the passage does not name: " + ", ".join(novel_groups))
     elif window.subjects and not (window.subjects & sentence.subjects):

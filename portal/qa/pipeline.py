@@ -35,8 +35,10 @@ from portal.accounts.selectors import user_role
 from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.models import Chunk, KeywordIndex, VectorIndex
 from portal.knowledge.retrieval import Passage, passages_search
+from portal.knowledge.selectors import versions_mentioning
 from portal.qa import answerability, guidance
 from portal.qa.backends import extractive_backend, generation_backend
+from portal.qa.facts import DOCUMENT_GROUP_TERMS
 from portal.qa.models import Answer, AnswerStatus, Citation, RefusalReason
 from portal.qa.prompts import REFUSAL_TOKEN, build_prompt, language_of, trim_passage
 from portal.qa.sentences import DraftSentence, SentenceStream
@@ -81,6 +83,17 @@ def thresholds() -> Thresholds:
         novel_allowance_min_semantic=settings.VERIFY_NOVEL_MIN_SEMANTIC,
         min_semantic=settings.VERIFY_MIN_SEMANTIC,
     )
+
+
+def _document_groups(passages: list[Passage]) -> dict[tuple[int, int], frozenset[str]]:
+    """For each passage's document version, the groups of ``facts.DOCUMENT_GROUPS`` it names
+    somewhere (a case record names its patient in one section, not in every one)."""
+    versions = {(p.document_id, p.version) for p in passages}
+    found: dict[tuple[int, int], frozenset[str]] = {}
+    for group, terms in DOCUMENT_GROUP_TERMS.items():
+        for key in versions_mentioning(versions=versions, terms=terms):
+            found[key] = found.get(key, frozenset()) | {group}
+    return found
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -188,10 +201,12 @@ class _Run:
                 RefusalReason.NO_SUPPORT, guidance.no_support(found, language=self.language)
             )
             return
+        implied = _document_groups(relevant)
         for number, passage in enumerate(relevant, start=1):
             label = str(number)
             self.passages[label] = passage
-            self.evidence[label] = PassageEvidence.of(label, passage.text)
+            groups = implied.get((passage.document_id, passage.version), frozenset())
+            self.evidence[label] = PassageEvidence.of(label, passage.text, groups)
 
         backend = generation_backend()
         yield from self._generate(backend)

@@ -108,11 +108,13 @@ class PassageEvidence:
     text: str
     sentences: list[str] = field(default_factory=list)
     units: list[set[str]] = field(default_factory=list)
+    # Groups its document is about though this passage may not name them (facts.DOCUMENT_GROUPS).
+    implied: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, label: str, text: str) -> PassageEvidence:
+    def of(cls, label: str, text: str, implied: frozenset[str] = frozenset()) -> PassageEvidence:
         sentences = [s.text for s in split_sentences(text)] or [text]
-        return cls(label, text, sentences, [lexical_units(s) for s in sentences])
+        return cls(label, text, sentences, [lexical_units(s) for s in sentences], implied)
 
     def windows(self) -> list[tuple[str, set[str]]]:
         """Spans a claim may rest on: single sentences and adjacent pairs. Questions are left
@@ -224,8 +226,7 @@ def verify_sentence(
     weight = thresholds.embedding_weight if semantic is not None else 0.0
     score = (1 - weight) * lexical + weight * (semantic or 0.0)
 
-    cited_text = " ".join(evidence[lbl].text for lbl in known)
-    problems = disagreements(facts_of(text), window=facts_of(span), cited=facts_of(cited_text))
+    problems = _fact_problems(text, span, [evidence[lbl] for lbl in known])
     if lexical < thresholds.min_lexical:
         problems.append(f"too little of it is in the cited passage (coverage {lexical:.2f})")
     elif semantic is not None and semantic < thresholds.min_semantic:
@@ -266,6 +267,15 @@ def verify_sentence(
     )
 
 
+def _fact_problems(text: str, span: str, cited: list[PassageEvidence]) -> list[str]:
+    return disagreements(
+        facts_of(text),
+        window=facts_of(span),
+        cited=facts_of(" ".join(ev.text for ev in cited)),
+        implied=frozenset().union(*(ev.implied for ev in cited)),
+    )
+
+
 def _is_chinese(text: str) -> bool:
     cjk = len(_CJK.findall(text))
     letters = sum(1 for c in text if c.isalpha())
@@ -293,8 +303,7 @@ def _verify_crosslingual(
     best = int(np.argmax(similarities))
     label, span = windows[best]
     semantic = float(np.clip(similarities[best], 0.0, 1.0))
-    cited_text = " ".join(evidence[lbl].text for lbl in known)
-    problems = disagreements(facts_of(text), window=facts_of(span), cited=facts_of(cited_text))
+    problems = _fact_problems(text, span, [evidence[lbl] for lbl in known])
     if semantic < thresholds.min_crosslingual:
         problems.append(
             f"cross-language similarity {semantic:.2f} below {thresholds.min_crosslingual:.2f}"

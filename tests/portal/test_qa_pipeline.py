@@ -8,6 +8,7 @@ what the pipeline does with a draft: verify, replace, refuse, store, stream.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -385,3 +386,25 @@ def test_a_document_covering_the_question_answers_without_a_close_passage(
     assert answer_run(question=CASE_QUESTION).status == "answered"
     settings.ANSWER_SOLE_QUESTION_COVERAGE = 1.01
     assert answer_run(question=CASE_QUESTION).status == "refused"
+
+
+DEMO_CASES = Path(__file__).resolve().parents[2] / "demo" / "knowledge" / "clinical-cases-zh"
+
+
+def test_a_case_record_answer_may_call_its_subject_the_patient(knowledge, scripted):
+    """The demo's hemorrhoid question was refused: the model wrote "患者..." citing the history,
+    which never says 患者, and the verifier took the patient for a group the passage does not
+    name. The record names its patient in another section, so the sentence stands."""
+    record = (DEMO_CASES / "cmb-clin-02-hemorrhoids.md").read_text()
+    ingest(record, filename="hemorrhoids.md", coll=collection("cases"), title="痔")
+
+    def draft(request: GenerationRequest) -> str:
+        label = next(lbl for lbl, text in request.passages if "便血1周" in text)
+        assert "患者" not in dict(request.passages)[label]
+        return f"患者反复肛门部肿物脱出2年，便血1周 [{label}]。"
+
+    scripted(draft)
+    question = "痔的病例中，患者肛门肿物脱出和便血各有多长时间？结肠镜检查发现了什么？"
+    outcome = answer_run(question=question)
+    assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
+    assert outcome.sentences[0]["text"].startswith("患者")

@@ -257,3 +257,39 @@ def test_words_in_the_passage_without_its_meaning_are_not_support():
         embed=_cookies_embed,
     )
     assert real.supported, real.problems
+
+
+CASE_HISTORY = "周XX，男，34岁，2年前无明显诱因反复出现肛门部肿物脱出，1周前出现大便后点滴样出血。"
+
+
+def test_a_case_records_patient_is_not_a_new_group_when_its_document_names_them():
+    """A case record names its patient in one section ("专科查体：患者左侧卧位") and tells the
+    history in another that never says 患者: "患者..." citing the history names the record's
+    subject, it does not apply the passage to a new group."""
+    sentence = "患者反复出现肛门部肿物脱出2年，1周前出现便血。"
+    alone = {"1": PassageEvidence.of("1", CASE_HISTORY)}
+    result = verify_sentence(sentence, ("1",), alone, thresholds=Thresholds())
+    assert any("group the passage does not name: patient" in p for p in result.problems)
+    in_case = {"1": PassageEvidence.of("1", CASE_HISTORY, implied=frozenset({"patient"}))}
+    assert verify_sentence(sentence, ("1",), in_case, thresholds=Thresholds()).supported
+
+
+def test_only_the_patient_is_implied_by_a_document_never_a_narrower_group():
+    """A passport page names children somewhere; that does not make its adult passage about
+    them, and a document-level patient does not replace the group a passage names."""
+    children = {"1": replace(EVIDENCE["1"], implied=frozenset({"child"}))}
+    result = verify_sentence(
+        "Children may renew their passport by mail if it is undamaged.",
+        ("1",),
+        children,
+        thresholds=Thresholds(),
+    )
+    assert any("group the passage does not name: child" in p for p in result.problems)
+    patients = {"1": replace(EVIDENCE["1"], implied=frozenset({"patient"}))}
+    result = verify_sentence(
+        "Patients may renew their passport by mail if it was issued within the last 15 years.",
+        ("1",),
+        patients,
+        thresholds=Thresholds(),
+    )
+    assert any("drops who the rule applies to: adult" in p for p in result.problems)
