@@ -31,7 +31,9 @@ QUESTION_FRAME = frozenset(
         "much many long often soon take takes get gets need needs want know tell please help "
         "like also still ever anyone someone thing things way "
         "什么 哪些 哪个 那个 这个 多少 多长 长时间 多长时间 多久 怎么 怎样 如何 为什么 是否 能否 "
-        "可以 能 不能 需要 请问 知道 还 一下 有没有 多大 几个"
+        "可以 能 不能 需要 请问 知道 还 一下 有没有 多大 几个 "
+        # "那个病例": how staff name a case record, a word the record itself never uses.
+        "病例"
     )
 )
 

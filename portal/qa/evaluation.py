@@ -191,9 +191,12 @@ def answers_evaluate(
             if check.get("fallback"):
                 continue  # quotes that replaced the draft are not the model's writing
             drafted += 1
+            # What the model wrote, before the verifier moved a citation to the passage that
+            # supports the sentence (verify_or_recite).
+            labels = check.get("drafted_labels") or check["labels"]
             # Format adherence of what the model wrote: cites, and only passages it was given.
-            drafted_cited += bool(check["labels"]) and set(check["labels"]) <= given
-            drafted_unsupported += not strict_support(check["text"], _retrieved(outcome, check))
+            drafted_cited += bool(labels) and set(labels) <= given
+            drafted_unsupported += not strict_support(check["text"], _retrieved(outcome, labels))
         for sentence in outcome.sentences:
             published += 1
             published_cited += bool(sentence["citations"])
@@ -256,13 +259,13 @@ def answers_evaluate(
     }
 
 
-def _retrieved(outcome, check: dict) -> list[str]:
+def _retrieved(outcome, labels: list[str]) -> list[str]:
     """Texts of the passages a drafted sentence cited (all prompted passages, not only the ones
     the published answer kept), read from the chunks the answer recorded."""
     from portal.knowledge.models import Chunk
 
     by_label = {r["label"]: r["chunk_id"] for r in outcome.answer.retrieved}
-    ids = [by_label[lbl] for lbl in check["labels"] if lbl in by_label]
+    ids = [by_label[lbl] for lbl in labels if lbl in by_label]
     return list(Chunk.objects.filter(pk__in=ids).values_list("text", flat=True))
 
 

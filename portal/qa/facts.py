@@ -92,6 +92,18 @@ DOCUMENT_GROUP_TERMS = {"patient": ("患者", "病人", "patient")}
 DOCUMENT_GROUPS = frozenset(DOCUMENT_GROUP_TERMS)
 
 
+def without_document_groups(text: str, implied: frozenset[str]) -> str:
+    """``text`` without the words naming groups its document implies: "患者便血1周" is, word
+    for word, what "便血1周" in the record says."""
+    for group in implied & DOCUMENT_GROUPS:
+        for term in DOCUMENT_GROUP_TERMS[group]:
+            if term.isascii():
+                text = re.sub(rf"\b(the |a )?{term}s?\b", "", text, flags=re.IGNORECASE)
+            else:
+                text = text.replace(term, "")
+    return text
+
+
 @dataclass(frozen=True)
 class Facts:
     numbers: frozenset[float]

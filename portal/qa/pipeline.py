@@ -48,7 +48,7 @@ from portal.qa.verification import (
     Thresholds,
     quote_for,
     relevance,
-    verify_sentence,
+    verify_or_recite,
 )
 from portal.safety import services as safety
 
@@ -85,10 +85,9 @@ def thresholds() -> Thresholds:
     )
 
 
-def _document_groups(passages: list[Passage]) -> dict[tuple[int, int], frozenset[str]]:
-    """For each passage's document version, the groups of ``facts.DOCUMENT_GROUPS`` it names
+def document_groups(versions: set[tuple[int, int]]) -> dict[tuple[int, int], frozenset[str]]:
+    """For each (document id, version number), the groups of ``facts.DOCUMENT_GROUPS`` it names
     somewhere (a case record names its patient in one section, not in every one)."""
-    versions = {(p.document_id, p.version) for p in passages}
     found: dict[tuple[int, int], frozenset[str]] = {}
     for group, terms in DOCUMENT_GROUP_TERMS.items():
         for key in versions_mentioning(versions=versions, terms=terms):
@@ -201,7 +200,7 @@ class _Run:
                 RefusalReason.NO_SUPPORT, guidance.no_support(found, language=self.language)
             )
             return
-        implied = _document_groups(relevant)
+        implied = document_groups({(p.document_id, p.version) for p in relevant})
         for number, passage in enumerate(relevant, start=1):
             label = str(number)
             self.passages[label] = passage
@@ -238,10 +237,15 @@ class _Run:
         # question often asks about two sections of one document ("the mastitis case's blood
         # count and ultrasound"), and "辅助检查: 血常规 ..." answers it because its document is
         # that case.
+        # The groups a document is about count as named too: a record that calls its subject
+        # 病人 answers a question about 患者 (facts.DOCUMENT_GROUPS).
+        implied = document_groups({(p.document_id, p.version) for p in found})
         context: dict[int, list[str]] = {}
         for passage in found:
             parts = context.setdefault(passage.document_id, [passage.document_title])
             parts.extend((*passage.heading_path, passage.text))
+            for group in implied.get((passage.document_id, passage.version), ()):
+                parts.extend(DOCUMENT_GROUP_TERMS[group])
         covered = {
             document_id: weights.coverage(" ".join(parts)) for document_id, parts in context.items()
         }
@@ -359,7 +363,7 @@ class _Run:
             self.model_refused = True
             return
         with self.step("verify"):
-            check = verify_sentence(
+            check = verify_or_recite(
                 sentence.text,
                 sentence.labels,
                 self.evidence,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ingestion.tokenize import tokenize
-from portal.qa.facts import disagreements, facts_of
+from portal.qa.facts import disagreements, facts_of, without_document_groups
 from portal.qa.sentences import split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> L2-normalised rows
@@ -86,6 +86,9 @@ class SentenceCheck:
     problems: tuple[str, ...] = ()
     # Not a claim at all (a heading, a bare question): dropped without counting against the draft.
     trivial: bool = False
+    # What the model cited, when that passage failed and another one given supports the sentence
+    # (``verify_or_recite``); ``labels`` then holds the passage that does.
+    drafted_labels: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -97,6 +100,7 @@ class SentenceCheck:
             "semantic": None if self.semantic is None else round(self.semantic, 3),
             "aligned_label": self.aligned_label,
             "problems": list(self.problems),
+            **({"drafted_labels": list(self.drafted_labels)} if self.drafted_labels else {}),
         }
 
 
@@ -202,7 +206,8 @@ def verify_sentence(
         )
     if _is_chinese(text) != _is_chinese(" ".join(evidence[lbl].text for lbl in known)):
         return _verify_crosslingual(text, labels, known, evidence, thresholds, embed)
-    units = lexical_units(text)
+    implied = frozenset().union(*(evidence[lbl].implied for lbl in known))
+    units = lexical_units(without_document_groups(text, implied))
     if not units:
         return unsupported("says nothing a passage could support")
     # Numbers are checked by value in portal.qa.facts ("six" = "6"), not as words.
@@ -274,6 +279,32 @@ def _fact_problems(text: str, span: str, cited: list[PassageEvidence]) -> list[s
         cited=facts_of(" ".join(ev.text for ev in cited)),
         implied=frozenset().union(*(ev.implied for ev in cited)),
     )
+
+
+def verify_or_recite(
+    text: str,
+    labels: Sequence[str],
+    evidence: dict[str, PassageEvidence],
+    *,
+    thresholds: Thresholds,
+    embed: Embed | None = None,
+) -> SentenceCheck:
+    """``verify_sentence``; when the sentence fails against what it cites, also against each
+    other passage it was given, alone, under the same checks. A small model writes a sentence of
+    the second passage and cites the first ("结肠镜检查发现..." citing the case history rather
+    than the examinations): the sentence stands, with the citation of the passage that supports
+    it. A sentence no single passage supports still fails."""
+    check = verify_sentence(text, labels, evidence, thresholds=thresholds, embed=embed)
+    if check.supported or check.trivial or not check.labels:
+        return check
+    best: SentenceCheck | None = None
+    for label in evidence:
+        if label in check.labels:
+            continue
+        other = verify_sentence(text, (label,), evidence, thresholds=thresholds, embed=embed)
+        if other.supported and (best is None or other.score > best.score):
+            best = other
+    return check if best is None else replace(best, drafted_labels=check.labels)
 
 
 def _is_chinese(text: str) -> bool:

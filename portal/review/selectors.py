@@ -40,6 +40,10 @@ def answer_passages(answer: Answer) -> list[dict]:
     ids = [r["chunk_id"] for r in answer.retrieved]
     chunks = {c.pk: c for c in Chunk.objects.filter(pk__in=ids).select_related("version__document")}
     quotes = {c.label: c for c in answer.citations.all()}
+    # Imported here: the pipeline module imports this app's models through its own imports.
+    from portal.qa.pipeline import document_groups
+
+    implied = document_groups({(c.version.document_id, c.version.number) for c in chunks.values()})
     out = []
     for row in answer.retrieved:
         chunk = chunks.get(row["chunk_id"])
@@ -51,6 +55,11 @@ def answer_passages(answer: Answer) -> list[dict]:
                     "chunk_id": chunk.pk,
                     "title": chunk.version.document.title,
                     "text": chunk.text,
+                    # Groups its document names elsewhere (qa.facts.DOCUMENT_GROUPS), as a list
+                    # because the passages are also stored as JSON with the review decision.
+                    "implied": sorted(
+                        implied.get((chunk.version.document_id, chunk.version.number), ())
+                    ),
                 }
             )
         elif citation is not None:

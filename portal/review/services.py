@@ -94,7 +94,10 @@ def review_edit(
     """Re-verify the edited text sentence by sentence against the answer's passages; save and
     publish only when every sentence cites a passage that supports it."""
     passages = answer_passages(answer)
-    evidence = {p["label"]: PassageEvidence.of(p["label"], p["text"]) for p in passages}
+    evidence = {
+        p["label"]: PassageEvidence.of(p["label"], p["text"], frozenset(p.get("implied", ())))
+        for p in passages
+    }
     drafted = split_sentences(text)
     if not drafted:
         raise ReviewError("The edited answer is empty.")

@@ -408,3 +408,50 @@ def test_a_case_record_answer_may_call_its_subject_the_patient(knowledge, script
     outcome = answer_run(question=question)
     assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
     assert outcome.sentences[0]["text"].startswith("患者")
+
+
+def test_the_real_models_draft_for_the_hemorrhoid_case_is_published_with_corrected_citations(
+    knowledge, scripted
+):
+    """Qwen 0.5B's draft for the demo question cited the history for all three sentences; the
+    colonoscopy finding is in the examinations. The first stands as written, the second is
+    published citing the passage that says it, the bare "痔。" is dropped."""
+    record = (DEMO_CASES / "cmb-clin-02-hemorrhoids.md").read_text()
+    ingest(record, filename="hemorrhoids.md", coll=collection("cases"), title="痔")
+    labels = {}
+
+    def draft(request: GenerationRequest) -> str:
+        history = next(lbl for lbl, text in request.passages if "便血1周" in text)
+        labels["history"] = history
+        labels["exams"] = next(lbl for lbl, text in request.passages if "结直肠粘膜" in text)
+        return (
+            f"患者肛门肿物脱出2年，便血1周。[{history}]结肠镜检查发现了回肠末端、结直肠粘膜"
+            f"未见异常；[{history}]痔。[{history}]"
+        )
+
+    scripted(draft)
+    question = "痔的病例中，患者肛门肿物脱出和便血各有多长时间？结肠镜检查发现了什么？"
+    outcome = answer_run(question=question)
+    assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
+    assert labels["history"] != labels["exams"]
+    published = [(s["text"], s["citations"], s["quoted"]) for s in outcome.sentences]
+    assert published[0] == ("患者肛门肿物脱出2年，便血1周。", [labels["history"]], False)
+    assert published[1][1:] == ([labels["exams"]], False) and "结直肠粘膜" in published[1][0]
+    recited = outcome.answer.verification[1]
+    assert recited["drafted_labels"] == [labels["history"]] and recited["supported"]
+
+
+def test_a_record_that_calls_its_subject_bingren_covers_a_question_about_huanzhe(
+    knowledge, settings, scripted
+):
+    """The gate reads a document with the groups it is about: the erysipelas record says 病人,
+    the question 患者; with every term required, only that lets the record answer."""
+    record = (DEMO_CASES / "cmb-clin-21-erysipelas.md").read_text()
+    assert "患者" not in record and "病人" in record
+    ingest(record, filename="erysipelas.md", coll=collection("cases"), title="丹毒")
+    model = scripted("NOT_IN_SOURCES")
+    settings.ANSWER_MIN_QUESTION_COVERAGE = settings.ANSWER_SOLE_QUESTION_COVERAGE = 0.999
+    answer_run(question="丹毒病例的患者血糖是多少？")
+    assert len(model.requests) == 1  # the gate let the record through to the model
+    answer_run(question="丹毒病例的患者尿酸是多少？")  # 尿酸: a term the record lacks
+    assert len(model.requests) == 1

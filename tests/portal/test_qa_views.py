@@ -9,6 +9,7 @@ import pytest
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.pipeline import answer_run
 from portal.review.models import ReviewDecision
+from portal.review.selectors import answer_passages
 from tests.portal.factories import PASSPORT_MD, ingest
 
 QUESTION = "How long does passport renewal by mail take?"
@@ -145,3 +146,25 @@ def test_review_pages_are_for_reviewers_only(client, knowledge, make_user):
     client.force_login(make_user("staff"))
     assert client.get("/review/").status_code == 403
     assert client.post(f"/review/{answer.public_id}/", {"action": "approve"}).status_code == 403
+
+
+def test_a_reviewer_may_call_a_case_records_subject_the_patient(knowledge, make_user):
+    """Review re-verifies edits with the same reading as the pipeline: a record that names its
+    patient in another section lets "患者..." cite its history."""
+    from pathlib import Path
+
+    from portal.review.services import review_edit
+    from tests.portal.factories import collection
+
+    record = Path(__file__).resolve().parents[2] / "demo/knowledge/clinical-cases-zh"
+    text = (record / "cmb-clin-02-hemorrhoids.md").read_text()
+    ingest(text, filename="hemorrhoids.md", coll=collection("cases"), title="痔")
+    answer = _held("痔的病例中，患者肛门肿物脱出和便血各有多长时间？")
+    history = next(p for p in answer_passages(answer) if "便血1周" in p["text"])
+    assert "患者" not in history["text"] and history["implied"] == ["patient"]
+    result = review_edit(
+        answer=answer,
+        reviewer=make_user("reviewer"),
+        text=f"患者肛门肿物脱出2年，便血1周 [{history['label']}]。",
+    )
+    assert result.saved, [c.problems for c in result.checks]
