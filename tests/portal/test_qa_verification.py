@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from portal.qa.facts import cn_numeral, facts_of
@@ -339,3 +340,26 @@ def test_reciting_never_rescues_a_sentence_no_single_passage_supports():
         result = verify_or_recite(sentence, ("1",), EVIDENCE, thresholds=Thresholds())
         assert not result.supported, sentence
         assert result.labels == ("1",) and result.drafted_labels == ()
+
+
+def test_an_implied_patient_does_not_excuse_an_english_word_the_passage_lacks():
+    """PubMedQA dev: the question restated as a claim, citing an objective that never says it.
+    With "patient" dropped as an implied word, the one unstated word left ("compromised") was
+    allowed; as a word, it is the second one, and the sentence fails."""
+    passage = (
+        "Robot-assisted radical cystectomy (RARC) remains controversial in terms of oncologic "
+        "outcomes, especially during the initial experience. The purpose of this study was to "
+        "evaluate the impact of initial experience of robotic cystectomy programs on oncologic "
+        "outcomes and overall survival."
+    )
+    evidence = {"1": PassageEvidence.of("1", passage, implied=frozenset({"patient"}))}
+    result = verify_sentence(
+        "Patient outcome compromised during the initial experience with robot-assisted radical "
+        "cystectomy.",
+        ("1",),
+        evidence,
+        thresholds=Thresholds(),
+        embed=lambda texts: np.array([[1.0, 0.0], [0.63, (1 - 0.63**2) ** 0.5]]),
+    )
+    assert not result.supported
+    assert any("does not: " in p and "patie" in p for p in result.problems), result.problems
