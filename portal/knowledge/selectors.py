@@ -128,23 +128,28 @@ def ingestion_health(*, failed_limit: int = 20) -> IngestionHealth:
     )
 
 
-def versions_mentioning(
-    *, versions: set[tuple[int, int]], terms: tuple[str, ...]
-) -> set[tuple[int, int]]:
-    """Which of the (document id, version number) pairs have a chunk containing one of
-    ``terms`` (case-insensitive): one query, however long the documents are."""
-    if not versions or not terms:
-        return set()
+def groups_mentioned(
+    *, versions: set[tuple[int, int]], terms: dict[str, tuple[str, ...]]
+) -> dict[tuple[int, int], frozenset[str]]:
+    """For each (document id, version number) pair, the keys of ``terms`` whose words occur
+    (case-insensitive) in one of its chunks; one query per key, however long the documents."""
+    if not versions:
+        return {}
     which = Q()
     for document_id, number in versions:
         which |= Q(version__document_id=document_id, version__number=number)
-    mentions = Q()
-    for term in terms:
-        mentions |= Q(text__icontains=term)
-    return set(
-        Chunk.objects.filter(which)
-        .filter(mentions)
-        .order_by()
-        .values_list("version__document_id", "version__number")
-        .distinct()
-    )
+    found: dict[tuple[int, int], frozenset[str]] = {}
+    for key, words in terms.items():
+        mentions = Q()
+        for word in words:
+            mentions |= Q(text__icontains=word)
+        hits = (
+            Chunk.objects.filter(which)
+            .filter(mentions)
+            .order_by()
+            .values_list("version__document_id", "version__number")
+            .distinct()
+        )
+        for hit in hits:
+            found[hit] = found.get(hit, frozenset()) | {key}
+    return found

@@ -35,7 +35,7 @@ from portal.accounts.selectors import user_role
 from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.models import Chunk, KeywordIndex, VectorIndex
 from portal.knowledge.retrieval import Passage, passages_search
-from portal.knowledge.selectors import versions_mentioning
+from portal.knowledge.selectors import groups_mentioned
 from portal.qa import answerability, guidance
 from portal.qa.backends import extractive_backend, generation_backend
 from portal.qa.facts import DOCUMENT_GROUP_TERMS
@@ -83,16 +83,6 @@ def thresholds() -> Thresholds:
         novel_allowance_min_semantic=settings.VERIFY_NOVEL_MIN_SEMANTIC,
         min_semantic=settings.VERIFY_MIN_SEMANTIC,
     )
-
-
-def document_groups(versions: set[tuple[int, int]]) -> dict[tuple[int, int], frozenset[str]]:
-    """For each (document id, version number), the groups of ``facts.DOCUMENT_GROUPS`` it names
-    somewhere (a case record names its patient in one section, not in every one)."""
-    found: dict[tuple[int, int], frozenset[str]] = {}
-    for group, terms in DOCUMENT_GROUP_TERMS.items():
-        for key in versions_mentioning(versions=versions, terms=terms):
-            found[key] = found.get(key, frozenset()) | {group}
-    return found
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -194,13 +184,17 @@ class _Run:
                 retriever=self.retriever,
             )
         with self.step("relevance"):
-            relevant = self._relevant(found)
+            # The groups each document is about though not every passage names them: a case
+            # record names its patient in one section (facts.DOCUMENT_GROUPS).
+            implied = groups_mentioned(
+                versions={(p.document_id, p.version) for p in found}, terms=DOCUMENT_GROUP_TERMS
+            )
+            relevant = self._relevant(found, implied)
         if not relevant:
             yield self._finish_refused(
                 RefusalReason.NO_SUPPORT, guidance.no_support(found, language=self.language)
             )
             return
-        implied = document_groups({(p.document_id, p.version) for p in relevant})
         for number, passage in enumerate(relevant, start=1):
             label = str(number)
             self.passages[label] = passage
@@ -214,7 +208,9 @@ class _Run:
             yield from self._generate(extractive_backend(), fallback=True)
         yield self._finish(checked, relevant=relevant)
 
-    def _relevant(self, found: list[Passage]) -> list[Passage]:
+    def _relevant(
+        self, found: list[Passage], implied: dict[tuple[int, int], frozenset[str]]
+    ) -> list[Passage]:
         """The passages worth prompting with, or none when nothing bears on the question.
 
         A document clears the gate when one of its passages is close to the question (enough
@@ -238,8 +234,7 @@ class _Run:
         # count and ultrasound"), and "辅助检查: 血常规 ..." answers it because its document is
         # that case.
         # The groups a document is about count as named too: a record that calls its subject
-        # 病人 answers a question about 患者 (facts.DOCUMENT_GROUPS).
-        implied = document_groups({(p.document_id, p.version) for p in found})
+        # 病人 answers a question about 患者.
         context: dict[int, list[str]] = {}
         for passage in found:
             parts = context.setdefault(passage.document_id, [passage.document_title])

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.knowledge.models import Chunk
+from portal.knowledge.selectors import groups_mentioned
+from portal.qa.facts import DOCUMENT_GROUP_TERMS
 from portal.qa.models import Answer, AnswerStatus
 
 
@@ -40,10 +42,10 @@ def answer_passages(answer: Answer) -> list[dict]:
     ids = [r["chunk_id"] for r in answer.retrieved]
     chunks = {c.pk: c for c in Chunk.objects.filter(pk__in=ids).select_related("version__document")}
     quotes = {c.label: c for c in answer.citations.all()}
-    # Imported here: the pipeline module imports this app's models through its own imports.
-    from portal.qa.pipeline import document_groups
-
-    implied = document_groups({(c.version.document_id, c.version.number) for c in chunks.values()})
+    implied = groups_mentioned(
+        versions={(c.version.document_id, c.version.number) for c in chunks.values()},
+        terms=DOCUMENT_GROUP_TERMS,
+    )
     out = []
     for row in answer.retrieved:
         chunk = chunks.get(row["chunk_id"])
