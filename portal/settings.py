@@ -355,6 +355,9 @@ VERIFY_NOVEL_MIN_SEMANTIC = env_float("VERIFY_NOVEL_MIN_SEMANTIC", 0.6)
 # 232 stored PubMedQA/doc2dial dev drafts is below 0.5.
 VERIFY_MIN_SEMANTIC = env_float("VERIFY_MIN_SEMANTIC", 0.4)
 VERIFY_EMBEDDING_WEIGHT = env_float("VERIFY_EMBEDDING_WEIGHT", 0.35)
+# A sentence that fails against the passage it cites may be published citing another passage it
+# was given that supports it with no unstated word (verification.verify_or_recite).
+VERIFY_RECITE = env_bool("VERIFY_RECITE", True)
 # A sentence in another language than its passage is judged by embedding similarity (plus the
 # fact checks); off, such sentences are replaced by quotes of the passage.
 VERIFY_CROSSLINGUAL = env_bool("VERIFY_CROSSLINGUAL", True)

@@ -47,6 +47,12 @@ _NEGATION_ZH = re.compile(
     r"不允许|不再|没有|没|无须|无需|无权|无法|未经|禁止|严禁|勿|否"
 )
 
+# "Only" limits a claim to what it qualifies: "Only first hour there was no significant effect"
+# is not "there was no significant effect". "Not only" adds rather than limits. Chinese: the
+# multi-character forms, since 只 alone is also a classifier (一只).
+_ONLY_EN = re.compile(r"(?<!not )\bonly\b")
+_ONLY_ZH = re.compile(r"仅|只有|只能|只限|只在|只对|只需")
+
 # Numeric conditions: which side of the number a rule applies to.
 _LOWER_EN = r"at least|or older|or more|or over|or above|and older|and over|and above|more than|older than|over|above|minimum|exceeding|exceeds|from"  # noqa: E501
 _UPPER_EN = r"under|below|at most|up to|or younger|or less|or fewer|or under|less than|fewer than|younger than|within|maximum|no later than|no more than|not more than|not exceeding"  # noqa: E501
@@ -111,6 +117,7 @@ class Facts:
     lower_bounds: frozenset[float]  # numbers that a condition bounds from below ("16 or older")
     upper_bounds: frozenset[float]  # numbers bounded from above ("under 16", "未满16周岁")
     subjects: frozenset[str]  # canonical groups of people mentioned
+    restricted: bool = False  # says "only" (仅, 只有 ...)
 
 
 def cn_numeral(text: str) -> float | None:
@@ -221,6 +228,7 @@ def facts_of(text: str) -> Facts:
         lower_bounds=frozenset(lower),
         upper_bounds=frozenset(upper),
         subjects=frozenset(_subjects(text)),
+        restricted=bool(_ONLY_EN.search(text.lower()) or _ONLY_ZH.search(text)),
     )
 
 
@@ -248,6 +256,8 @@ def disagreements(
         problems.append(f"condition reversed: passage bounds {_fmt(value)} from above")
     for value in sorted(sentence.upper_bounds & window.lower_bounds - window.upper_bounds):
         problems.append(f"condition reversed: passage bounds {_fmt(value)} from below")
+    if window.restricted and not sentence.restricted:
+        problems.append("drops a restriction the passage states (only)")
     for value in sorted((window.lower_bounds | window.upper_bounds) - sentence.numbers):
         problems.append(f"condition dropped: the passage limits this to {_fmt(value)}")
     novel_groups = sorted(sentence.subjects - cited.subjects - (implied & DOCUMENT_GROUPS))

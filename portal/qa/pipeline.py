@@ -49,6 +49,7 @@ from portal.qa.verification import (
     quote_for,
     relevance,
     verify_or_recite,
+    verify_sentence,
 )
 from portal.safety import services as safety
 
@@ -358,7 +359,8 @@ class _Run:
             self.model_refused = True
             return
         with self.step("verify"):
-            check = verify_or_recite(
+            verify = verify_or_recite if settings.VERIFY_RECITE else verify_sentence
+            check = verify(
                 sentence.text,
                 sentence.labels,
                 self.evidence,

@@ -28,6 +28,8 @@ PASSAGES = {
     "3": "Children under 16 must apply in person with both parents.",
     "4": "未满16周岁的儿童必须由父母双方陪同本人办理。"
     "成年人可以通过邮寄方式换发护照，办理时间为6至8周。",
+    "5": "Only in the first hour there was no significant pain relief with ropivacaine.",
+    "6": "这种降压药仅适用于成年高血压患者。",
 }
 EVIDENCE = {label: PassageEvidence.of(label, text) for label, text in PASSAGES.items()}
 
@@ -55,6 +57,8 @@ def check(text: str, *labels: str):
         ("The sky above the passport office is blue.", ("1",), "does not: "),
         ("Mail renewal takes 6-8 weeks.", (), "cites no passage"),
         ("Mail renewal takes 6-8 weeks.", ("9",), "not given"),
+        ("There was no significant pain relief with ropivacaine.", ("5",), "restriction"),
+        ("这种降压药适用于成年高血压患者。", ("6",), "restriction"),
     ],
 )
 def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
@@ -76,6 +80,7 @@ def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, prob
         ("Children under 16 must apply in person with both parents.", ("3",)),
         ("成年人可以邮寄换发护照，需要6至8周。", ("4",)),
         ("未满十六周岁的儿童须由父母陪同本人办理。", ("4",)),
+        ("Only in the first hour was there no significant pain relief with ropivacaine.", ("5",)),
     ],
 )
 def test_faithful_paraphrases_pass(sentence, labels):
@@ -363,3 +368,27 @@ def test_an_implied_patient_does_not_excuse_an_english_word_the_passage_lacks():
     )
     assert not result.supported
     assert any("does not: " in p and "patie" in p for p in result.problems), result.problems
+
+
+def test_a_recited_sentence_may_not_add_a_word_its_new_passage_lacks():
+    """Found on PubMedQA test (disclosed in the README): a sentence that failed against its own
+    citation passed against another passage while adding "participants" (and dropping "only in
+    the first hour", which the restriction check now catches on its own). A re-cited sentence
+    gets no allowance for unstated words."""
+    evidence = {
+        "1": PassageEvidence.of("1", "Tonsillectomy was performed under general anesthesia."),
+        "2": PassageEvidence.of(
+            "2",
+            "There was no significant pain-relieving effect seen in the ropivacaine group "
+            "(p>0.05).",
+        ),
+    }
+    sentence = (
+        "Participants did not have any significant pain-relieving effect seen in the "
+        "ropivacaine group (p>0.05)."
+    )
+    close = lambda texts: np.array([[1.0, 0.0]] + [[0.83, 0.56]] * (len(texts) - 1))  # noqa: E731
+    own = verify_sentence(sentence, ("2",), evidence, thresholds=Thresholds(), embed=close)
+    assert own.supported  # cited as written, one unstated word passes at this similarity
+    recited = verify_or_recite(sentence, ("1",), evidence, thresholds=Thresholds(), embed=close)
+    assert not recited.supported and recited.labels == ("1",)
