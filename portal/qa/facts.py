@@ -53,6 +53,14 @@ _NEGATION_ZH = re.compile(
 _ONLY_EN = re.compile(r"(?<!not )\bonly\b")
 _ONLY_ZH = re.compile(r"仅|只有|只能|只限|只在|只对|只需")
 
+# A reason is a claim of its own: "You collect my information because you can visit most pages
+# without providing any" (PolicyQA dev) joins two statements of the passage with a cause it never
+# states.
+_CAUSE_EN = re.compile(
+    r"\b(because|due to|owing to|as a result of|therefore|thus|hence|caused by|leads? to)\b"
+)
+_CAUSE_ZH = re.compile(r"因为|由于|所以|因此|导致")
+
 # Numeric conditions: which side of the number a rule applies to.
 _LOWER_EN = r"at least|or older|or more|or over|or above|and older|and over|and above|more than|older than|over|above|minimum|exceeding|exceeds|from"  # noqa: E501
 _UPPER_EN = r"under|below|at most|up to|or younger|or less|or fewer|or under|less than|fewer than|younger than|within|maximum|no later than|no more than|not more than|not exceeding"  # noqa: E501
@@ -118,6 +126,7 @@ class Facts:
     upper_bounds: frozenset[float]  # numbers bounded from above ("under 16", "未满16周岁")
     subjects: frozenset[str]  # canonical groups of people mentioned
     restricted: bool = False  # says "only" (仅, 只有 ...)
+    causal: bool = False  # gives a reason ("because", 因为 ...)
 
 
 def cn_numeral(text: str) -> float | None:
@@ -229,6 +238,7 @@ def facts_of(text: str) -> Facts:
         upper_bounds=frozenset(upper),
         subjects=frozenset(_subjects(text)),
         restricted=bool(_ONLY_EN.search(text.lower()) or _ONLY_ZH.search(text)),
+        causal=bool(_CAUSE_EN.search(text.lower()) or _CAUSE_ZH.search(text)),
     )
 
 
@@ -258,6 +268,8 @@ def disagreements(
         problems.append(f"condition reversed: passage bounds {_fmt(value)} from below")
     if window.restricted and not sentence.restricted:
         problems.append("drops a restriction the passage states (only)")
+    if sentence.causal and not window.causal:
+        problems.append("gives a reason the passage does not state")
     for value in sorted((window.lower_bounds | window.upper_bounds) - sentence.numbers):
         problems.append(f"condition dropped: the passage limits this to {_fmt(value)}")
     novel_groups = sorted(sentence.subjects - cited.subjects - (implied & DOCUMENT_GROUPS))

@@ -59,6 +59,8 @@ def check(text: str, *labels: str):
         ("Mail renewal takes 6-8 weeks.", ("9",), "not given"),
         ("There was no significant pain relief with ropivacaine.", ("5",), "restriction"),
         ("这种降压药适用于成年高血压患者。", ("6",), "restriction"),
+        ("Adults may renew by mail because their passport is undamaged.", ("1",), "reason"),
+        ("因为是成年人，所以可以通过邮寄方式换发护照。", ("4",), "reason"),
     ],
 )
 def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
