@@ -4,8 +4,8 @@ A small model will keep a passage's words and change what they say: "Yes, your 1
 renew by mail [1]" shares most words with "adults 16 or older may renew by mail". So the verifier
 reads, from the sentence and from the passage it cites: the numbers (digits, English number words,
 Chinese numerals, money, dates), the direction of each numeric condition (at least / under, 以上 /
-未满), negations, and the groups of people a rule applies to. Each must agree for a sentence to
-count as supported. Plain regular expressions: fast, explainable, and the same in both languages.
+未满), negations, the groups of people a rule applies to, "only" (仅) and stated reasons
+("because", 因为). Each must agree for a sentence to count as supported. Plain regular expressions: fast, explainable, and the same in both languages.
 """
 
 from __future__ import annotations
