@@ -5,7 +5,8 @@ renew by mail [1]" shares most words with "adults 16 or older may renew by mail"
 reads, from the sentence and from the passage it cites: the numbers (digits, English number words,
 Chinese numerals, money, dates), the direction of each numeric condition (at least / under, 以上 /
 未满), negations, the groups of people a rule applies to, "only" (仅) and stated reasons
-("because", 因为). Each must agree for a sentence to count as supported. Plain regular expressions: fast, explainable, and the same in both languages.
+("because", 因为). Each must agree for a sentence to count as supported. Plain regular
+expressions: fast, explainable, and the same in both languages.
 """
 
 from __future__ import annotations
