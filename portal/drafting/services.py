@@ -24,7 +24,9 @@ from portal.audit.services import audit_record
 from portal.drafting.models import Draft, DraftStatus, DraftTemplate, SentenceState
 from portal.drafting.prompts import build_draft_prompt
 from portal.knowledge.retrieval import Passage, passages_search
+from portal.knowledge.selectors import groups_mentioned
 from portal.qa.backends import generation_backend
+from portal.qa.facts import DOCUMENT_GROUP_TERMS
 from portal.qa.pipeline import embed_for_verification, thresholds
 from portal.qa.prompts import REFUSAL_TOKEN, language_of, trim_passage
 from portal.qa.sentences import DraftSentence, SentenceStream, split_sentences
@@ -33,6 +35,7 @@ from portal.qa.verification import (
     SentenceCheck,
     quote_for,
     relevance,
+    verify_or_recite,
     verify_sentence,
 )
 from portal.safety import services as safety
@@ -61,11 +64,28 @@ def _passage_snapshot(label: str, passage: Passage) -> dict:
 
 
 def _evidence(passages: Iterable[dict]) -> dict[str, PassageEvidence]:
-    return {p["label"]: PassageEvidence.of(p["label"], p["text"]) for p in passages}
+    passages = list(passages)
+    # The groups each document is about, as the answer pipeline reads them (a case record's
+    # patient); snapshots taken before document ids were stored have none.
+    implied = groups_mentioned(
+        versions={(p["document_id"], p["version"]) for p in passages if p.get("document_id")},
+        terms=DOCUMENT_GROUP_TERMS,
+    )
+    evidence = {}
+    for p in passages:
+        groups = implied.get((p.get("document_id"), p.get("version"))) or frozenset()
+        evidence[p["label"]] = PassageEvidence.of(p["label"], p["text"], groups)
+    return evidence
 
 
-def _check(text: str, labels: Iterable[str], evidence: dict[str, PassageEvidence]):
-    return verify_sentence(
+def _check(
+    text: str, labels: Iterable[str], evidence: dict[str, PassageEvidence], *, recite: bool = False
+):
+    """Verify one sentence. ``recite``: for the model's sentences, as in answers, a sentence
+    that fails against its citation may cite another passage that supports it; a staff edit is
+    checked against the passages its author chose."""
+    verify = verify_or_recite if recite and settings.VERIFY_RECITE else verify_sentence
+    return verify(
         text, tuple(labels), evidence, thresholds=thresholds(), embed=embed_for_verification()
     )
 
@@ -154,7 +174,7 @@ class _Generation:
             return
         if not drafted.text:
             return
-        check = _check(drafted.text, drafted.labels, self.evidence)
+        check = _check(drafted.text, drafted.labels, self.evidence, recite=True)
         if check.supported:
             item = _sentence(check, SentenceState.VERIFIED)
         else:

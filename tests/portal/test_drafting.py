@@ -124,6 +124,32 @@ def test_unsupported_sentences_are_quoted_or_removed(
     assert draft.backend == "scripted" and draft.model_id == "scripted-test-model"
 
 
+def test_a_model_sentence_citing_the_wrong_passage_is_verified_against_the_right_one(
+    knowledge, reply_letter, make_user, monkeypatch
+):
+    """As in answers: the model wrote a sentence of one passage and cited another."""
+
+    class CitesTheOther(ScriptedModel):
+        def stream(self, request):
+            self.wrong = next(lbl for lbl, text in request.passages if "6 to 8" not in text)
+            self.right = next(lbl for lbl, text in request.passages if "6 to 8" in text)
+            self.text = f"Mail renewal takes 6 to 8 weeks [{self.wrong}]."
+            return super().stream(request)
+
+    model = CitesTheOther("")
+    monkeypatch.setattr(services, "generation_backend", lambda: model)
+    facts = (
+        "Mr Zhang asks how long passport renewal by mail takes for adults, and whether his "
+        "children under 16 must apply in person with both parents."
+    )
+    draft = services.draft_create(template=reply_letter, facts=facts, user=make_user("staff"))
+    first = draft.sentences[0]
+    assert first["state"] == SentenceState.VERIFIED
+    assert first["text"].startswith("Mail renewal takes 6 to 8 weeks")
+    assert first["citations"] == [model.right]
+    assert first["check"]["drafted_labels"] == [model.wrong]
+
+
 def test_staff_collections_are_drafted_from_for_staff(knowledge, make_user):
     notice = DraftTemplate.objects.get(slug="public-notice")
     draft = services.draft_create(
