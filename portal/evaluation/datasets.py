@@ -161,6 +161,37 @@ def stard(split: str) -> EvalSet:
     return EvalSet("stard", split, corpus, questions, shared_corpus=True)
 
 
+def cmb_clin(split: str) -> EvalSet:
+    """CMB-Clin: 74 Chinese clinical cases and their 208 questions, graded on whether what is
+    published is supported by the case (SOURCE.md: the case is the only grounding).
+
+    Each case is a document in its own collection, and its questions search that collection, as
+    PolicyQA's do their policy: "简述该病人的治疗原则" names no case. The question is prefixed with
+    the case's disease, as staff name a record ("腹外疝病例：..."), so that when the case is
+    withheld, retrieval over the other cases has something to look for and must come back empty.
+    The set is small and has no split: it is held out, test only.
+    """
+    if split != "test":
+        raise ValueError("CMB-Clin is held out and has a test split only (see its SOURCE.md)")
+    cases = json.loads((DATASETS_DIR / "cmb_clin_zh" / "CMB-test-qa.json").read_text("utf-8"))
+    corpus, questions = [], []
+    for case in cases:
+        doc_id = f"cmb-clin-{case['id']}"
+        disease = case["title"].removeprefix("案例分析-").strip()
+        corpus.append(CorpusDoc(doc_id, disease, case["description"], doc_id, "zh"))
+        for n, qa in enumerate(case["QA_pairs"]):
+            questions.append(
+                EvalQuestion(
+                    f"{doc_id}-{n}",
+                    f"{disease}病例：{qa['question'].strip()}",
+                    gold_doc_ids=(doc_id,),
+                    collections=(doc_id,),
+                    answer=qa["answer"],
+                )
+            )
+    return EvalSet("cmb_clin", split, corpus, questions)
+
+
 def folder(path: Path, split: str) -> EvalSet:
     corpus = [
         CorpusDoc(
@@ -189,7 +220,13 @@ def folder(path: Path, split: str) -> EvalSet:
     return EvalSet(path.name, split, corpus, questions)
 
 
-BUILT_IN = {"pubmedqa": pubmedqa, "doc2dial": doc2dial, "policyqa": policyqa, "stard": stard}
+BUILT_IN = {
+    "pubmedqa": pubmedqa,
+    "doc2dial": doc2dial,
+    "policyqa": policyqa,
+    "stard": stard,
+    "cmb_clin": cmb_clin,
+}
 
 
 def load(name_or_folder: str, split: str) -> EvalSet:

@@ -215,7 +215,8 @@ def answers_evaluate(
         if eval_set.name == "pubmedqa" and question.answer and question.expect == "answer":
             labelled += 1
             correct += _pubmed_label(outcome) == question.answer.lower()
-        if eval_set.name.startswith("doc2dial") and question.expect == "answer":
+        # Free-text gold answers (a doc2dial span, a CMB-Clin expert answer): token F1.
+        if eval_set.name.startswith(("doc2dial", "cmb_clin")) and question.expect == "answer":
             gold = question.answer or (question.gold_spans[0] if question.gold_spans else "")
             f1s.append(_token_f1(outcome.answer.published_text if not is_refused else "", gold))
         if progress and n % 5 == 0:

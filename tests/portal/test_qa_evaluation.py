@@ -158,3 +158,18 @@ def test_policyqa_asks_each_question_once_with_every_paragraph_that_answers_it()
     ]
     assert question.gold_doc_ids == expected
     assert sum(len(q.gold_doc_ids) > 1 for q in questions) > 500
+
+
+@needs_shared_datasets
+def test_cmb_clin_asks_each_question_about_its_own_case():
+    from portal.evaluation.datasets import cmb_clin, load
+
+    data = load("cmb_clin", "test")
+    assert len(data.corpus) == 74 and len(data.questions) == 208
+    first = data.questions[0]
+    assert first.question == "腹外疝病例：简述该病人的诊断及诊断依据。"
+    assert first.gold_doc_ids == first.collections == ("cmb-clin-0",)
+    assert first.answer.startswith("诊断：嵌顿性腹股沟斜疝")
+    assert {d.collection for d in data.corpus} == {d.doc_id for d in data.corpus}
+    with pytest.raises(ValueError, match="test split only"):
+        cmb_clin("dev")
