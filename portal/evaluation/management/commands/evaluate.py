@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("what", choices=["retrieval", "answers", "safety"])
-        parser.add_argument("--dataset", help="pubmedqa, doc2dial, policyqa, stard, cmb_clin or a folder")
+        parser.add_argument(
+            "--dataset", help="pubmedqa, doc2dial, policyqa, stard, cmb_clin or a folder"
+        )
         parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
         parser.add_argument("--limit", type=int, help="first N questions only")
         parser.add_argument("--retrievers", nargs="+", choices=RETRIEVERS, default=list(RETRIEVERS))
