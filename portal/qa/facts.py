@@ -4,9 +4,9 @@ A small model will keep a passage's words and change what they say: "Yes, your 1
 renew by mail [1]" shares most words with "adults 16 or older may renew by mail". So the verifier
 reads, from the sentence and from the passage it cites: the numbers (digits, English number words,
 Chinese numerals, money, dates), the direction of each numeric condition (at least / under, 以上 /
-未满), negations, the groups of people a rule applies to, "only" (仅) and stated reasons
-("because", 因为). Each must agree for a sentence to count as supported. Plain regular
-expressions: fast, explainable, and the same in both languages.
+未满), negations, the groups of people a rule applies to, "only" (仅), stated reasons ("because",
+因为) and claims of what is usual ("usually", 常用). Each must agree for a sentence to count as
+supported. Plain regular expressions: fast, explainable, and the same in both languages.
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ _CAUSE_EN = re.compile(
     r"\b(because|due to|owing to|as a result of|therefore|thus|hence|caused by|leads? to)\b"
 )
 _CAUSE_ZH = re.compile(r"因为|由于|所以|因此|导致")
+
+# A rule is not a case: "膀胱癌的常用诊断方法有CT检查、KUB+IVU检查" (CMB-Clin) turns the tests one
+# record lists into the usual ones. A sentence may say "usually" only where its span does.
+_GENERAL_EN = re.compile(r"\b(usually|generally|typically|in general|commonly|always)\b")
+_GENERAL_ZH = re.compile(r"常用|通常|常见|总是|所有|一律")
 
 # Numeric conditions: which side of the number a rule applies to.
 _LOWER_EN = r"at least|or older|or more|or over|or above|and older|and over|and above|more than|older than|over|above|minimum|exceeding|exceeds|from"  # noqa: E501
@@ -128,6 +133,7 @@ class Facts:
     subjects: frozenset[str]  # canonical groups of people mentioned
     restricted: bool = False  # says "only" (仅, 只有 ...)
     causal: bool = False  # gives a reason ("because", 因为 ...)
+    general: bool = False  # states what is usual ("usually", 常用 ...)
 
 
 def cn_numeral(text: str) -> float | None:
@@ -240,6 +246,7 @@ def facts_of(text: str) -> Facts:
         subjects=frozenset(_subjects(text)),
         restricted=bool(_ONLY_EN.search(text.lower()) or _ONLY_ZH.search(text)),
         causal=bool(_CAUSE_EN.search(text.lower()) or _CAUSE_ZH.search(text)),
+        general=bool(_GENERAL_EN.search(text.lower()) or _GENERAL_ZH.search(text)),
     )
 
 
@@ -271,6 +278,8 @@ def disagreements(
         problems.append("drops a restriction the passage states (only)")
     if sentence.causal and not window.causal:
         problems.append("gives a reason the passage does not state")
+    if sentence.general and not window.general:
+        problems.append("states as usual what the passage says of its own case")
     for value in sorted((window.lower_bounds | window.upper_bounds) - sentence.numbers):
         problems.append(f"condition dropped: the passage limits this to {_fmt(value)}")
     novel_groups = sorted(sentence.subjects - cited.subjects - (implied & DOCUMENT_GROUPS))

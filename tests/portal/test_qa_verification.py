@@ -30,6 +30,8 @@ PASSAGES = {
     "成年人可以通过邮寄方式换发护照，办理时间为6至8周。",
     "5": "Only in the first hour there was no significant pain relief with ropivacaine.",
     "6": "这种降压药仅适用于成年高血压患者。",
+    "7": "辅助检查：膀胱超声见三角区实性肿块，尿常规见红细胞。膀胱癌诊断明确。",
+    "8": "Mail renewal usually takes 6 to 8 weeks.",
 }
 EVIDENCE = {label: PassageEvidence.of(label, text) for label, text in PASSAGES.items()}
 
@@ -61,6 +63,8 @@ def check(text: str, *labels: str):
         ("这种降压药适用于成年高血压患者。", ("6",), "restriction"),
         ("Adults may renew by mail because their passport is undamaged.", ("1",), "reason"),
         ("因为是成年人，所以可以通过邮寄方式换发护照。", ("4",), "reason"),
+        ("Adults usually renew their passport by mail if it is undamaged.", ("1",), "usual"),
+        ("膀胱癌的常用检查有超声和尿常规检查。", ("7",), "usual"),
     ],
 )
 def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
@@ -83,6 +87,7 @@ def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, prob
         ("成年人可以邮寄换发护照，需要6至8周。", ("4",)),
         ("未满十六周岁的儿童须由父母陪同本人办理。", ("4",)),
         ("Only in the first hour was there no significant pain relief with ropivacaine.", ("5",)),
+        ("Mail renewal usually takes 6 to 8 weeks.", ("8",)),
     ],
 )
 def test_faithful_paraphrases_pass(sentence, labels):
