@@ -236,6 +236,10 @@ def _strip_en_conditions(text: str) -> str:
     return re.sub(r"no (more|later|less|fewer) than|not (more|less|exceeding)", "", text)
 
 
+def _says(text: str, english: re.Pattern[str], chinese: re.Pattern[str]) -> bool:
+    return bool(english.search(text.lower()) or chinese.search(text))
+
+
 def facts_of(text: str) -> Facts:
     lower, upper = _bounds(text)
     return Facts(
@@ -244,9 +248,9 @@ def facts_of(text: str) -> Facts:
         lower_bounds=frozenset(lower),
         upper_bounds=frozenset(upper),
         subjects=frozenset(_subjects(text)),
-        restricted=bool(_ONLY_EN.search(text.lower()) or _ONLY_ZH.search(text)),
-        causal=bool(_CAUSE_EN.search(text.lower()) or _CAUSE_ZH.search(text)),
-        general=bool(_GENERAL_EN.search(text.lower()) or _GENERAL_ZH.search(text)),
+        restricted=_says(text, _ONLY_EN, _ONLY_ZH),
+        causal=_says(text, _CAUSE_EN, _CAUSE_ZH),
+        general=_says(text, _GENERAL_EN, _GENERAL_ZH),
     )
 
 
