@@ -8,6 +8,7 @@ every caller (ingestion, deletion, the hourly beat, the rebuild command) can jus
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from ingestion import vector_store
@@ -37,8 +38,22 @@ class IndexSyncResult:
     removed: int
 
 
+def database_index_dir() -> Path:
+    """The folder under INDEX_DIR that belongs to the database this process is connected to.
+
+    Index files are pruned by version number, and every database counts its versions from 1: two
+    databases sharing one PORTAL_DATA_DIR (an evaluation beside the demo, a test run beside a dev
+    server) would delete each other's files if they shared a folder.
+    """
+    db = connection.settings_dict
+    identity = f"{connection.vendor}|{db.get('HOST') or ''}|{db.get('PORT') or ''}|{db['NAME']}"
+    readable = slugify(f"{connection.vendor}-{Path(str(db['NAME'])).name}")[:40]
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    return Path(settings.INDEX_DIR) / f"{readable}-{digest}"
+
+
 def _index_dir(model: str) -> Path:
-    return Path(settings.INDEX_DIR) / slugify(model.replace("/", "-"))
+    return database_index_dir() / slugify(model.replace("/", "-"))
 
 
 def _lock_state(model: str) -> VectorIndex:
@@ -337,7 +352,7 @@ def keyword_index_sync(*, rebuild: bool = False) -> int:
         refreshed = keywords_refresh()
         if refreshed:
             logger.info("re-tokenized %s chunks", refreshed)
-    directory = Path(settings.INDEX_DIR) / "bm25"
+    directory = database_index_dir() / "bm25"
     with transaction.atomic():
         state = _lock_keyword_state()
         wanted = set(live_chunks().values_list("id", flat=True))

@@ -96,3 +96,34 @@ def test_rebuild_re_tokenizes_stored_keywords(db, make_user):
     assert all("_参保" in c.keywords.split() for c in Chunk.objects.filter(text__contains="参保"))
     hits = passages_search(question="新生儿参保", user=make_user(None), retriever="bm25")
     assert hits and "新生儿" in hits[0].text
+
+
+def test_databases_sharing_a_data_dir_keep_their_own_index_files(db, monkeypatch):
+    """Every database numbers its index versions from 1, and sync prunes old versions by number:
+    an evaluation database beside the demo one used to delete the demo's files."""
+    from django.db import connection
+
+    from portal.knowledge.indexing import database_index_dir, keyword_index_sync
+
+    ours = database_index_dir()
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another_database")
+    theirs = database_index_dir()
+    monkeypatch.undo()
+    assert ours != theirs and ours.parent == theirs.parent
+
+    # The other database's files, at versions ours will pass.
+    for folder, name in (("bm25", "bm25-v1-aaaa.npz"), ("bm25", "bm25-v2-bbbb.npz")):
+        (theirs / folder).mkdir(parents=True, exist_ok=True)
+        (theirs / folder / name).write_bytes(b"theirs")
+    ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
+    ingest(ZH_MD, filename="yibao.md", coll=collection("zh-policy"))
+    for n in range(3):
+        ingest(f"{STAFF_MD}\n\nRevision note {n}.", filename=f"triage-{n}.md")
+        index_sync()
+        keyword_index_sync()
+
+    assert sorted(p.name for p in (theirs / "bm25").iterdir()) == [
+        "bm25-v1-aaaa.npz",
+        "bm25-v2-bbbb.npz",
+    ]
+    assert list((ours / "bm25").glob("bm25-v*")), "our own BM25 file is under our folder"
