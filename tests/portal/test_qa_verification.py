@@ -32,6 +32,9 @@ PASSAGES = {
     "6": "这种降压药仅适用于成年高血压患者。",
     "7": "辅助检查：膀胱超声见三角区实性肿块，尿常规见红细胞。膀胱癌诊断明确。",
     "8": "Mail renewal usually takes 6 to 8 weeks.",
+    "11": "Objective. To study whether exercise during pregnancy reduces the risk of postnatal "
+    "depression.",
+    "12": "目的：研究孕期运动是否能降低产后抑郁的风险。",
 }
 EVIDENCE = {label: PassageEvidence.of(label, text) for label, text in PASSAGES.items()}
 
@@ -65,6 +68,8 @@ def check(text: str, *labels: str):
         ("因为是成年人，所以可以通过邮寄方式换发护照。", ("4",), "reason"),
         ("Adults usually renew their passport by mail if it is undamaged.", ("1",), "usual"),
         ("膀胱癌的常用检查有超声和尿常规检查。", ("7",), "usual"),
+        ("Exercise during pregnancy reduces the risk of postnatal depression.", ("11",), "asks"),
+        ("孕期运动能降低产后抑郁的风险。", ("12",), "asks"),
     ],
 )
 def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
@@ -88,6 +93,11 @@ def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, prob
         ("未满十六周岁的儿童须由父母陪同本人办理。", ("4",)),
         ("Only in the first hour was there no significant pain relief with ropivacaine.", ("5",)),
         ("Mail renewal usually takes 6 to 8 weeks.", ("8",)),
+        (
+            "The study asked whether exercise during pregnancy reduces the risk of postnatal "
+            "depression.",
+            ("11",),
+        ),
     ],
 )
 def test_faithful_paraphrases_pass(sentence, labels):
@@ -399,3 +409,14 @@ def test_a_recited_sentence_may_not_add_a_word_its_new_passage_lacks():
     assert own.supported  # cited as written, one unstated word passes at this similarity
     recited = verify_or_recite(sentence, ("1",), evidence, thresholds=Thresholds(), embed=close)
     assert not recited.supported and recited.labels == ("1",)
+
+
+def test_a_replacement_quote_is_never_a_heading():
+    """A demo question on SSI for a disabled child was "answered" with the section's title."""
+    evidence = PassageEvidence.of(
+        "1",
+        "A child with a disability\n\nSocial Security does not yet have an online application "
+        "for a child with a disability.",
+    )
+    quote = quote_for("Can a child with a disability get SSI?", evidence, exclude=set())
+    assert quote is not None and quote.startswith("Social Security does not yet")
