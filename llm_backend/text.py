@@ -31,3 +31,21 @@ def is_cjk(text: str) -> bool:
     cjk = len(_CJK.findall(text))
     latin = len(re.findall(r"[A-Za-z]", text))
     return cjk > 0 and cjk >= latin / 4
+
+
+# Closing punctuation, figures, a colon or a comma: a line that has any of these says something.
+_SAYS = re.compile(r"[。！？；.!?…:：;,，、)）\]\"'”’]\s*$|\d|[:：,，]")
+_LIST_ITEM = re.compile(r"\s*(?:[-*•+]\s|\d+[.)]\s)")
+
+
+def is_heading(line: str) -> bool:
+    """A title line ("A child with a disability", "Reduced fee or 'No Fee' non-driver IDs",
+    "辅助检查"): short, no closing punctuation, no figures. Quoted alone it answers nothing: a
+    demo question on SSI for a disabled child was "answered" with that heading. List items
+    ("- Have a valid Social Security number") and data lines ("血糖： 16.7mmol/L") are not."""
+    text = line.strip()
+    if not text or _SAYS.search(text) or _LIST_ITEM.match(text):
+        return False
+    cjk = len(_CJK.findall(text))
+    words = len(text.split())
+    return cjk <= 12 if cjk > words else words <= 8

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ingestion.tokenize import tokenize
+from llm_backend.text import is_heading
 from portal.qa.facts import disagreements, facts_of, without_document_groups
 from portal.qa.sentences import split_sentences
 
@@ -385,7 +386,7 @@ def quote_for(
         return None
     best_score, best = 0.0, None
     for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
-        if sentence in exclude or not units or not _quotable(sentence):
+        if sentence in exclude or not units or not _quotable(sentence) or is_heading(sentence):
             continue
         score = coverage(q_units, units)
         if score > best_score:

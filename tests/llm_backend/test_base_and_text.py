@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from llm_backend.base import GenerationStream, Usage, stop_at_strings
-from llm_backend.text import is_cjk, split_sentences
+from llm_backend.text import is_cjk, is_heading, split_sentences
 
 
 def _run(deltas: list[str], stops: tuple[str, ...]) -> tuple[list[str], Usage]:
@@ -86,3 +88,21 @@ def test_chinese_sentences_split_on_full_width_terminators_and_lines():
     ]
     assert is_cjk("加急服务需要2至3周，另收费60美元。")
     assert not is_cjk("Mail renewal takes 6-8 weeks.")
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("A child with a disability", True),
+        ("Reduced fee or 'No Fee' non-driver IDs", True),
+        ("辅助检查", True),
+        ("（1）病史摘要", False),  # a figure: numbered, so read as data, not as a title
+        ("You can renew online.", False),
+        ("- Have a valid Social Security number", False),
+        ("血糖： 16.7mmol/L", False),
+        ("下肢皮肤红疹，水疱", False),
+        ("Applicants who were never issued a card must apply in person at an office", False),
+    ],
+)
+def test_heading_lines_are_told_from_statements_list_items_and_data(line, heading):
+    assert is_heading(line) is heading

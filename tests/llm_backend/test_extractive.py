@@ -101,6 +101,20 @@ def test_unterminated_quotes_end_with_a_line_break_so_sentences_stay_apart():
     assert text == "Renewal fee: $130 for adults [1]\nRenewal fee for expedited service: $190 [1]"
 
 
+def test_headings_are_never_quoted_but_list_items_and_data_lines_are():
+    passages = (
+        (
+            "1",
+            "A child with a disability\n\nThere is no online application for a child with a "
+            "disability yet.\n- Apply for a child with a disability at an office\n"
+            "Child disability report: 20 pages",
+        ),
+    )
+    quotes = [q for q, _ in _quotes(_answer("Can a child with a disability apply?", passages))]
+    assert "A child with a disability" not in quotes
+    assert quotes and all(q.startswith(("There is", "- Apply", "Child disability")) for q in quotes)
+
+
 def test_sentences_that_look_like_citations_are_never_quoted():
     passages = (("1", "Mail renewal takes 6-8 weeks [3]. Mail renewal is slow in summer."),)
     # The sentence this question is about carries "[3]": it is skipped, not misquoted as [1].
