@@ -70,14 +70,19 @@ def _ends_english_sentence(text: str, sent_start: int, dot: int, after: int) -> 
     following = text[after : after + 16].lstrip(" \t")
     if following[:1].islower() or following[:1].isdigit():
         return False
-    before = text[max(sent_start, dot - 40) : dot]
+    if abbreviation_before(text[max(sent_start, dot - 40) : dot]):
+        return False
+    return dot - sent_start > 12 or not _LIST_MARKER.match(text[sent_start : dot + 1].strip())
+
+
+def abbreviation_before(before: str) -> bool:
+    """Whether the word ending ``before`` (the text up to a period) makes that period part of
+    it: an abbreviation ("e.g", "Dr"), a dotted acronym ("U.S") or an initial ("J")."""
     token = before.rsplit(None, 1)[-1] if before.strip() else ""
     token = token.lstrip(_LEADING_PUNCT)
     if token.lower() in _ABBREVIATIONS or _DOTTED_ACRONYM.match(token):
-        return False
-    if len(token) == 1 and token.isupper():
-        return False
-    return dot - sent_start > 12 or not _LIST_MARKER.match(text[sent_start : dot + 1].strip())
+        return True
+    return len(token) == 1 and token.isupper()
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ingestion.chunking import abbreviation_before
+
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 # A sentence ends at CJK terminators, at . ! ? followed by a space/end (not "2.5" or "e.g."),
 # or at a line break. Markers after the terminator are part of the sentence.
@@ -58,7 +60,11 @@ def _sentence(raw: str) -> DraftSentence | None:
 
 def _is_abbreviation(buffer: str, end: int) -> bool:
     tail = buffer[max(0, end - 8) : end + 1].lower()
-    return any(tail.endswith(a) for a in _ABBREVIATIONS)
+    # Also ingestion's list ("U.S.", initials): "Are a U.S. citizen ..." is one sentence, in a
+    # draft as in the passage it came from.
+    return any(tail.endswith(a) for a in _ABBREVIATIONS) or abbreviation_before(
+        buffer[max(0, end - 40) : end]
+    )
 
 
 def _boundaries(buffer: str, *, final: bool) -> Iterator[int]:

@@ -27,12 +27,13 @@ import numpy as np
 
 from ingestion.tokenize import tokenize
 from llm_backend.text import is_heading
+from llm_backend.text import split_sentences as passage_sentences
 from portal.qa.facts import disagreements, facts_of, without_document_groups
-from portal.qa.sentences import split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> L2-normalised rows
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_TOKEN = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
 # Characters that carry little meaning on their own in Chinese prose.
 _CJK_FUNCTION = set(
     "的了和是在我你您吗呢吧啊有与及或之其就都也要会可以能这那个些为对于等将被把从向"
@@ -118,7 +119,9 @@ class PassageEvidence:
 
     @classmethod
     def of(cls, label: str, text: str, implied: frozenset[str] = frozenset()) -> PassageEvidence:
-        sentences = [s.text for s in split_sentences(text)] or [text]
+        # Ingestion's boundaries (those chunks were cut on, and the quoting backend's), so a
+        # quote is never the tail of "Are a U.S. | citizen residing in one of the fifty states".
+        sentences = passage_sentences(text) or [text]
         return cls(label, text, sentences, [lexical_units(s) for s in sentences], implied)
 
     def windows(self) -> list[tuple[str, set[str]]]:
@@ -366,8 +369,10 @@ def _quotable(sentence: str) -> bool:
     if _is_question(stripped):
         return False
     cjk = len(_CJK.findall(stripped))
-    words = len(stripped.split())
-    return cjk >= 8 if cjk > words else words >= 4
+    # Words and figures, not whitespace runs: "体温 T39.4℃，P105次/分，R24次/分，Bp126/73mmHg。"
+    # (a case record's vital signs) is two runs but the whole answer to "体温是多少".
+    tokens = len(_TOKEN.findall(stripped))
+    return cjk + tokens >= 8 if cjk > tokens else tokens >= 4
 
 
 def quote_for(

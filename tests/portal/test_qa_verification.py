@@ -420,3 +420,24 @@ def test_a_replacement_quote_is_never_a_heading():
     )
     quote = quote_for("Can a child with a disability get SSI?", evidence, exclude=set())
     assert quote is not None and quote.startswith("Social Security does not yet")
+
+
+def test_dotted_acronyms_do_not_end_a_sentence_in_drafts_or_passages():
+    """"Are a U.S. citizen ..." was quoted from "citizen residing in ...": a fragment."""
+    drafted = split_sentences("You must be a U.S. citizen residing in one of the fifty states [1].")
+    assert [s.text for s in drafted] == [
+        "You must be a U.S. citizen residing in one of the fifty states."
+    ]
+    evidence = PassageEvidence.of(
+        "1", "You can apply online if you: Are a U.S. citizen residing in one of the 50 states."
+    )
+    assert evidence.sentences == [evidence.text]
+
+
+def test_a_record_line_of_figures_is_a_claim_not_a_heading():
+    """The vital signs of a case record are two whitespace runs, and the whole answer."""
+    evidence = {"1": PassageEvidence.of("1", "体格检查\n\n体温 T39.4℃，P105次/分，R24次/分。")}
+    result = verify_sentence(
+        "体温 T39.4℃，P105次/分，R24次/分。", ("1",), evidence, thresholds=Thresholds()
+    )
+    assert result.supported and not result.trivial, result.problems
