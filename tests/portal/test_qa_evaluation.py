@@ -105,6 +105,22 @@ def test_built_in_sets_withhold_every_fifth_gold_document():
     assert other.name != corpus_set.name  # another withheld set gets its own collection
 
 
+def test_a_corpus_sample_keeps_the_gold_documents_and_n_others():
+    corpus = [CorpusDoc(f"d{i}", f"d{i}", "text") for i in range(200)]
+    questions = [EvalQuestion(f"q{i}", "?", gold_doc_ids=(f"d{i}",)) for i in range(200)]
+    full = EvalSet("stard", "test", corpus, questions, shared_corpus=True)
+    sampled, marked = answer_set(full, limit=10, corpus_sample=25)
+    gold = {q.gold_doc_ids[0] for q in marked}
+    kept = {d.doc_id for d in sampled.corpus}
+    answerable = {q.gold_doc_ids[0] for q in marked if q.expect == "answer"}
+    assert answerable <= kept and not (gold - answerable) & kept  # withheld stay withheld
+    assert len(kept - gold) == 25
+    again, _ = answer_set(full, limit=10, corpus_sample=25)
+    assert {d.doc_id for d in again.corpus} == kept and again.name == sampled.name
+    unsampled, _ = answer_set(full, limit=10)
+    assert unsampled.name != sampled.name  # a sampled corpus gets its own collection
+
+
 @pytest.mark.parametrize(
     ("sentence", "supported"),
     [

@@ -35,6 +35,12 @@ class Command(BaseCommand):
             "with the product's tokenizer, embedder and search core (for corpora too large to "
             "ingest quickly, e.g. STARD's 58k articles)",
         )
+        parser.add_argument(
+            "--corpus-sample",
+            type=int,
+            help="answers: ingest the questions' gold documents and only N other documents "
+            "(chosen by a hash of their id), for corpora too large to ingest in one sitting",
+        )
         # --- Safety (portal/safety/evaluation.py): `evaluate safety --prompts FILE.jsonl`
         parser.add_argument("--prompts", help="safety: JSONL bank, or bank / cvalues / flames")
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
@@ -99,7 +105,12 @@ class Command(BaseCommand):
 
         from portal.qa.evaluation import answers_evaluate, answers_table
 
-        report = answers_evaluate(eval_set=eval_set, limit=opts["limit"], progress=progress)
+        report = answers_evaluate(
+            eval_set=eval_set,
+            limit=opts["limit"],
+            corpus_sample=opts["corpus_sample"],
+            progress=progress,
+        )
         for bar in bars.values():
             bar.close()
         if opts["out"]:
