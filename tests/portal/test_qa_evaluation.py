@@ -136,6 +136,15 @@ def test_strict_judge(sentence, supported):
     assert strict_support(sentence, [passage]) is supported
 
 
+def test_strict_judge_reads_a_quote_verbatim_but_for_its_closing_mark():
+    article = (
+        "有下列情形之一，劳动者应当支付违约金：（一）劳动者拒不改正的；（二）被追究刑事责任的。"
+    )
+    assert strict_support("有下列情形之一，劳动者应当支付违约金。", [article])
+    # ...but a quote cut where the passage goes on ("not in person") is no quote.
+    assert not strict_support("You can renew by mail.", ["You can renew by mail, not in person."])
+
+
 def test_a_question_with_a_gold_document_left_must_be_answered():
     # Two gold paragraphs (PolicyQA annotates one question on several): withholding one leaves
     # the question answerable from the other; it expects a refusal only when both are gone.
