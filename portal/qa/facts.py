@@ -5,9 +5,9 @@ renew by mail [1]" shares most words with "adults 16 or older may renew by mail"
 reads, from the sentence and from the passage it cites: the numbers (digits, English number words,
 Chinese numerals, money, dates), the direction of each numeric condition (at least / under, 以上 /
 未满), negations, the groups of people a rule applies to, "only" (仅), stated reasons ("because",
-因为), claims of what is usual ("usually", 常用) and whether the passage states a claim or only asks
-it ("to study whether", 是否). Each must agree for a sentence to count as supported. Plain
-regular expressions: fast, explainable, and the same in both languages.
+因为), claims of what is usual ("usually", 常用), hedges ("may be", 可能) and whether the passage
+states a claim or only asks it ("to study whether", 是否). Each must agree for a sentence to count
+as supported. Plain regular expressions: fast, explainable, and the same in both languages.
 """
 
 from __future__ import annotations
@@ -77,6 +77,15 @@ _ASKS_EN = re.compile(
 )
 _ASKS_ZH = re.compile(r"是否|能否|可否|有无|是不是|会不会")
 
+# A hedge is part of the claim: "may be eligible" is not "is eligible", and "可能为丹毒" is not
+# "为丹毒".
+# Not bare "may": in policy text it grants ("You may renew online" = "you can").
+_HEDGE_EN = re.compile(
+    r"\b(might|possibly|probably|likely|unlikely|perhaps|suggests?|suggested|may be|may have|"
+    r"could be|appears? to|seems? to)\b"
+)
+_HEDGE_ZH = re.compile(r"可能|或许|也许|疑似|大概")
+
 # Numeric conditions: which side of the number a rule applies to.
 _LOWER_EN = r"at least|or older|or more|or over|or above|and older|and over|and above|more than|older than|over|above|minimum|exceeding|exceeds|from"  # noqa: E501
 _UPPER_EN = r"under|below|at most|up to|or younger|or less|or fewer|or under|less than|fewer than|younger than|within|maximum|no later than|no more than|not more than|not exceeding"  # noqa: E501
@@ -145,6 +154,7 @@ class Facts:
     causal: bool = False  # gives a reason ("because", 因为 ...)
     general: bool = False  # states what is usual ("usually", 常用 ...)
     asks: bool = False  # asks rather than states ("to study whether", 是否 ...)
+    hedged: bool = False  # hedges ("may be", "suggests", 可能 ...)
 
 
 def cn_numeral(text: str) -> float | None:
@@ -263,6 +273,7 @@ def facts_of(text: str) -> Facts:
         causal=_says(text, _CAUSE_EN, _CAUSE_ZH),
         general=_says(text, _GENERAL_EN, _GENERAL_ZH),
         asks=_says(text, _ASKS_EN, _ASKS_ZH),
+        hedged=_says(text, _HEDGE_EN, _HEDGE_ZH),
     )
 
 
@@ -298,6 +309,8 @@ def disagreements(
         problems.append("states as usual what the passage says of its own case")
     if window.asks and not sentence.asks:
         problems.append("states as fact what the passage only asks (whether)")
+    if window.hedged and not sentence.hedged:
+        problems.append("states as certain what the passage hedges (may be, suggests, 可能)")
     for value in sorted((window.lower_bounds | window.upper_bounds) - sentence.numbers):
         problems.append(f"condition dropped: the passage limits this to {_fmt(value)}")
     novel_groups = sorted(sentence.subjects - cited.subjects - (implied & DOCUMENT_GROUPS))
