@@ -38,14 +38,21 @@ _SAYS = re.compile(r"[。！？；.!?…:：;,，、)）\]\"'”’]\s*$|\d|[:�
 _LIST_ITEM = re.compile(r"\s*(?:[-*•+]\s|\d+[.)]\s)")
 
 
+def is_title(line: str) -> bool:
+    """A line that names rather than says, of any length: no closing punctuation, figures,
+    colon or comma ("最高人民法院关于审理环境民事公益诉讼案件适用法律若干问题的解释第十八条")."""
+    text = line.strip()
+    return bool(text) and not _SAYS.search(text) and not _LIST_ITEM.match(text)
+
+
 def is_heading(line: str) -> bool:
     """A title line ("A child with a disability", "Reduced fee or 'No Fee' non-driver IDs",
     "辅助检查"): short, no closing punctuation, no figures. Quoted alone it answers nothing: a
     demo question on SSI for a disabled child was "answered" with that heading. List items
     ("- Have a valid Social Security number") and data lines ("血糖： 16.7mmol/L") are not."""
-    text = line.strip()
-    if not text or _SAYS.search(text) or _LIST_ITEM.match(text):
+    if not is_title(line):
         return False
+    text = line.strip()
     cjk = len(_CJK.findall(text))
     words = len(text.split())
     return cjk <= 12 if cjk > words else words <= 8

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
@@ -48,6 +48,7 @@ from portal.qa.verification import (
     Thresholds,
     quote_for,
     relevance,
+    restates_question,
     verify_or_recite,
     verify_sentence,
 )
@@ -367,6 +368,21 @@ class _Run:
                 thresholds=thresholds(),
                 embed=embed_for_verification(),
             )
+            if (
+                check.supported
+                and self.fallback_from is None
+                and self.answer.backend != "extractive"
+                and restates_question(
+                    check.text, self.question, [self.evidence[lbl] for lbl in check.labels]
+                )
+            ):
+                # Supported, but no answer: the model echoed the question (and a title).
+                check = replace(
+                    check,
+                    supported=False,
+                    trivial=True,
+                    problems=("restates the question without answering it",),
+                )
         self.checks.append(check)
         self.resolved.append(check.supported or check.trivial)
         text, labels, quoted = sentence.text, list(check.labels), False

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ingestion.tokenize import tokenize
-from llm_backend.text import is_heading
+from llm_backend.text import is_heading, is_title
 from llm_backend.text import split_sentences as passage_sentences
 from portal.qa.facts import disagreements, facts_of, without_document_groups
 
@@ -397,6 +397,32 @@ def quote_for(
         if score > best_score:
             best_score, best = score, sentence
     return best if best_score >= min_overlap else None
+
+
+_WH = re.compile(
+    r"\b(what|which|who|whom|whose|when|where|why|how)\b|什么|哪|谁|何|怎|如何|为什么|多少|几", re.I
+)
+
+
+def restates_question(
+    text: str, question: str, cited: Sequence[PassageEvidence], *, min_new: float = 0.2
+) -> bool:
+    """Whether a sentence answers a wh-question with nothing but the question's own words and the
+    titles of the passages it cites: "最高额抵押权担保的债权范围是最高额抵押担保的债权范围",
+    "公益诉讼是<the article's title>" (STARD dev; both pass the support checks, since every word
+    is in the passage). Yes/no questions are left alone: "You can renew by mail" restating "Can
+    I renew by mail?" is the answer."""
+    if not _WH.search(question):
+        return False
+    units = lexical_units(text)
+    if not units:
+        return False
+    known = lexical_units(question)
+    for evidence in cited:
+        for line in evidence.text.splitlines():
+            if is_title(line):
+                known |= lexical_units(line)
+    return 1 - coverage(units, known) < min_new
 
 
 def relevance(question: str, evidence: PassageEvidence) -> float:

@@ -455,3 +455,26 @@ def test_a_record_that_calls_its_subject_bingren_covers_a_question_about_huanzhe
     assert len(model.requests) == 1  # the gate let the record through to the model
     answer_run(question="丹毒病例的患者尿酸是多少？")  # 尿酸: a term the record lacks
     assert len(model.requests) == 1
+
+
+ARTICLE_MD = """最高额抵押权的担保范围
+
+最高额抵押担保的债权确定前，部分债权转让的，最高额抵押权不得转让，但是当事人另有约定的除外。
+"""
+
+
+def test_an_echo_of_a_wh_question_is_not_published_as_its_answer(knowledge, scripted):
+    """STARD dev: the model answered "最高额抵押权担保的债权范围是什么？" with the question's own
+    words and the article's title; every word is in the passage, so support checks pass it."""
+    ingest(ARTICLE_MD, filename="article.md", coll=collection("laws"), title="民法典第四百二十一条")
+
+    def echo(request: GenerationRequest) -> str:
+        return f"最高额抵押权的担保范围是最高额抵押权的担保范围 [{request.passages[0][0]}]。"
+
+    scripted(echo)
+    outcome = answer_run(question="最高额抵押权的担保范围是什么？")
+    echoed = outcome.answer.verification[0]
+    assert not echoed["supported"] and echoed["problems"] == [
+        "restates the question without answering it"
+    ]
+    assert all(s["quoted"] for s in outcome.sentences)  # only the source's own words, if any

@@ -17,6 +17,7 @@ from portal.qa.verification import (
     PassageEvidence,
     Thresholds,
     quote_for,
+    restates_question,
     verify_or_recite,
     verify_sentence,
 )
@@ -35,6 +36,8 @@ PASSAGES = {
     "11": "Objective. To study whether exercise during pregnancy reduces the risk of postnatal "
     "depression.",
     "12": "目的：研究孕期运动是否能降低产后抑郁的风险。",
+    "13": "Applicants who served 90 days may be eligible for the full benefit.",
+    "14": "初步诊断：右下肢可能为丹毒。",
 }
 EVIDENCE = {label: PassageEvidence.of(label, text) for label, text in PASSAGES.items()}
 
@@ -70,6 +73,8 @@ def check(text: str, *labels: str):
         ("膀胱癌的常用检查有超声和尿常规检查。", ("7",), "usual"),
         ("Exercise during pregnancy reduces the risk of postnatal depression.", ("11",), "asks"),
         ("孕期运动能降低产后抑郁的风险。", ("12",), "asks"),
+        ("Applicants who served 90 days are eligible for the full benefit.", ("13",), "hedges"),
+        ("初步诊断：右下肢为丹毒。", ("14",), "hedges"),
     ],
 )
 def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, problem):
@@ -98,6 +103,7 @@ def test_unsupported_sentences_are_rejected_with_a_reason(sentence, labels, prob
             "depression.",
             ("11",),
         ),
+        ("Applicants who served 90 days may be eligible for the full benefit.", ("13",)),
     ],
 )
 def test_faithful_paraphrases_pass(sentence, labels):
@@ -423,7 +429,7 @@ def test_a_replacement_quote_is_never_a_heading():
 
 
 def test_dotted_acronyms_do_not_end_a_sentence_in_drafts_or_passages():
-    """"Are a U.S. citizen ..." was quoted from "citizen residing in ...": a fragment."""
+    """ "Are a U.S. citizen ..." was quoted from "citizen residing in ...": a fragment."""
     drafted = split_sentences("You must be a U.S. citizen residing in one of the fifty states [1].")
     assert [s.text for s in drafted] == [
         "You must be a U.S. citizen residing in one of the fifty states."
@@ -441,3 +447,23 @@ def test_a_record_line_of_figures_is_a_claim_not_a_heading():
         "体温 T39.4℃，P105次/分，R24次/分。", ("1",), evidence, thresholds=Thresholds()
     )
     assert result.supported and not result.trivial, result.problems
+
+
+def test_only_a_wh_question_echoed_with_titles_counts_as_a_restatement():
+    article = PassageEvidence.of(
+        "1",
+        "最高人民法院关于审理环境民事公益诉讼案件适用法律若干问题的解释第十八条\n\n"
+        "对污染环境、破坏生态，已经损害社会公共利益的行为，法律规定的机关可以提起诉讼。",
+    )
+    assert restates_question(
+        "公益诉讼是最高人民法院关于审理环境民事公益诉讼案件适用法律若干问题的解释第十八条。",
+        "什么是公益诉讼？",
+        [article],
+    )
+    answer = "对污染环境、破坏生态的行为，法律规定的机关可以提起公益诉讼。"
+    assert not restates_question(answer, "什么是公益诉讼？", [article])
+    # A yes/no question restated as a statement is its answer (if the passage supports it).
+    assert not restates_question(
+        "Adults may renew their passport by mail.", "May adults renew their passport by mail?", []
+    )
+    assert restates_question("The renewal fee is the renewal fee.", "What is the renewal fee?", [])
