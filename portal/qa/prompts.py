@@ -2,10 +2,13 @@
 
 The passages go into the prompt fenced and labelled as untrusted data: a passage that says "ignore
 your instructions" is text to answer from, never an instruction (indirect prompt injection). The
-system prompt carries a random canary; the output guard refuses an answer that contains it,
-because that means the model is printing its instructions. The canary is drawn once per process,
-not per answer, so the system prompt and the one-shot example form a fixed prefix that llama.cpp
-keeps evaluated between answers (prefill is most of the wait on a CPU).
+system prompt carries a canary; the output guard refuses an answer that contains it, because that
+means the model is printing its instructions. The canary is a keyed hash of SECRET_KEY: unknown
+outside the deployment, and the same in every process, so the system prompt and the one-shot
+example form a fixed prefix that llama.cpp keeps evaluated between answers (prefill is most of
+the wait on a CPU), and the same question over the same passages gets the same draft after a
+restart or in a re-run evaluation (a canary drawn per process changed the prompt, and so the
+greedy draft, from run to run).
 
 A one-shot example shows the citation format: without it small models printed the sources back or
 refused answerable questions (../shared/MODELS.md). Passages are trimmed to the sentences most
@@ -17,8 +20,11 @@ wrote it, and fine-tuning data is grouped by it.
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from portal.qa.verification import PassageEvidence, coverage, lexical_units
 
@@ -74,7 +80,9 @@ _PASSAGES_HEADER = {
 _QUESTION = {"en": "Question: {question}", "zh": "问题：{question}"}
 
 
-_CANARY = "ref-" + secrets.token_hex(6)
+def prompt_canary() -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"prompt-canary", hashlib.sha256)
+    return "ref-" + digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ def build_prompt(
     max_sentences: int,
 ) -> Prompt:
     language = language if language in _SYSTEM else "en"
-    canary = _CANARY
+    canary = prompt_canary()
     system = _SYSTEM[language].format(
         max_sentences=max_sentences, refusal=REFUSAL_TOKEN, canary=canary
     )
