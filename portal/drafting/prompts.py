@@ -2,7 +2,7 @@
 
 The same discipline as the answer prompts (portal/qa/prompts.py): the passages are fenced and
 labelled as untrusted data with the same fence function, every sentence must cite the passage it
-comes from, and the system prompt carries the process canary the output guard looks for. The
+comes from, and the system prompt carries the deployment's canary the output guard looks for. The
 facts of the case are fenced too: staff paste them from letters and e-mails written by others,
 so they are data as well (and they were redacted before they got here).
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.qa.prompts import _CANARY, REFUSAL_TOKEN
+from portal.qa.prompts import REFUSAL_TOKEN, prompt_canary
 from portal.qa.prompts import _fence as fence  # one fence for every prompt that quotes sources
 
 DRAFT_PROMPT_VERSION = "draft-v2"
@@ -103,7 +103,7 @@ def build_draft_prompt(
         instructions=fence(instructions),
         max_sentences=max_sentences,
         refusal=REFUSAL_TOKEN,
-        canary=_CANARY,
+        canary=prompt_canary(),
     )
     fenced = "\n".join(
         f'<passage id="{label}" title="{fence(title)}">{fence(text)}</passage>'
@@ -120,5 +120,5 @@ def build_draft_prompt(
             {"role": "assistant", "content": example_answer},
             {"role": "user", "content": user},
         ],
-        canary=_CANARY,
+        canary=prompt_canary(),
     )
