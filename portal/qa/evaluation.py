@@ -43,6 +43,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _CLOSING = ".!?;:。！？；：，, "
+_ENDS = ".!?;:。！？；："  # where a quoted sentence or clause may stop (not at a comma)
 # Sentence ends only (not ";": long result sentences list figures separated by semicolons).
 _SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _NEG_EN = re.compile(r"\b(not|no|never|cannot|none|neither|nor|without)\b|n't\b")
@@ -65,8 +66,15 @@ def _negated(text: str) -> bool:
     return bool(_NEG_EN.search(text.lower()) or _NEG_ZH.search(text))
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+def _squash(text: str, *, lines: bool = False) -> str:
+    """Whitespace runs as one space (line breaks kept with ``lines``); none next to Chinese
+    characters or full-width marks, where a source's line break is no word boundary."""
+    if lines:
+        return "\n".join(_squash(line) for line in text.splitlines() if line.strip())
+    return _CJK_GAP.sub("", " ".join(text.split()))
 
 
 def strict_support(sentence: str, passages: list[str]) -> bool:
@@ -78,8 +86,10 @@ def strict_support(sentence: str, passages: list[str]) -> bool:
     # whose passage window runs on into the list the colon opens.
     quoted = _squash(sentence).rstrip(_CLOSING)
     for passage in passages:
-        if quoted and _quotes(quoted, _squash(passage)):
+        if _squash(sentence) in _squash(passage):
             return True  # a verbatim quote
+        if quoted and _quotes(quoted, _squash(passage, lines=True)):
+            return True  # ...but for its closing mark
         parts = [p for p in _SPLIT.split(passage) if p.strip() and not p.rstrip().endswith("?")]
         windows = parts + [a + " " + b for a, b in itertools.pairwise(parts)]
         for window in windows:
@@ -99,7 +109,7 @@ def _quotes(quoted: str, passage: str) -> bool:
     start = passage.find(quoted)
     while start >= 0:
         end = start + len(quoted)
-        if end == len(passage) or (passage[end] in _CLOSING and passage[end] not in ", ，"):
+        if end == len(passage) or passage[end] == "\n" or passage[end] in _ENDS:
             return True
         start = passage.find(quoted, start + 1)
     return False

@@ -141,6 +141,9 @@ def test_strict_judge_reads_a_quote_verbatim_but_for_its_closing_mark():
         "有下列情形之一，劳动者应当支付违约金：（一）劳动者拒不改正的；（二）被追究刑事责任的。"
     )
     assert strict_support("有下列情形之一，劳动者应当支付违约金。", [article])
+    # A source's line breaks inside Chinese text are no word boundary (STARD dev).
+    listed = "应当提交下列材料：\n\n（一）起诉状；\n\n（二）不特定消费者的证据。"
+    assert strict_support("应当提交下列材料：（一）起诉状；", [listed])
     # ...but a quote cut where the passage goes on ("not in person") is no quote.
     assert not strict_support("You can renew by mail.", ["You can renew by mail, not in person."])
 
