@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ingestion.tokenize import tokenize
 from llm_backend.base import BaseBackend, GenerationRequest, GenerationStream, Usage
-from llm_backend.text import is_cjk, is_heading, sentence_spans
+from llm_backend.text import is_cjk, is_heading, sentence_spans, title_lines
 
 # Words that ask rather than say: they carry no evidence about the answer.
 _QUESTION_WORDS = frozenset(
@@ -156,12 +156,13 @@ def _candidates(passages: Sequence[tuple[str, str]]) -> list[Candidate]:
     by_text: dict[str, Candidate] = {}
     order = 0
     for label, passage in passages:
+        titles = title_lines(passage)
         for start, end in sentence_spans(passage):
             text = passage[start:end]
             if _MARKER_LIKE.search(text):
                 continue
             tokens = frozenset(_words(text))
-            if len(tokens) < 2 or is_heading(text):
+            if len(tokens) < 2 or is_heading(text) or text.strip() in titles:
                 continue  # headings and fragments ("Fees", "第三条") say nothing on their own
             key = " ".join(text.split())
             if key in by_text:

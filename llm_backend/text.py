@@ -56,3 +56,15 @@ def is_heading(line: str) -> bool:
     cjk = len(_CJK.findall(text))
     words = len(text.split())
     return cjk <= 12 if cjk > words else words <= 8
+
+
+def title_lines(text: str) -> frozenset[str]:
+    """Lines that stand alone as a paragraph and name rather than say (``is_title``), of any
+    length: a section's title, a case record's "食管疾病 案例分析-胃食管反流病". A CMB-Clin
+    question that names its case drew that title as the "answer" to "简述本例病人的治疗原则"."""
+    found = set()
+    for paragraph in re.split(r"\n\s*\n", text):
+        line = paragraph.strip()
+        if line and "\n" not in line and is_title(line):
+            found.add(line)
+    return frozenset(found)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ingestion.tokenize import tokenize
-from llm_backend.text import is_heading, is_title
+from llm_backend.text import is_heading, is_title, title_lines
 from llm_backend.text import split_sentences as passage_sentences
 from portal.qa.facts import disagreements, facts_of, without_document_groups
 
@@ -116,13 +116,15 @@ class PassageEvidence:
     units: list[set[str]] = field(default_factory=list)
     # Groups its document is about though this passage may not name them (facts.DOCUMENT_GROUPS).
     implied: frozenset[str] = frozenset()
+    titles: frozenset[str] = frozenset()  # lines that name a section rather than say anything
 
     @classmethod
     def of(cls, label: str, text: str, implied: frozenset[str] = frozenset()) -> PassageEvidence:
         # Ingestion's boundaries (those chunks were cut on, and the quoting backend's), so a
         # quote is never the tail of "Are a U.S. | citizen residing in one of the fifty states".
         sentences = passage_sentences(text) or [text]
-        return cls(label, text, sentences, [lexical_units(s) for s in sentences], implied)
+        units = [lexical_units(s) for s in sentences]
+        return cls(label, text, sentences, units, implied, title_lines(text))
 
     def windows(self) -> list[tuple[str, set[str]]]:
         """Spans a claim may rest on: single sentences and adjacent pairs. Questions are left
@@ -391,7 +393,9 @@ def quote_for(
         return None
     best_score, best = 0.0, None
     for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
-        if sentence in exclude or not units or not _quotable(sentence) or is_heading(sentence):
+        if sentence in exclude or not units or not _quotable(sentence):
+            continue
+        if is_heading(sentence) or sentence.strip() in evidence.titles:
             continue
         score = coverage(q_units, units)
         if score > best_score:

@@ -115,6 +115,13 @@ def test_headings_are_never_quoted_but_list_items_and_data_lines_are():
     assert quotes and all(q.startswith(("There is", "- Apply", "Child disability")) for q in quotes)
 
 
+def test_a_long_title_standing_alone_is_never_quoted():
+    record = "食管疾病 案例分析-胃食管反流病\n\n病人反酸、烧心30年，服用奥美拉唑症状可缓解。"
+    question = "胃食管反流病病人反酸、烧心多少年？服用奥美拉唑症状可缓解吗？"
+    text = _answer(question, (("1", record),), language="zh")
+    assert "案例分析" not in text and "反酸" in text
+
+
 def test_sentences_that_look_like_citations_are_never_quoted():
     passages = (("1", "Mail renewal takes 6-8 weeks [3]. Mail renewal is slow in summer."),)
     # The sentence this question is about carries "[3]": it is skipped, not misquoted as [1].

@@ -467,3 +467,17 @@ def test_only_a_wh_question_echoed_with_titles_counts_as_a_restatement():
         "Adults may renew their passport by mail.", "May adults renew their passport by mail?", []
     )
     assert restates_question("The renewal fee is the renewal fee.", "What is the renewal fee?", [])
+
+
+def test_a_records_title_is_never_the_quote_however_long():
+    """CMB-Clin questions name their case ("胃食管反流病病例：..."), so the record's title line
+    covered the question best and was quoted as the answer to "简述本例病人的治疗原则"."""
+    evidence = PassageEvidence.of(
+        "1",
+        "食管疾病 案例分析-胃食管反流病\n\n现病史\n\n"
+        "杨XX，女，59岁，反酸、烧心30年，服用奥美拉唑症状可缓解。",
+    )
+    quote = quote_for(
+        "食管疾病 案例分析-胃食管反流病病例：简述本例病人的治疗原则。", evidence, exclude=set()
+    )
+    assert quote is None or quote.startswith("杨XX")
