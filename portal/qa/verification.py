@@ -255,6 +255,13 @@ def verify_sentence(
         for _, span_units in evidence[lbl].windows():
             stated |= span_units
     novel = sorted(words - stated)
+    if thresholds.max_novel_words == 0 and _CJK.search(text):
+        # Where no word may be added (a re-cited sentence), Chinese words count too: "超声检查
+        # 发现了左乳外上象限局部红肿..." (the demo) re-cited to the physical examination, which
+        # says so of the palpation, not of the ultrasound.
+        novel += _novel_chinese_words(
+            without_document_groups(text, implied), [evidence[lbl] for lbl in known]
+        )
     # Without an embedder (lexical evidence only) meaning cannot be judged: the word rule stays.
     allowed = (
         thresholds.max_novel_words
@@ -276,6 +283,21 @@ def verify_sentence(
         aligned_span=span,
         problems=tuple(problems),
     )
+
+
+# Words that only report a finding ("结肠镜检查发现了..." for the record's "所见...") add no claim.
+_ZH_REPORTING = frozenset("发现 显示 提示 可见 见到 表明 结果 出现 所见".split())
+
+
+def _novel_chinese_words(text: str, cited: list[PassageEvidence]) -> list[str]:
+    """jieba's words of ``text`` (two characters or more) that no statement of ``cited`` holds."""
+    stated = "".join(s for ev in cited for s in ev.sentences if not _is_question(s))
+    words = {
+        w
+        for w in tokenize(text)
+        if len(w) >= 2 and not w.startswith("_") and _CJK.search(w) and w not in _ZH_REPORTING
+    }
+    return sorted(w for w in words if w not in stated)
 
 
 def _fact_problems(text: str, span: str, cited: list[PassageEvidence]) -> list[str]:

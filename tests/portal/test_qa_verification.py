@@ -481,3 +481,21 @@ def test_a_records_title_is_never_the_quote_however_long():
         "食管疾病 案例分析-胃食管反流病病例：简述本例病人的治疗原则。", evidence, exclude=set()
     )
     assert quote is None or quote.startswith("杨XX")
+
+
+def test_a_re_cited_chinese_sentence_may_not_add_what_its_new_passage_does_not_say():
+    """The demo's "超声检查发现了左乳外上象限局部红肿..." cited the auxiliary examinations; the
+    words after "发现了" are the physical examination's, which never mentions the ultrasound."""
+    evidence = {
+        "1": PassageEvidence.of("1", "辅助检查\n\n多普勒超声检查：左乳外上可见5cm×5cm无回声区。"),
+        "2": PassageEvidence.of(
+            "2", "体格检查\n\n左乳外上象限局部红肿，伴压痛性肿块，无波动感，腋窝淋巴结未扪及肿大。"
+        ),
+    }
+    finding = "左乳外上象限局部红肿，伴压痛性肿块，无波动感，腋窝淋巴结未扪及肿大。"
+    misattributed = "超声检查发现了" + finding
+    result = verify_or_recite(misattributed, ("1",), evidence, thresholds=Thresholds())
+    assert not result.supported
+    # The same finding, told as what it is, is re-cited to the examination that says it.
+    found = "体格检查发现" + finding
+    assert verify_or_recite(found, ("1",), evidence, thresholds=Thresholds()).labels == ("2",)
