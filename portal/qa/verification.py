@@ -425,8 +425,11 @@ def quote_for(
     return best if best_score >= min_overlap else None
 
 
+# Not a bare 何 or 几: 任何 ("any") and 几乎 ("almost") do not ask.
 _WH = re.compile(
-    r"\b(what|which|who|whom|whose|when|where|why|how)\b|什么|哪|谁|何|怎|如何|为什么|多少|几", re.I
+    r"\b(what|which|who|whom|whose|when|where|why|how)\b"
+    r"|什么|哪|谁|如何|为何|何种|何时|何地|何为|怎|为什么|多少|几[个岁年月天次周种项条]",
+    re.I,
 )
 
 
