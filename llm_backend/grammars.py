@@ -14,6 +14,11 @@ followed by anything but a space is allowed, so "2.5 mg" and "U.S.A" survive. No
 "_": then "NOT_IN_SOURCES" can only be the whole refusal line, never the start of a cited sentence
 such as "NOT_IN_SOURCES. [1]" (which Qwen 0.5B writes when it half-refuses). The same format is
 available as a regular expression (``citation_regex``) to check outputs in tests and evaluation.
+
+``latin_only`` (for an answer in English) also keeps Chinese characters and full-width marks out
+of the text: Qwen 0.5B drops a Chinese word into English sentences it copies ("...cancer (PC).我们
+prospectively evaluated...", "然而, early intervention was not associated..."; PubMedQA dev), and
+such a sentence is neither a quote nor good English.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ REFUSAL = "NOT_IN_SOURCES"
 # Characters that may never appear inside sentence text (see the module docstring).
 _EXCLUDED = "[]【】［］\n.。！？!?；_"
 _TERMINATORS = ".。！？!?；"
+# CJK punctuation, Chinese characters and full-width forms (as GBNF escapes and as a regex class).
+_CJK_RANGES_GBNF = "\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uff00-\\uffef"
+_CJK_RANGES_RE = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 
 
 def _gbnf_literal(text: str) -> str:
@@ -65,12 +73,12 @@ def _nested_optional(first: str, then: str, extra: int) -> str:
     return f"{first} {tail}".strip()
 
 
-def citation_grammar(labels: list[str], max_sentences: int = 3) -> str:
+def citation_grammar(labels: list[str], max_sentences: int = 3, *, latin_only: bool = False) -> str:
     """GBNF for 1..max_sentences cited sentences, or the refusal line ``NOT_IN_SOURCES``."""
     cleaned = _check_labels(labels)
     if max_sentences < 1:
         raise ValueError("max_sentences must be at least 1")
-    excluded = _gbnf_class_chars(_EXCLUDED)
+    excluded = _gbnf_class_chars(_EXCLUDED) + (_CJK_RANGES_GBNF if latin_only else "")
     label_rule = " | ".join(_gbnf_literal(label) for label in cleaned)
     max_markers = min(len(cleaned), 3)  # "[1][1][1]..." would otherwise loop until max_tokens
     rules = [
@@ -91,10 +99,12 @@ def citation_grammar(labels: list[str], max_sentences: int = 3) -> str:
     return "\n".join(rules) + "\n"
 
 
-def citation_regex(labels: list[str], max_sentences: int = 3) -> re.Pattern[str]:
+def citation_regex(
+    labels: list[str], max_sentences: int = 3, *, latin_only: bool = False
+) -> re.Pattern[str]:
     """The language of ``citation_grammar`` as a regular expression (for checks, not decoding)."""
     cleaned = _check_labels(labels)
-    excluded = re.escape(_EXCLUDED)
+    excluded = re.escape(_EXCLUDED) + (_CJK_RANGES_RE if latin_only else "")
     label = "(?:" + "|".join(re.escape(x) for x in cleaned) + ")"
     max_markers = min(len(cleaned), 3)
     cites = rf"(?:\[{label}\]){{1,{max_markers}}}"
@@ -105,5 +115,7 @@ def citation_regex(labels: list[str], max_sentences: int = 3) -> re.Pattern[str]
     return re.compile(rf"(?:{answer}|{re.escape(REFUSAL)})")
 
 
-def conforms(text: str, labels: list[str], max_sentences: int = 3) -> bool:
-    return citation_regex(labels, max_sentences).fullmatch(text) is not None
+def conforms(
+    text: str, labels: list[str], max_sentences: int = 3, *, latin_only: bool = False
+) -> bool:
+    return citation_regex(labels, max_sentences, latin_only=latin_only).fullmatch(text) is not None

@@ -285,7 +285,7 @@ def draft_create(
             max_tokens=settings.DRAFT_MAX_TOKENS,
             temperature=0.0,
             grammar=(
-                citation_grammar(labels, template.max_sentences)
+                citation_grammar(labels, template.max_sentences, latin_only=language == "en")
                 if settings.ANSWER_GRAMMAR
                 else None
             ),

@@ -309,7 +309,9 @@ class _Run:
             max_tokens=settings.ANSWER_MAX_TOKENS,
             temperature=0.0,
             grammar=(
-                citation_grammar(labels, settings.ANSWER_MAX_SENTENCES)
+                citation_grammar(
+                    labels, settings.ANSWER_MAX_SENTENCES, latin_only=self.language == "en"
+                )
                 if settings.ANSWER_GRAMMAR
                 else None
             ),

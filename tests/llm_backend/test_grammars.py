@@ -58,7 +58,17 @@ def test_grammar_lists_only_the_given_labels_and_escapes_them():
         citation_grammar(["1"], max_sentences=0)
 
 
+def test_an_english_answer_may_not_carry_chinese_words():
+    """Qwen 0.5B dropped "我们" / "然而" into English sentences it copied (PubMedQA dev)."""
+    for text in ("Results (PC).我们 evaluated the level [1].", "然而, early care helped [2]."):
+        assert conforms(text, LABELS) and not conforms(text, LABELS, latin_only=True)
+    assert conforms("Take 2.5 mg with food [1].", LABELS, latin_only=True)
+    assert "\\u4e00-\\u9fff" in citation_grammar(LABELS, latin_only=True)
+
+
 def test_llama_cpp_parses_the_grammar(smollm2_backend):
     # An unparseable grammar raises BackendError instead of crashing the sampler.
     for max_sentences in (1, 3, 5):
         smollm2_backend._grammar(citation_grammar(LABELS, max_sentences), greedy=True).close()
+        latin = citation_grammar(LABELS, max_sentences, latin_only=True)
+        smollm2_backend._grammar(latin, greedy=True).close()
