@@ -378,7 +378,10 @@ class _Run:
                     check.text, self.question, [self.evidence[lbl] for lbl in check.labels]
                 )
             ):
-                # Supported, but no answer: the model echoed the question (and a title).
+                # Supported, but no answer: the model echoed the question (and a title). Only
+                # supported echoes: an unsupported one may be a wrong answer in the question's
+                # words ("No, you do not need to bring the title when ...", doc2dial dev), which
+                # must keep counting against the draft.
                 check = replace(
                     check,
                     supported=False,

@@ -426,22 +426,38 @@ def quote_for(
 
 
 # Not a bare 何 or 几: 任何 ("any") and 几乎 ("almost") do not ask.
-_WH = re.compile(
-    r"\b(what|which|who|whom|whose|when|where|why|how)\b"
-    r"|什么|哪|谁|如何|为何|何种|何时|何地|何为|怎|为什么|多少|几[个岁年月天次周种项条]",
+# Whether a question asks for content rather than for a yes or a no. English: its last question
+# opens with a wh-word or a request ("describe ..."), not an auxiliary ("Do I need to bring the
+# title when I transfer ..." is a yes/no question whatever "when" follows). Chinese: a wh-word
+# or a request (简述, 分析) and no closing 吗; not a bare 何 or 几 (任何 "any", 几乎 "almost").
+_WH_EN = re.compile(
+    r"(?:what|which|who|whom|whose|when|where|why|how|describe|explain|list|summari[sz]e)\b",
     re.I,
 )
+_WH_ZH = re.compile(
+    r"什么|哪|谁|如何|为何|有何|何种|何时|何地|何为|怎|为什么|多少|几[个岁年月天次周种项条]"
+    r"|简述|分析|说明|列举|描述|概述|阐述"
+)
+
+
+def asks_for_content(question: str) -> bool:
+    asked = [s for s in passage_sentences(question) if s.strip()]
+    last = next((s for s in reversed(asked) if s.rstrip().endswith(("?", "？"))), None)
+    last = (last or (asked[-1] if asked else "")).strip()
+    if _CJK.search(last):
+        return bool(_WH_ZH.search(last)) and not last.rstrip("?？。 ").endswith("吗")
+    return bool(_WH_EN.match(last))
 
 
 def restates_question(
     text: str, question: str, cited: Sequence[PassageEvidence], *, min_new: float = 0.2
 ) -> bool:
-    """Whether a sentence answers a wh-question with nothing but the question's own words and the
-    titles of the passages it cites: "最高额抵押权担保的债权范围是最高额抵押担保的债权范围",
-    "公益诉讼是<the article's title>" (STARD dev; both pass the support checks, since every word
-    is in the passage). Yes/no questions are left alone: "You can renew by mail" restating "Can
-    I renew by mail?" is the answer."""
-    if not _WH.search(question):
+    """Whether a sentence answers a wh-question (or a request: "简述...", "describe ...") with
+    nothing but the question's own words and the titles of the passages it cites:
+    "最高额抵押权担保的债权范围是最高额抵押担保的债权范围", "公益诉讼是<the article's title>" (STARD
+    dev; both pass the support checks, since every word is in the passage). Yes/no questions are
+    left alone: "You can renew by mail" restating "Can I renew by mail?" is the answer."""
+    if not asks_for_content(question):
         return False
     units = lexical_units(text)
     if not units:

@@ -16,6 +16,7 @@ from portal.qa.sentences import SentenceStream, split_sentences
 from portal.qa.verification import (
     PassageEvidence,
     Thresholds,
+    asks_for_content,
     quote_for,
     restates_question,
     verify_or_recite,
@@ -499,3 +500,21 @@ def test_a_re_cited_chinese_sentence_may_not_add_what_its_new_passage_does_not_s
     # The same finding, told as what it is, is re-cited to the examination that says it.
     found = "体格检查发现" + finding
     assert verify_or_recite(found, ("1",), evidence, thresholds=Thresholds()).labels == ("2",)
+
+
+@pytest.mark.parametrize(
+    ("question", "content"),
+    [
+        ("What is the renewal fee?", True),
+        ("Yes, I am. What must I do to receive a parent PLUS loan?", True),
+        ("Describe the treatment plan.", True),
+        ("Do I need to bring the title when I transfer a registration?", False),  # "when" joins
+        ("Can I renew by mail?", False),
+        ("最高额抵押权担保的债权范围是什么？", True),
+        ("痔病例：简述本例病人的治疗原则。", True),
+        ("婚姻自主权是人格权吗？", False),
+        ("任何人都可以申请吗？", False),  # 任何 is "any", not "which"
+    ],
+)
+def test_questions_that_ask_for_content_are_told_from_yes_no_ones(question, content):
+    assert asks_for_content(question) is content
