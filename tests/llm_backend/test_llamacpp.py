@@ -14,6 +14,7 @@ import pytest
 from llm_backend import backend_from_config
 from llm_backend.base import BackendError, GenerationRequest
 from llm_backend.grammars import REFUSAL, citation_grammar, conforms
+from llm_backend.llamacpp import has_amx
 from llm_backend.model_files import QWEN_FILENAME, QWEN_SHA256
 
 pytestmark = pytest.mark.slow
@@ -189,3 +190,31 @@ def test_prefill_threads_are_set_apart_from_decode_threads(smollm2_gguf):
     assert backend._llm.context_params.n_threads_batch == 2
     _text, usage = backend.generate(_ask("How long does mail renewal take?", max_tokens=4))
     assert usage.completion_tokens >= 1
+
+
+def test_the_installed_llama_cpp_build_has_no_amx_kernels():
+    # `make install` compiles llama.cpp without AMX: its kernels segfault on Q4_K models on some
+    # Sapphire Rapids hosts (they took this suite down on one), so the build must not carry them.
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    assert "AVX" in info or "NEON" in info  # the real report, not an empty string
+    assert not has_amx(info)
+
+
+def test_a_build_with_amx_is_refused_with_the_rebuild_command(smollm2_gguf, monkeypatch):
+    import llama_cpp
+
+    # The build is the edge here: report AMX as an AMX build would.
+    amx_info = b"CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 | "
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: amx_info)
+    config = {"kind": "llamacpp", "model_path": str(smollm2_gguf), "n_ctx": 512}
+    with pytest.raises(BackendError) as excinfo:
+        backend_from_config(config)
+    assert "make clean install" in str(excinfo.value)
+    assert "LLM_ALLOW_AMX" in str(excinfo.value)
+    # The operator's override loads it (this build has no AMX kernels, so it is safe here).
+    backend = backend_from_config({**config, "allow_amx": True})
+    assert backend.generate(_ask("How long does mail renewal take?", max_tokens=2))[
+        1
+    ].completion_tokens
