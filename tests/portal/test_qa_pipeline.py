@@ -291,6 +291,25 @@ def test_question_coverage_weighs_rare_terms_over_common_ones(knowledge):
     assert answerability.term_weights("anything", None).weights == {"anything": 1.0}
 
 
+def test_question_terms_meet_passage_terms_on_their_stems(knowledge):
+    """ "renewed" and "mailing" are forms the passport page never uses: they count as its
+    "renew"/"renewal" and "mail", with the weight of those forms, not that of an unseen word."""
+    from portal.knowledge.indexing import keyword_index_loaded
+    from portal.qa import answerability
+
+    index = keyword_index_loaded()
+    assert "renewed" not in index.vocab and "mailing" not in index.vocab
+    weights = answerability.term_weights("passports renewed by mailing", index)
+    assert weights.coverage(PASSPORT_MD) == 1.0
+    assert weights.coverage(STAFF_MD) == 0.0
+    unseen = answerability.term_weights("diplomat", index).weights["diplomat"]
+    assert weights.weights["renewed"] <= float(index.idf[index.vocab["renew"]]) < unseen
+    assert weights.weights["mailing"] == float(index.idf[index.vocab["mail"]])
+    # Chinese words and BM25's character pairs are not stemmed.
+    assert answerability.stem("医疗保险") == "医疗保险" and answerability.stem("_医疗") == "_医疗"
+    assert answerability.stem("covid19") == "covid19"
+
+
 def test_redaction_placeholders_carry_no_weight(knowledge):
     from portal.knowledge.indexing import keyword_index_loaded
     from portal.qa import answerability
