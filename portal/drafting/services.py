@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +38,7 @@ from portal.qa.verification import (
     relevance,
     verify_or_recite,
     verify_sentence,
+    without_title_prefix,
 )
 from portal.safety import services as safety
 from portal.safety.pii import redact
@@ -74,7 +76,9 @@ def _evidence(passages: Iterable[dict]) -> dict[str, PassageEvidence]:
     evidence = {}
     for p in passages:
         groups = implied.get((p.get("document_id"), p.get("version"))) or frozenset()
-        evidence[p["label"]] = PassageEvidence.of(p["label"], p["text"], groups)
+        evidence[p["label"]] = PassageEvidence.of(
+            p["label"], p["text"], groups, document_title=p.get("document_title", "")
+        )
     return evidence
 
 
@@ -172,6 +176,8 @@ class _Generation:
         if drafted.text.strip().strip(".。") == REFUSAL_TOKEN:
             self.refused = True
             return
+        cited = [self.evidence[lbl] for lbl in drafted.labels if lbl in self.evidence]
+        drafted = replace(drafted, text=without_title_prefix(drafted.text, cited))
         if not drafted.text:
             return
         check = _check(drafted.text, drafted.labels, self.evidence, recite=True)

@@ -51,6 +51,7 @@ from portal.qa.verification import (
     restates_question,
     verify_or_recite,
     verify_sentence,
+    without_title_prefix,
 )
 from portal.safety import services as safety
 
@@ -201,7 +202,9 @@ class _Run:
             label = str(number)
             self.passages[label] = passage
             groups = implied.get((passage.document_id, passage.version), frozenset())
-            self.evidence[label] = PassageEvidence.of(label, passage.text, groups)
+            self.evidence[label] = PassageEvidence.of(
+                label, passage.text, groups, document_title=passage.document_title
+            )
 
         backend = generation_backend()
         yield from self._generate(backend)
@@ -361,6 +364,8 @@ class _Run:
         if sentence.text.strip().strip(".。") == REFUSAL_TOKEN:
             self.model_refused = True
             return
+        cited = [self.evidence[lbl] for lbl in sentence.labels if lbl in self.evidence]
+        sentence = replace(sentence, text=without_title_prefix(sentence.text, cited))
         with self.step("verify"):
             verify = verify_or_recite if settings.VERIFY_RECITE else verify_sentence
             check = verify(

@@ -119,12 +119,21 @@ class PassageEvidence:
     titles: frozenset[str] = frozenset()  # lines that name a section rather than say anything
 
     @classmethod
-    def of(cls, label: str, text: str, implied: frozenset[str] = frozenset()) -> PassageEvidence:
+    def of(
+        cls,
+        label: str,
+        text: str,
+        implied: frozenset[str] = frozenset(),
+        *,
+        document_title: str = "",
+    ) -> PassageEvidence:
         # Ingestion's boundaries (those chunks were cut on, and the quoting backend's), so a
         # quote is never the tail of "Are a U.S. | citizen residing in one of the fifty states".
         sentences = passage_sentences(text) or [text]
         units = [lexical_units(s) for s in sentences]
-        return cls(label, text, sentences, units, implied, title_lines(text))
+        # The document's name counts as a title too: the prompt shows it on the passage's fence.
+        titles = title_lines(text) | ({document_title.strip()} if document_title.strip() else set())
+        return cls(label, text, sentences, units, implied, frozenset(titles))
 
     def windows(self) -> list[tuple[str, set[str]]]:
         """Spans a claim may rest on: single sentences and adjacent pairs. Questions are left
@@ -447,6 +456,31 @@ def asks_for_content(question: str) -> bool:
     if _CJK.search(last):
         return bool(_WH_ZH.search(last)) and not last.rstrip("?？。 ").endswith("吗")
     return bool(_WH_EN.match(last))
+
+
+_TITLE_GLUE = " \t:：-–—|"
+
+
+def without_title_prefix(text: str, cited: Sequence[PassageEvidence]) -> str:
+    """The sentence without a title of a passage it cites copied in front of it.
+
+    The model writes "sciencemag.org#14 Examples may include hosting our web servers, ..."
+    (PolicyQA test): the document's name from the passage's fence glued to a sentence of its
+    text, which the strict judge rightly fails (the name is not in the sentence it quotes). The
+    title is dropped only where a new sentence visibly starts after it (a capital letter or a
+    figure after a space or colon; Chinese after a space or colon), so "Medicare Part B covers
+    ..." keeps its subject. Nothing is added, so dropping it cannot make a claim."""
+    titles = sorted({t for evidence in cited for t in evidence.titles}, key=len, reverse=True)
+    for title in titles:
+        if len(title) < 3 or text[: len(title)].lower() != title.lower():
+            continue
+        rest = text[len(title) :]
+        body = rest.lstrip(_TITLE_GLUE)
+        if body == rest or not body:
+            continue  # the title runs on into the sentence's own words, or is all there is
+        if body[0].isupper() or body[0].isdigit() or _CJK.match(body[0]):
+            return body
+    return text
 
 
 def restates_question(

@@ -101,6 +101,16 @@ def test_hallucinated_age_is_never_published(knowledge, scripted):
         assert sentence["quoted"] and sentence["text"].rstrip(".") in PASSPORT_MD.replace("\n", " ")
 
 
+def test_the_documents_title_copied_before_a_sentence_is_not_published(knowledge, scripted):
+    # The passage fence shows the document's title; the model glued it to a sentence it copied.
+    scripted("Passport renewal Mail renewal takes 6 to 8 weeks [1].")
+    outcome = answer_run(question="How long does passport renewal by mail take?")
+    assert outcome.status == "answered", outcome.guidance
+    assert outcome.sentences[0]["text"] == "Mail renewal takes 6 to 8 weeks."
+    assert not outcome.sentences[0]["quoted"]  # the model's sentence, verified, not a quote
+    assert outcome.answer.draft.startswith("Passport renewal Mail renewal")  # the draft as written
+
+
 def test_in_scope_question_the_sources_do_not_cover_is_refused_with_guidance(knowledge):
     outcome = answer_run(question="What is the income limit for housing assistance in Ohio?")
     assert outcome.status == "refused"

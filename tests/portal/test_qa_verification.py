@@ -21,6 +21,7 @@ from portal.qa.verification import (
     restates_question,
     verify_or_recite,
     verify_sentence,
+    without_title_prefix,
 )
 
 PASSAGES = {
@@ -518,3 +519,45 @@ def test_a_re_cited_chinese_sentence_may_not_add_what_its_new_passage_does_not_s
 )
 def test_questions_that_ask_for_content_are_told_from_yes_no_ones(question, content):
     assert asks_for_content(question) is content
+
+
+def test_a_cited_passages_title_glued_in_front_of_a_sentence_is_dropped():
+    # PolicyQA test: the document's name from the passage fence, then a sentence of its text.
+    policy = PassageEvidence.of(
+        "1",
+        "2. We may disclose such information to companies we employ. Examples may include "
+        "hosting our web servers, analyzing data, and providing customer service.",
+        document_title="sciencemag.org#14",
+    )
+    glued = "sciencemag.org#14 Examples may include hosting our web servers, analyzing data."
+    assert without_title_prefix(glued, [policy]) == (
+        "Examples may include hosting our web servers, analyzing data."
+    )
+    # A title line of the passage's own text counts, and so do a colon and Chinese text.
+    page = PassageEvidence.of("2", "Passport renewal\n\nAdults may renew by mail.")
+    assert without_title_prefix("Passport renewal: Adults may renew by mail.", [page]) == (
+        "Adults may renew by mail."
+    )
+    zh = PassageEvidence.of(
+        "3", "城乡居民基本医疗保险按年度缴费。", document_title="城乡居民医疗保险"
+    )
+    assert without_title_prefix("城乡居民医疗保险 城乡居民基本医疗保险按年度缴费。", [zh]) == (
+        "城乡居民基本医疗保险按年度缴费。"
+    )
+
+
+def test_a_title_that_is_the_sentences_subject_or_not_cited_stays():
+    part_b = PassageEvidence.of(
+        "1", "Medicare Part B covers outpatient care.", document_title="Medicare Part B"
+    )
+    for kept in (
+        "Medicare Part B covers outpatient care.",  # the title runs on into its own words
+        "Medicare Part B covers: outpatient care.",
+        "Medicare Part B",  # nothing after it: the heading rule deals with that
+        "Medicare Part Benefits are paid monthly.",  # not the title, only its first letters
+    ):
+        assert without_title_prefix(kept, [part_b]) == kept
+    # Only the titles of the passages the sentence cites.
+    assert without_title_prefix("Medicare Part B Adults may renew by mail.", []) == (
+        "Medicare Part B Adults may renew by mail."
+    )
