@@ -98,12 +98,13 @@ def build_draft_prompt(
     max_sentences: int,
 ) -> DraftPrompt:
     language = language if language in _SYSTEM else "en"
+    canary = prompt_canary()
     system = _SYSTEM[language].format(
         kind=fence(kind),
         instructions=fence(instructions),
         max_sentences=max_sentences,
         refusal=REFUSAL_TOKEN,
-        canary=prompt_canary(),
+        canary=canary,
     )
     fenced = "\n".join(
         f'<passage id="{label}" title="{fence(title)}">{fence(text)}</passage>'
@@ -120,5 +121,5 @@ def build_draft_prompt(
             {"role": "assistant", "content": example_answer},
             {"role": "user", "content": user},
         ],
-        canary=prompt_canary(),
+        canary=canary,
     )
