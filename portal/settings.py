@@ -1,10 +1,27 @@
-"""Django settings, read from the environment (see README "Configuration").
+"""Django settings, read from the environment (docs/configuration.md lists every variable).
 
 Two shapes:
 - embedded default (nothing configured): SQLite and local folders under PORTAL_DATA_DIR, tasks on a
   local worker when Redis answers or in-process when it does not (the launcher decides and says so);
 - production (PORTAL_ENV=production): DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS are
   required and the HTTPS/cookie hardening that `manage.py check --deploy` looks for is on.
+
+The file is ordered by concern, one section each, and each list Django reads (INSTALLED_APPS,
+MIDDLEWARE, LOGGING, CELERY_BEAT_SCHEDULE) is written once, as one literal:
+
+    Core Django and security       Storage and data folders      Database
+    Redis, cache and Celery        Internationalization          Auth, sessions and roles
+    Rate limits                    Knowledge (uploads, ingestion, embeddings, retrieval)
+    LLM backends                   Answers and verification      Review queue
+    Safety                         Audit                         Drafting
+    Fine-tuning                    API                           Logging and observability
+    Periodic tasks (Celery beat)
+
+Apps with many settings also read them through a typed, validated object
+(``portal/<app>/conf.py``: RetrievalConfig, IngestionConfig, SafetyConfig, AuditConfig,
+DraftingConfig). A new setting goes into its app's section here, into its config object when the
+app has one, into deploy/env.example (a test keeps it complete) and into docs/configuration.md;
+a threshold chosen on evaluation data also gets a line in docs/decisions.md.
 
 No I/O at import beyond reading ``*_FILE`` secrets the operator pointed at.
 """
@@ -27,6 +44,7 @@ from portal.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# --- Core Django and security ---
 PORTAL_ENV = env_choice("PORTAL_ENV", "development", ("development", "production", "test"))
 PRODUCTION = PORTAL_ENV == "production"
 DEBUG = env_bool("DEBUG", default=PORTAL_ENV == "development")
@@ -41,14 +59,6 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# Uploads, FAISS indexes and the embedded SQLite database live here. Created on demand, not here.
-DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
-MEDIA_ROOT = DATA_DIR / "media"
-MEDIA_URL = "/media/"
-INDEX_DIR = DATA_DIR / "index"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_URL = "/static/"
-
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -56,24 +66,38 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "portal.core",
-    "portal.accounts",
-    "portal.audit",
-    "portal.knowledge",
-    "portal.qa",
-    "portal.review",
-    "portal.evaluation",
+    "portal.core",  # access policies, health, metrics, rate limits, the `make run` launcher
+    "portal.accounts",  # roles (Django groups) and demo accounts
+    "portal.audit",  # hash-chained audit trail
+    "portal.knowledge",  # collections, documents, versions, chunks, indexes, retrieval
+    "portal.qa",  # the answer pipeline and the ask page
+    "portal.review",  # the review queue for held answers
+    "portal.evaluation",  # datasets, harness, run history (above the domain apps)
+    "portal.safety",  # input guard, PII redaction, lexicon, output checks, routing
+    "portal.feedback",  # helpful / not-helpful feedback on answers
+    "portal.finetune",  # training data, LoRA adapters, the promotion gate
+    "ninja",  # django-ninja: Swagger UI from bundled static, no CDN
+    "portal.api",  # /api/v1/
+    "portal.drafting",  # the staff drafting workspace
 ]
 
 MIDDLEWARE = [
+    # Request id + request latency for every request: outermost, so it sees the final response.
+    "portal.core.middleware.observability",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy (SECURITY_CSP, SECURITY_PERMISSIONS_POLICY).
+    "portal.core.security.security_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Absolute session expiry (SESSION_ABSOLUTE_SECONDS): needs the user, so after auth.
+    "portal.core.security.session_expiry",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Lets services and signal receivers record the actor and source address of the current request.
+    "portal.audit.middleware.audit_context",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -96,7 +120,45 @@ TEMPLATES = [
     },
 ]
 
-# --- Database ---------------------------------------------------------------------------------
+# Browser security headers (portal/core/security.py adds CSP and Permissions-Policy).
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline scripts anywhere; data: images for the Swagger UI icons. Empty: no CSP header.
+SECURITY_CSP = env_str(
+    "SECURITY_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+SECURITY_PERMISSIONS_POLICY = env_str(
+    "SECURITY_PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=()",
+)
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Behind nginx/ingress that terminates TLS and sets X-Forwarded-Proto.
+    if env_bool("SECURE_PROXY_SSL_HEADER", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Storage and data folders ---
+# Uploads, FAISS indexes and the embedded SQLite database live here. Created on demand, not here.
+DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+INDEX_DIR = DATA_DIR / "index"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_URL = "/static/"
+
+# --- Database ---
 DATABASE_URL = env_str("DATABASE_URL", required=PRODUCTION)
 if DATABASE_URL:
     DATABASES = {
@@ -114,9 +176,14 @@ else:
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     }
+if PORTAL_ENV == "test" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django empties test databases with TRUNCATE between transactional tests; the append-only
+    # trigger (audit migration 0003) lets TRUNCATE through only on connections that ask for it.
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c audit.allow_truncate=on".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: Celery broker and the shared cache -------------------------------------------------
+# --- Redis, cache and Celery ---
 REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
 if REDIS_URL:
     CACHES = {
@@ -125,7 +192,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Celery (read by portal/celery.py through namespace="CELERY") -----------------------------
+# Celery reads these through portal/celery.py (namespace="CELERY"); the beat schedule is the last
+# section of this file, since it names intervals set by the apps' sections.
 CELERY_BROKER_URL = REDIS_URL or "redis://127.0.0.1:6379/0"
 # Set by the launcher when no Redis answers: tasks then run in the web process (embedded mode).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -154,15 +222,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = {
-    "reconcile-stuck-ingestion": {
-        "task": "knowledge.reconcile_ingestion",
-        "schedule": env_float("INGEST_RECONCILE_EVERY_S", 300.0),
-    },
-    "sync-indexes": {"task": "knowledge.sync_indexes", "schedule": 3600.0},
-}
 
-# --- Auth, sessions, security ------------------------------------------------------------------
+# --- Internationalization ---
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Auth, sessions and roles ---
+# Roles are Django groups whose permissions are code (portal/accounts/roles.py), re-applied after
+# every migrate; views declare their access with portal/core/access.py. No settings here.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -172,33 +243,40 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "qa:ask"
 LOGOUT_REDIRECT_URL = "qa:ask"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+# Idle expiry: the session lasts this long after the last request (each request saves it).
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+# SESSION_COOKIE_AGE is superseded by SESSION_IDLE_SECONDS; the variable is still read (and
+# validated) so an old deployment's value fails loudly when it is malformed, but it has no effect.
+env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+# Absolute expiry: signed out this long after signing in, however active (portal.core.security).
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if PRODUCTION:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    # Behind nginx/ingress that terminates TLS and sets X-Forwarded-Proto.
-    if env_bool("SECURE_PROXY_SSL_HEADER", True):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- Uploads -----------------------------------------------------------------------------------
+# --- Rate limits (portal/core/ratelimit.py) ---
+# Questions per minute to /api/ask and /api/ask/stream: per signed-in user (anonymous: per
+# address), and per address for everyone (an office behind one NAT address shares it). 0: off.
+# Off by default under PORTAL_ENV=test: the suite asks from one address far faster than a person
+# (tests/portal/test_ratelimit.py switches it on). The API's ask, upload and draft scopes use the
+# same budgets.
+_RATE_DEFAULTS = (0, 0) if PORTAL_ENV == "test" else (20, 120)
+RATE_LIMIT_ASK_PER_MINUTE = env_int("RATE_LIMIT_ASK_PER_MINUTE", _RATE_DEFAULTS[0], minimum=0)
+RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = env_int(
+    "RATE_LIMIT_ASK_PER_MINUTE_ADDRESS", _RATE_DEFAULTS[1], minimum=0
+)
+
+# --- Knowledge: uploads, ingestion, embeddings, retrieval (portal/knowledge/conf.py) ---
+# Uploads.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 
-# --- Ingestion ---------------------------------------------------------------------------------
+# Ingestion (IngestionConfig). The reconciler's interval, INGEST_RECONCILE_EVERY_S, is read in the
+# beat schedule at the end of this file.
 INGEST_CHUNK_MAX_CHARS = env_int("INGEST_CHUNK_MAX_CHARS", 800, minimum=100)
 INGEST_CHUNK_OVERLAP_CHARS = env_int("INGEST_CHUNK_OVERLAP_CHARS", 120, minimum=0)
 INGEST_MAX_UNPACKED_BYTES = env_int("INGEST_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024)
@@ -211,7 +289,7 @@ INGEST_STUCK_AFTER_S = env_int("INGEST_STUCK_AFTER_S", 900, minimum=30)
 # After this many deliveries (worker deaths included) a document is marked failed with the reason.
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1)
 
-# --- Embeddings and search ---------------------------------------------------------------------
+# Embeddings and search (RetrievalConfig).
 # "use-multilingual" (default: Chinese + English + cross-language, offline), "minilm" (English),
 # or "st:/path/to/sentence-transformers-model" for a deployment's own weights.
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "use-multilingual")
@@ -234,20 +312,19 @@ SEARCH_DENSE_WEIGHT = env_float("SEARCH_DENSE_WEIGHT", 0.3)
 # Dotted path to a class with rerank(question, passages) -> passages; empty passes through.
 SEARCH_RERANKER = env_str("SEARCH_RERANKER", "")
 SEARCH_RERANK_POOL = env_int("SEARCH_RERANK_POOL", 20, minimum=1)
-# -- Retrieval at scale (issue 4): approximate index, filter cache, query embeddings --
+# Retrieval at scale (issue 4): approximate index, filter cache, query embeddings.
 # From this many live chunks the dense index is IVF (approximate), trained from the stored
-# vectors; below it, exact search. 0 keeps exact search at any size. See the README benchmark.
+# vectors; below it, exact search. 0 keeps exact search at any size. See docs/retrieval.md.
 SEARCH_ANN_THRESHOLD = env_int("SEARCH_ANN_THRESHOLD", 50000, minimum=0)
 # IVF cells scanned per query (scaled up for narrow filters). 256 kept recall@10 vs exact at
-# 0.998-0.999 at 1M chunks (2048 cells) and 100k (512); 128 gave 0.991 at 1M (README benchmark).
+# 0.998-0.999 at 1M chunks (2048 cells) and 100k (512); 128 gave 0.991 at 1M (docs/retrieval.md).
 SEARCH_ANN_NPROBE = env_int("SEARCH_ANN_NPROBE", 256, minimum=1)
 # Allowed-id sets (role x collections x language x index version) kept per process.
 SEARCH_FILTER_CACHE_SIZE = env_int("SEARCH_FILTER_CACHE_SIZE", 64, minimum=1)
 # Query embeddings kept per process (repeated questions skip the embedder).
 SEARCH_QUERY_CACHE_SIZE = env_int("SEARCH_QUERY_CACHE_SIZE", 1024, minimum=0)
-# -- end retrieval at scale --
 
-# --- LLM backend (llm_backend/; README "LLM backends") ------------------------------------------
+# --- LLM backends (llm_backend/; docs/llm-backends.md) ---
 # "llamacpp": in-process GGUF (default); "transformers": a local Hugging Face model directory with
 # an optional PEFT adapter; "openai": an OpenAI-compatible server (vLLM, SGLang, llama.cpp server);
 # "extractive": no model, quotes the best-supported passage sentences.
@@ -279,6 +356,7 @@ LLM_OPENAI_TIMEOUT_S = env_float("LLM_OPENAI_TIMEOUT_S", 60.0)  # longest silenc
 LLM_GRAMMAR_FIELD = env_str("LLM_GRAMMAR_FIELD", "grammar") or ""
 # Share of the question a quoted sentence must cover for the extractive backend to quote it.
 LLM_EXTRACTIVE_MIN_COVERAGE = env_float("LLM_EXTRACTIVE_MIN_COVERAGE", 0.45)
+# What llm_backend.backend_from_config() receives for the chosen backend.
 LLM_BACKEND_CONFIG = {
     "llamacpp": {
         "kind": "llamacpp",
@@ -308,9 +386,10 @@ LLM_BACKEND_CONFIG = {
     },
     "extractive": {"kind": "extractive", "min_coverage": LLM_EXTRACTIVE_MIN_COVERAGE},
 }[LLM_BACKEND]
-# --- end LLM backend ---------------------------------------------------------------------------
 
-# --- Answers (portal/qa/: prompt, verification, refusal) ----------------------------------------
+# --- Answers and verification (portal.qa) ---
+# Every ANSWER_* and VERIFY_* setting lives in this section (prompt, relevance gate, verification,
+# refusal guidance). The dev figure behind each threshold is in docs/decisions.md.
 ANSWER_PASSAGES = env_int("ANSWER_PASSAGES", 6, minimum=1)  # retrieved per question
 ANSWER_PROMPT_PASSAGES = env_int("ANSWER_PROMPT_PASSAGES", 3, minimum=1)  # relevant ones prompted
 # Each prompted passage is cut to its sentences most relevant to the question: on a CPU every
@@ -341,6 +420,16 @@ ANSWER_QUOTE_MIN_OVERLAP = env_float("ANSWER_QUOTE_MIN_OVERLAP", 0.4)
 # Once one passage clears that gate, others join the prompt above these lower floors.
 ANSWER_KEEP_LEXICAL_RELEVANCE = env_float("ANSWER_KEEP_LEXICAL_RELEVANCE", 0.2)
 ANSWER_KEEP_DENSE_RELEVANCE = env_float("ANSWER_KEEP_DENSE_RELEVANCE", 0.25)
+# Refusals and answers close with where to ask instead, in the question's language.
+ANSWER_CONTACT_EN = env_str(
+    "ANSWER_CONTACT_EN",
+    "For your own case, contact the agency that runs the programme, or ask your doctor or "
+    "pharmacist about a personal medical question.",
+)
+ANSWER_CONTACT_ZH = env_str(
+    "ANSWER_CONTACT_ZH",
+    "具体个人情况请咨询主管部门（可拨打12345政务服务便民热线），个人健康问题请咨询医生或药师。",
+)
 # Per-sentence support: combined score, lexical floor, and the embedding's share in the score.
 VERIFY_MIN_SUPPORT = env_float("VERIFY_MIN_SUPPORT", 0.6)
 # 0.8 chosen on the PubMedQA dev split: unsupported published sentences (independent judge) 0.024
@@ -365,49 +454,15 @@ VERIFY_RECITE = env_bool("VERIFY_RECITE", True)
 # fact checks); off, such sentences are replaced by quotes of the passage.
 VERIFY_CROSSLINGUAL = env_bool("VERIFY_CROSSLINGUAL", True)
 VERIFY_MIN_CROSSLINGUAL = env_float("VERIFY_MIN_CROSSLINGUAL", 0.6)
+# --- end answers and verification ---
+
+# --- Review queue (portal/review/) ---
 # Held answers older than this are shown as overdue in the review queue.
 REVIEW_DEADLINE_HOURS = env_int("REVIEW_DEADLINE_HOURS", 24, minimum=1)
-ANSWER_CONTACT_EN = env_str(
-    "ANSWER_CONTACT_EN",
-    "For your own case, contact the agency that runs the programme, or ask your doctor or "
-    "pharmacist about a personal medical question.",
-)
-ANSWER_CONTACT_ZH = env_str(
-    "ANSWER_CONTACT_ZH",
-    "具体个人情况请咨询主管部门（可拨打12345政务服务便民热线），个人健康问题请咨询医生或药师。",
-)
 
-# --- Audit (portal/audit/; README "Audit trail") ----------------------------------------------
-# Signs checkpoints and keys the hashes of client addresses and attempted usernames. Production
-# must bring its own (32+ characters; `check --deploy` says so); development and tests derive one
-# from SECRET_KEY. Keep it out of the database: someone who can rewrite the tables must not be
-# able to re-sign them. After a rotation, list old keys so old checkpoints still verify.
-AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", required=PRODUCTION) or (
-    "audit-hmac-development-only:" + SECRET_KEY
-)
-AUDIT_HMAC_PREVIOUS_KEYS = env_list("AUDIT_HMAC_PREVIOUS_KEYS", [])
-# Events after the newest checkpoint are protected by the hash chain alone (a rewrite with
-# recomputed hashes goes unnoticed until signed), so checkpoint often; idle runs write nothing.
-AUDIT_CHECKPOINT_EVERY_S = env_float("AUDIT_CHECKPOINT_EVERY_S", 600.0)
-AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365, minimum=1)  # HIPAA: 6 years
-# Trusted reverse proxies in front of the app: the client address is the entry they appended to
-# X-Forwarded-For. 0 (default): REMOTE_ADDR, and X-Forwarded-For is ignored (clients can forge it).
-AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0, minimum=0)
-CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
-    "task": "audit.checkpoint",
-    "schedule": AUDIT_CHECKPOINT_EVERY_S,
-}
-# Lets services and signal receivers record the actor and source address of the current request.
-MIDDLEWARE.append("portal.audit.middleware.audit_context")
-if PORTAL_ENV == "test" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Django empties test databases with TRUNCATE between transactional tests; the append-only
-    # trigger (audit migration 0003) lets TRUNCATE through only on connections that ask for it.
-    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _db_options["options"] = f"{_db_options.get('options', '')} -c audit.allow_truncate=on".strip()
-
-# --- Safety (portal/safety/: input guard, PII redaction, lexicon, output checks, routing) ------
-# Every value here is shown read-only to admins on the sensitive-term list in /admin/.
-INSTALLED_APPS.append("portal.safety")
+# --- Safety (portal/safety/: input guard, PII redaction, lexicon, output checks, routing) ---
+# Every value here is shown read-only to admins on the sensitive-term list in /admin/; the app
+# reads them through SafetyConfig (portal/safety/conf.py).
 # Rule scores (portal/safety/rules.py): refuse at or above, caution between caution and refuse.
 # 0.8 / 0.5 and the mitigation of 0.3 were chosen on the dev half of the safety bank.
 SAFETY_REFUSE_SCORE = env_float("SAFETY_REFUSE_SCORE", 0.8)
@@ -451,94 +506,26 @@ SAFETY_CRISIS_LINES_ZH = env_str(
 SAFETY_EMERGENCY_NUMBER_EN = env_str("SAFETY_EMERGENCY_NUMBER_EN", "911")
 SAFETY_EMERGENCY_NUMBER_ZH = env_str("SAFETY_EMERGENCY_NUMBER_ZH", "120")
 
-# --- Reader feedback and portal pages (issue 7 part 2: portal/feedback/, templates, locale) ----
-INSTALLED_APPS.append("portal.feedback")
-# --- end reader feedback -------------------------------------------------------------------------
-
-# --- Internationalization ----------------------------------------------------------------------
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
-LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
-USE_I18N = True
-USE_TZ = True
-
-# --- Logging: plain lines to stderr; never log question text or request bodies ----------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # faiss logs every CPU-feature probe it tries at INFO; only its problems matter here.
-    "loggers": {"faiss.loader": {"level": "WARNING"}},
-}
-
-# --- Deployment and operations (issue 9: portal/core/ health, metrics, logs, rate limits) -------
-# Request id + request latency for every request: outermost, so it sees the final response.
-MIDDLEWARE.insert(0, "portal.core.middleware.observability")
-# "json": one object per line with the request id (log shippers); "plain" for a terminal.
-LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("plain", "json"))
-LOGGING["filters"] = {"request_id": {"()": "portal.core.logs.RequestIdFilter"}}
-LOGGING["formatters"]["json"] = {"()": "portal.core.logs.JsonFormatter"}
-LOGGING["handlers"]["console"]["filters"] = ["request_id"]
-LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
-# /metrics: these addresses/networks (REMOTE_ADDR, the scraper's own), or the bearer token.
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
-METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "") or ""
-# Questions per minute to /api/ask and /api/ask/stream: per signed-in user (anonymous: per
-# address), and per address for everyone (an office behind one NAT address shares it). 0: off.
-# Off by default under PORTAL_ENV=test: the suite asks from one address far faster than a person
-# (tests/portal/test_ratelimit.py switches it on).
-_RATE_DEFAULTS = (0, 0) if PORTAL_ENV == "test" else (20, 120)
-RATE_LIMIT_ASK_PER_MINUTE = env_int("RATE_LIMIT_ASK_PER_MINUTE", _RATE_DEFAULTS[0], minimum=0)
-RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = env_int(
-    "RATE_LIMIT_ASK_PER_MINUTE_ADDRESS", _RATE_DEFAULTS[1], minimum=0
+# --- Audit (portal/audit/; docs/audit.md; AuditConfig in portal/audit/conf.py) ---
+# Signs checkpoints and keys the hashes of client addresses and attempted usernames. Production
+# must bring its own (32+ characters; `check --deploy` says so); development and tests derive one
+# from SECRET_KEY. Keep it out of the database: someone who can rewrite the tables must not be
+# able to re-sign them. After a rotation, list old keys so old checkpoints still verify.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", required=PRODUCTION) or (
+    "audit-hmac-development-only:" + SECRET_KEY
 )
-# --- end deployment and operations ---------------------------------------------------------------
+AUDIT_HMAC_PREVIOUS_KEYS = env_list("AUDIT_HMAC_PREVIOUS_KEYS", [])
+# Events after the newest checkpoint are protected by the hash chain alone (a rewrite with
+# recomputed hashes goes unnoticed until signed), so checkpoint often; idle runs write nothing.
+AUDIT_CHECKPOINT_EVERY_S = env_float("AUDIT_CHECKPOINT_EVERY_S", 600.0)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365, minimum=1)  # HIPAA: 6 years
+# Trusted reverse proxies in front of the app: the client address is the entry they appended to
+# X-Forwarded-For. 0 (default): REMOTE_ADDR, and X-Forwarded-For is ignored (clients can forge it).
+AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0, minimum=0)
+# The audit middleware is in MIDDLEWARE, the checkpoint task in the beat schedule (last section),
+# and the test database's TRUNCATE permission in the database section.
 
-# --- Fine-tuning (portal/finetune/; README "Fine-tuning") -------------------------------------
-INSTALLED_APPS.append("portal.finetune")
-# The first N dev questions of each built-in set never go into training data: `finetune evaluate
-# --split dev --limit N` (N <= this) grades exactly those, and the gate must not grade what the
-# adapter was trained on.
-FINETUNE_HOLDOUT_DEV = env_int("FINETUNE_HOLDOUT_DEV", 200, minimum=0)
-# A candidate must beat the serving model's citation metrics by more than this to be promoted.
-FINETUNE_GATE_MIN_GAIN = env_float("FINETUNE_GATE_MIN_GAIN", 0.0)
-# --- end fine-tuning ----------------------------------------------------------------------------
-
-# --- API (portal/api/: /api/v1/, django-ninja; README "API") and session/browser security ------
-INSTALLED_APPS += ["ninja", "portal.api"]  # "ninja": Swagger UI from bundled static, no CDN
-# Idle expiry: the session lasts this long after the last request (each request saves it).
-SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
-SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
-# Absolute expiry: signed out this long after signing in, however active (portal.core.security).
-SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "portal.core.security.session_expiry",
-)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "portal.core.security.security_headers",
-)
-# No inline scripts anywhere; data: images for the Swagger UI icons. Empty: no CSP header.
-SECURITY_CSP = env_str(
-    "SECURITY_CSP",
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'",
-)
-SECURITY_PERMISSIONS_POLICY = env_str(
-    "SECURITY_PERMISSIONS_POLICY",
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
-    "accelerometer=(), gyroscope=(), magnetometer=()",
-)
-# --- end API --------------------------------------------------------------------------------------
-
-# --- Drafting (portal/drafting/: the staff drafting workspace; README "Drafting") ----------------
-INSTALLED_APPS.append("portal.drafting")
+# --- Drafting (portal/drafting/: the staff drafting workspace; DraftingConfig) ---
 DRAFT_PASSAGES = env_int("DRAFT_PASSAGES", 8, minimum=1)  # retrieved for the facts of a case
 DRAFT_PROMPT_PASSAGES = env_int("DRAFT_PROMPT_PASSAGES", 5, minimum=1)  # given to the model
 DRAFT_PASSAGE_MAX_CHARS = env_int("DRAFT_PASSAGE_MAX_CHARS", 500, minimum=100)
@@ -550,4 +537,54 @@ DRAFT_MIN_LEXICAL_RELEVANCE = env_float("DRAFT_MIN_LEXICAL_RELEVANCE", 0.25)
 DRAFT_MIN_DENSE_RELEVANCE = env_float("DRAFT_MIN_DENSE_RELEVANCE", 0.35)
 # The quoting (extractive) backend's share of the facts a quoted sentence must cover.
 DRAFT_EXTRACTIVE_MIN_COVERAGE = env_float("DRAFT_EXTRACTIVE_MIN_COVERAGE", 0.12)
-# --- end drafting ---------------------------------------------------------------------------------
+
+# --- Fine-tuning (portal/finetune/; docs/fine-tuning.md) ---
+# The first N dev questions of each built-in set never go into training data: `finetune evaluate
+# --split dev --limit N` (N <= this) grades exactly those, and the gate must not grade what the
+# adapter was trained on.
+FINETUNE_HOLDOUT_DEV = env_int("FINETUNE_HOLDOUT_DEV", 200, minimum=0)
+# A candidate must beat the serving model's citation metrics by more than this to be promoted.
+FINETUNE_GATE_MIN_GAIN = env_float("FINETUNE_GATE_MIN_GAIN", 0.0)
+
+# --- API (portal/api/: /api/v1/, django-ninja; docs/portal.md) ---
+# No settings of its own: the API goes through the same services, permissions and rate limits
+# (RATE_LIMIT_ASK_PER_MINUTE*) as the pages; sessions and CSP are set in the sections above.
+
+# --- Logging and observability (portal/core/: logs, health, metrics) ---
+# Plain lines or JSON objects to stderr; never log question text or request bodies.
+# "json": one object per line with the request id (log shippers); "plain" for a terminal.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("plain", "json"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "portal.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # faiss logs every CPU-feature probe it tries at INFO; only its problems matter here.
+    "loggers": {"faiss.loader": {"level": "WARNING"}},
+    "filters": {"request_id": {"()": "portal.core.logs.RequestIdFilter"}},
+}
+# /metrics: these addresses/networks (REMOTE_ADDR, the scraper's own), or the bearer token.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "") or ""
+
+# --- Periodic tasks (Celery beat) ---
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue ingestion jobs whose heartbeat is older than INGEST_STUCK_AFTER_S.
+    "reconcile-stuck-ingestion": {
+        "task": "knowledge.reconcile_ingestion",
+        "schedule": env_float("INGEST_RECONCILE_EVERY_S", 300.0),
+    },
+    "sync-indexes": {"task": "knowledge.sync_indexes", "schedule": 3600.0},
+    # Sign the audit chain's head (AUDIT_CHECKPOINT_EVERY_S).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_EVERY_S},
+}
