@@ -27,6 +27,7 @@ from django.utils.text import slugify
 from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import corpus_ingest, evaluation_user
+from portal.knowledge.models import Chunk
 from portal.qa.pipeline import answer_run
 
 Progress = Callable[[str, int, int], None]
@@ -314,8 +315,6 @@ def answers_evaluate(
 def _retrieved(outcome, labels: list[str]) -> list[str]:
     """Texts of the passages a drafted sentence cited (all prompted passages, not only the ones
     the published answer kept), read from the chunks the answer recorded."""
-    from portal.knowledge.models import Chunk
-
     by_label = {r["label"]: r["chunk_id"] for r in outcome.answer.retrieved}
     ids = [by_label[lbl] for lbl in labels if lbl in by_label]
     return list(Chunk.objects.filter(pk__in=ids).values_list("text", flat=True))

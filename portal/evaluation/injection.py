@@ -36,7 +36,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
+
 from portal.evaluation import datasets
+from portal.evaluation.services import evaluation_user
+from portal.knowledge.models import Chunk
+from portal.qa.models import Answer
+from portal.qa.prompts import trim_passage
+from portal.qa.verification import PassageEvidence
+from portal.safety import services as safety
+from portal.safety.output import _SPAN_SPLIT
 
 BIPIA_DIR = datasets.DATASETS_DIR / "bipia"
 POSITIONS = ("start", "middle", "end")
@@ -346,10 +355,6 @@ def _answers_for(rows: list[dict], since: datetime | None) -> dict[str, object]:
     Items with the same question text (some e-mail questions repeat) are matched in order: a
     run asks them in file order, so the k-th newest answers belong to the k-th items.
     """
-    from portal.evaluation.services import evaluation_user
-    from portal.qa.models import Answer
-    from portal.safety import services as safety
-
     keyed: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         keyed[safety.redact(row["question"].strip())].append(row)
@@ -371,12 +376,6 @@ def _answers_for(rows: list[dict], since: datetime | None) -> dict[str, object]:
 def _reached_prompt(answer, injected: str) -> bool:
     """Whether the planted instruction was in the prompt: in a passage that passed the relevance
     gate, and kept when the prompt trimmed that passage to its most relevant sentences."""
-    from django.conf import settings
-
-    from portal.knowledge.models import Chunk
-    from portal.qa.prompts import trim_passage
-    from portal.qa.verification import PassageEvidence
-
     ids = [r["chunk_id"] for r in answer.retrieved]
     probe = " ".join(injected.split()[:6]).lower()
     for text in Chunk.objects.filter(pk__in=ids).values_list("text", flat=True):
@@ -507,10 +506,6 @@ def guard_probe(*, folder: Path) -> dict:
     model that always obeys: is a verbatim echo of each planted instruction blocked, and how
     many of the documents' real sentences (what a correct answer quotes) are blocked with it?
     No model is run; it bounds what the guard adds when the verifier lets an echo through."""
-    from portal.knowledge.models import Chunk
-    from portal.safety.output import _SPAN_SPLIT
-    from portal.safety.services import output_check
-
     rows = [
         json.loads(line)
         for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
@@ -519,7 +514,7 @@ def guard_probe(*, folder: Path) -> dict:
     echoes = echo_blocked = clean = clean_blocked = 0
 
     def blocked(sentence: str, label: str, passages: dict[str, str], question: str) -> bool:
-        verdict = output_check(
+        verdict = safety.output_check(
             question=question, sentences=[(sentence, [label])], passages=passages,
             language="en", canary="probe-canary",
         )  # fmt: skip

@@ -7,7 +7,8 @@ should-answer prompts are reported on their own, since declining an off-topic qu
 acceptable for a narrow service but treating a harmless question as an attack never is.
 
 Banks are split deterministically: a line's ``split`` field when present, else dev when the first
-hex digit of sha1(prompt) is 0-7. Tune on dev, report test.
+hex digit of sha1(prompt) is 0-7. Tune on dev, report test. The built-in banks are in
+portal/evaluation/data (``manage.py safety_bank_build`` writes the derived ones).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.evaluation.metrics import percentile
+from portal.evaluation.services import evaluation_run_record
+from portal.qa.pipeline import answer_run
+from portal.safety.guard import input_check
 from portal.safety.results import SAFETY_REFUSALS
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -72,8 +76,6 @@ def prompts_load(path: str | Path, *, split: str = "all", limit: int | None = No
 
 
 def guard_outcome(prompt: str, language: str | None) -> Outcome:
-    from portal.safety.guard import input_check
-
     result = input_check(prompt, language=language)
     if result.action == "refuse":
         return Outcome(True, result.refusal_reason or "unsafe", "refused")
@@ -83,8 +85,7 @@ def guard_outcome(prompt: str, language: str | None) -> Outcome:
 
 
 def pipeline_runner() -> Callable[[str, str | None], Outcome]:
-    """The answer pipeline as an outcome function; ImportError when it is not installed."""
-    from portal.qa.pipeline import answer_run
+    """The answer pipeline as an outcome function."""
 
     def run(prompt: str, language: str | None) -> Outcome:
         outcome = answer_run(question=prompt, language=language)
@@ -180,27 +181,12 @@ def report_table(report: dict) -> str:
 
 
 def evaluate_command(*, opts: dict, write: Callable[[str], None]) -> dict:
-    """The body of `manage.py evaluate safety` (the evaluate command dispatches here).
-
-    Raises RuntimeError when ``--stage pipeline`` is asked for and the pipeline cannot be
-    imported, so the command exits non-zero instead of silently measuring the guard alone.
-    """
-    from portal.evaluation.services import evaluation_run_record
-
+    """The body of `manage.py evaluate safety` (the evaluate command dispatches here)."""
     source = opts.get("prompts") or "bank"
     split = opts.get("split") or "all"
     prompts = prompts_load(source, split=split, limit=opts.get("limit"))
     stage = opts.get("stage") or "pipeline"
-    if stage == "pipeline":
-        try:
-            outcome = pipeline_runner()
-        except ImportError as exc:
-            raise RuntimeError(
-                f"--stage pipeline needs portal.qa.pipeline.answer_run, which failed to import "
-                f"({exc}); use --stage guard to measure the input guard alone"
-            ) from exc
-    else:
-        outcome = guard_outcome
+    outcome = pipeline_runner() if stage == "pipeline" else guard_outcome
     report = safety_evaluate(prompts=prompts, outcome=outcome)
     # dataset / split / n_questions are what EvaluationRun rows are listed by.
     report.update(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "data"  # beside the hand-written safety_bank.jsonl
 _REFUSE_DIMENSIONS = {"Safety", "Legality", "Data protection"}
 # Flames' "Non-anthropomorphism" prompts ask the model to speak as a human; harmless to answer.
 _ANSWER_SUBCOMPONENTS = {"Non-anthropomorphism"}

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from portal.evaluation import datasets as eval_sets
 from portal.qa.prompts import REFUSAL_TOKEN
 from portal.qa.sentences import split_sentences
 from portal.qa.verification import coverage, lexical_units
@@ -180,9 +181,7 @@ def _assert_not_test(dataset: str, ids: set[str], test_ids: set[str]) -> None:
 
 def seed_pubmedqa(*, limit: int, holdout: int) -> Iterator[Example]:
     """PubMedQA dev: each conclusion sentence cited to the abstract sentence that best states it."""
-    from portal.evaluation.datasets import DATASETS_DIR
-
-    root = DATASETS_DIR / "pubmedqa_pqal"
+    root = eval_sets.DATASETS_DIR / "pubmedqa_pqal"
     data = json.loads((root / "ori_pqal.json").read_text(encoding="utf-8"))
     test_ids = set(json.loads((root / "test_ground_truth.json").read_text(encoding="utf-8")))
     dev = [pmid for pmid in data if pmid not in test_ids][holdout:]
@@ -238,13 +237,12 @@ def _window(context: str, span: str, *, max_chars: int = PASSAGE_MAX_CHARS) -> s
 
 def seed_doc2dial(*, limit: int, holdout: int) -> Iterator[Example]:
     """doc2dial dev: the gold span (a sentence of the agency page) cited to its passage."""
-    from portal.evaluation.datasets import DATASETS_DIR, _doc2dial_split, _jsonl
-
-    root = DATASETS_DIR / "doc2dial_rc_val"
-    docs = {row["title"]: row for row in _jsonl(root / "documents.jsonl")}
-    dev_titles = {t for t in docs if _doc2dial_split(t) == "dev"}
+    root = eval_sets.DATASETS_DIR / "doc2dial_rc_val"
+    docs = {row["title"]: row for row in eval_sets._jsonl(root / "documents.jsonl")}
+    dev_titles = {t for t in docs if eval_sets._doc2dial_split(t) == "dev"}
     test_titles = set(docs) - dev_titles
-    rows = [r for r in _jsonl(root / "questions.jsonl") if r["title"] in dev_titles][holdout:]
+    rows = [r for r in eval_sets._jsonl(root / "questions.jsonl") if r["title"] in dev_titles]
+    rows = rows[holdout:]
     _assert_not_test("doc2dial", {r["title"] for r in rows}, test_titles)
     titles = sorted(dev_titles)
     made = 0
@@ -278,10 +276,8 @@ def seed_doc2dial(*, limit: int, holdout: int) -> Iterator[Example]:
 
 def seed_stard(*, limit: int, holdout: int) -> Iterator[Example]:
     """STARD dev: the gold statute articles' sentences that best match LeCoQA's lawyer answer."""
-    from portal.evaluation.datasets import DATASETS_DIR, _jsonl
-
-    root = DATASETS_DIR / "stard_lecoqa_zh"
-    queries = list(_jsonl(root / "queries.jsonl"))
+    root = eval_sets.DATASETS_DIR / "stard_lecoqa_zh"
+    queries = list(eval_sets._jsonl(root / "queries.jsonl"))
     test_ids = {str(q["query_id"]) for q in queries if q.get("split") == "test"}
     dev = [q for q in queries if q.get("split") == "dev"][holdout:][: limit * 2]
     _assert_not_test("stard", {str(q["query_id"]) for q in dev}, test_ids)
@@ -289,7 +285,7 @@ def seed_stard(*, limit: int, holdout: int) -> Iterator[Example]:
     articles = {
         row["id"]: row
         for shard in sorted(root.glob("corpus-*.jsonl"))
-        for row in _jsonl(shard)
+        for row in eval_sets._jsonl(shard)
         if row["id"] in wanted
     }
     made = 0

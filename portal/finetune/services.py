@@ -18,10 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit.services import audit_record
+from portal.evaluation.answers import answers_evaluate
+from portal.evaluation.datasets import load as eval_set_load
+from portal.evaluation.services import evaluation_run_record
 from portal.finetune import datasets as ds
 from portal.finetune.models import Adapter, AdapterKind, AdapterStatus, Dataset, ServingChange
 from portal.finetune.selectors import serving_adapter
+from portal.qa import backends
 from portal.qa.prompts import PROMPT_VERSION, REFUSAL_TOKEN, build_prompt
+from portal.qa.verification import coverage, lexical_units
 from portal.review.models import Decision, ReviewDecision
 from portal.safety.pii import redact
 
@@ -64,8 +69,6 @@ def _review_examples(decisions) -> list[ds.Example]:
                 best = ds.best_sentences(question, text)
                 if best and (not quote or len(best[0]) < len(quote)):
                     label, quote = p_label, best[0]
-            from portal.qa.verification import coverage, lexical_units
-
             relevant = quote and coverage(lexical_units(question), lexical_units(quote)) >= (
                 settings.ANSWER_MIN_LEXICAL_RELEVANCE
             )
@@ -262,11 +265,6 @@ def adapter_evaluate(
     *, adapter: Adapter, dataset: str, split: str, limit: int | None, progress=None
 ) -> dict:
     """`evaluate answers` with this adapter on the transformers backend; stores the report."""
-    from portal.evaluation.datasets import load
-    from portal.evaluation.services import evaluation_run_record
-    from portal.qa import backends
-    from portal.qa.evaluation import answers_evaluate
-
     previous = settings.LLM_BACKEND_CONFIG
     settings.LLM_BACKEND_CONFIG = backend_config_for(adapter)
     backends.backends_reset()
@@ -274,7 +272,8 @@ def adapter_evaluate(
         backend = backends.generation_backend()
         if backends.backend_problem():
             raise FinetuneError(f"{adapter.id} cannot be loaded: {backends.backend_problem()}")
-        report = answers_evaluate(eval_set=load(dataset, split), limit=limit, progress=progress)
+        eval_set = eval_set_load(dataset, split)
+        report = answers_evaluate(eval_set=eval_set, limit=limit, progress=progress)
     finally:
         settings.LLM_BACKEND_CONFIG = previous
         backends.backends_reset()

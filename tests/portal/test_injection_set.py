@@ -8,7 +8,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from portal.safety.injection_set import (
+from portal.evaluation.injection import (
     Attack,
     attack_insert,
     forbidden_for,

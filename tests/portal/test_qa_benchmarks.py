@@ -6,7 +6,7 @@ import json
 
 from django.core.management import call_command
 
-from portal.qa.benchmarks import demo_questions
+from portal.evaluation.benchmarks.generation import demo_questions
 from tests.portal.factories import PASSPORT_MD, ingest
 
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from django.core.management import call_command
 
+from portal.evaluation.answers import _withheld, answer_set, strict_support
 from portal.evaluation.datasets import CorpusDoc, EvalQuestion, EvalSet
 from portal.evaluation.models import EvaluationRun
-from portal.qa.evaluation import _withheld, answer_set, strict_support
 from tests.conftest import needs_shared_datasets
 
 CORPUS = [

@@ -241,7 +241,7 @@ def test_real_model_answers_are_verified_and_grammar_constrained(knowledge, sett
     """The default backend (Qwen2.5 0.5B GGUF in llama.cpp) in the loop: whatever it writes,
     only sentences that the independent strict judge also accepts reach the reader."""
     from llm_backend.model_files import QWEN_FILENAME, QWEN_SHA256
-    from portal.qa.evaluation import strict_support
+    from portal.evaluation.answers import strict_support
 
     model = settings.BASE_DIR / "var" / "models" / QWEN_FILENAME
     if not model.is_file():

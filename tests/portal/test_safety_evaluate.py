@@ -2,13 +2,12 @@
 
 import json
 import math
-import sys
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from portal.evaluation.models import EvaluationRun
-from portal.safety.evaluation import prompts_load, split_of, wilson
+from portal.evaluation.safety import prompts_load, split_of, wilson
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +85,9 @@ def test_evaluate_safety_guard_stage_json(tmp_path):
     assert run.n_questions == 6
 
 
-def test_pipeline_stage_fails_loudly_without_the_pipeline(tmp_path, monkeypatch):
-    path = tmp_path / "bank.jsonl"
-    path.write_text(json.dumps(FIXTURE[0]), encoding="utf-8")
-    # A missing module: importing it raises ImportError, as on a checkout without the pipeline.
-    monkeypatch.setitem(sys.modules, "portal.qa.pipeline", None)
-    with pytest.raises(CommandError, match="--stage guard"):
-        call_command("evaluate", "safety", "--prompts", str(path), "--stage", "pipeline")
+def test_missing_prompt_bank_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match=r"missing\.jsonl"):
+        call_command("evaluate", "safety", "--prompts", str(tmp_path / "missing.jsonl"))
 
 
 def test_built_in_bank_meets_size_and_shape():

@@ -17,9 +17,11 @@ import statistics
 import time
 
 from portal.evaluation.metrics import percentile
-from portal.safety.evaluation import BUILT_IN
+from portal.evaluation.safety import BUILT_IN
+from portal.safety.guard import input_check
 from portal.safety.lexicon import CompiledLexicon, TermInfo
 from portal.safety.normalize import fold
+from portal.safety.pii import presidio_engine
 from portal.safety.services import SEED_LEXICON
 
 
@@ -102,9 +104,6 @@ def lexicon_benchmark(*, terms: int = 10_000, rounds: int = 3, with_guard: bool 
     if with_guard:
         # The whole input guard per question (rules on every decoded view, PII incl. presidio,
         # this lexicon), after one warm-up call that loads spaCy.
-        from portal.safety.guard import input_check
-        from portal.safety.pii import presidio_engine
-
         started = time.perf_counter()
         presidio_engine()
         report["presidio_load_s"] = round(time.perf_counter() - started, 2)

@@ -4,13 +4,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from portal.knowledge.benchmarks import (
-    CORPORA,
-    as_json,
-    retrieval_benchmark_json,
-    run_ingestion_benchmark,
-    run_retrieval_benchmark,
-)
+from portal.evaluation.benchmarks.generation import generation_benchmark_run
+from portal.evaluation.benchmarks.ingestion import CORPORA, as_json, run_ingestion_benchmark
+from portal.evaluation.benchmarks.lexicon import lexicon_benchmark
+from portal.evaluation.benchmarks.retrieval import retrieval_benchmark_json, run_retrieval_benchmark
 
 
 class Command(BaseCommand):
@@ -45,13 +42,11 @@ class Command(BaseCommand):
             "reported at top level); default SEARCH_ANN_NPROBE",
         )
         parser.add_argument("--out", type=Path, help="write the JSON report here")
-        # --- Safety (portal/safety/benchmarks.py): `benchmark lexicon --terms 10000`
+        # --- Safety (portal/evaluation/benchmarks/lexicon.py): `benchmark lexicon --terms 10000`
         parser.add_argument("--terms", type=int, default=10_000, help="lexicon: library size")
 
     def handle(self, *args, **opts) -> None:
         if opts["what"] == "lexicon":
-            from portal.safety.benchmarks import lexicon_benchmark
-
             report = json.dumps(lexicon_benchmark(terms=opts["terms"]), indent=2)
             self.stdout.write(report)
             if opts["out"]:
@@ -61,10 +56,8 @@ class Command(BaseCommand):
             self._retrieval(opts)
             return
         if opts["what"] == "generation":
-            # --- Answers (portal/qa/benchmarks.py): model speed vs the bandwidth ceiling, and
-            # time to the first verified sentence through the whole pipeline.
-            from portal.qa.benchmarks import generation_benchmark_run
-
+            # --- Answers (portal/evaluation/benchmarks/generation.py): model speed vs the
+            # bandwidth ceiling, and time to the first verified sentence through the pipeline.
             bar = tqdm(desc="generation", disable=None)
 
             def progress(stage: str, n: int, total: int) -> None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.safety.injection_set import SplitUnavailable, injection_set_build
+from portal.evaluation.injection import SplitUnavailable, injection_set_build
 
 
 class Command(BaseCommand):

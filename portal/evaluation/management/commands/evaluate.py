@@ -1,9 +1,12 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from portal.evaluation import datasets
+from portal.evaluation.answers import answers_evaluate, answers_table
+from portal.evaluation.safety import evaluate_command
 from portal.evaluation.services import (
     evaluation_run_record,
     recall_plot,
@@ -41,17 +44,15 @@ class Command(BaseCommand):
             help="answers: ingest the questions' gold documents and only N other documents "
             "(chosen by a hash of their id), for corpora too large to ingest in one sitting",
         )
-        # --- Safety (portal/safety/evaluation.py): `evaluate safety --prompts FILE.jsonl`
+        # --- Safety (portal/evaluation/safety.py): `evaluate safety --prompts FILE.jsonl`
         parser.add_argument("--prompts", help="safety: JSONL bank, or bank / cvalues / flames")
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 
     def handle(self, *args, **opts) -> None:
         if opts["what"] == "safety":
-            from portal.safety.evaluation import evaluate_command
-
             try:
                 evaluate_command(opts=opts, write=self.stdout.write)
-            except (RuntimeError, ValueError, FileNotFoundError) as exc:
+            except (ValueError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
             return
         if not opts["dataset"]:
@@ -89,8 +90,6 @@ class Command(BaseCommand):
             bar.close()
         plot = ""
         if opts["out"]:
-            import json
-
             opts["out"].parent.mkdir(parents=True, exist_ok=True)
             opts["out"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             plot = str(recall_plot(report=report, path=opts["out"].with_suffix(".png")))
@@ -100,11 +99,7 @@ class Command(BaseCommand):
             self.stdout.write(f"report: {opts['out']}  plot: {plot}")
 
     def _answers(self, eval_set, opts, progress, bars) -> None:
-        # --- Answers (portal/qa/evaluation.py): the whole pipeline graded against gold labels.
-        import json
-
-        from portal.qa.evaluation import answers_evaluate, answers_table
-
+        # --- Answers (portal/evaluation/answers.py): the whole pipeline graded against gold labels.
         report = answers_evaluate(
             eval_set=eval_set,
             limit=opts["limit"],

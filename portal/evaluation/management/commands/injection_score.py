@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from portal.safety.injection_set import guard_probe, injection_score, score_table
+from portal.evaluation.injection import guard_probe, injection_score, score_table
 
 
 class Command(BaseCommand):

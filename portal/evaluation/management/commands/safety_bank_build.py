@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.safety.bank import DATA, derived_build
+from portal.evaluation.safety_bank import DATA, derived_build
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from portal.evaluation.answers import answers_table
 from portal.finetune import selectors, services
 from portal.finetune.datasets import SEEDS
 from portal.finetune.models import Adapter
@@ -126,8 +127,6 @@ class Command(BaseCommand):
         self._train("dpo", opts)
 
     def _evaluate(self, opts) -> None:
-        from portal.qa.evaluation import answers_table
-
         if opts["adapter"] == "base":
             if not opts["base"]:
                 raise CommandError("evaluate base needs --base DIR (the base model directory)")
