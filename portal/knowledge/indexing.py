@@ -4,6 +4,9 @@
 current index file with the ids of live chunks that have a vector for the model, applies the
 difference and saves a new index version. Running it twice changes nothing the second time, so
 every caller (ingestion, deletion, the hourly beat, the rebuild command) can just call it.
+
+Settings (INDEX_DIR, EMBEDDING_MODEL, SEARCH_ANN_*, SEARCH_THREADS, FAISS_DEVICE) are read through
+``RetrievalConfig.from_settings()`` (portal/knowledge/conf.py) when a function runs.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from ingestion import vector_store
 from ingestion.embedding import load_embedder
 from ingestion.keyword_index import BM25Index
+from portal.knowledge.conf import RetrievalConfig
 from portal.knowledge.models import Chunk, ChunkEmbedding, KeywordIndex, VectorIndex
 from portal.knowledge.selectors import live_chunks
 
@@ -49,7 +52,7 @@ def database_index_dir() -> Path:
     identity = f"{connection.vendor}|{db.get('HOST') or ''}|{db.get('PORT') or ''}|{db['NAME']}"
     readable = slugify(f"{connection.vendor}-{Path(str(db['NAME'])).name}")[:40]
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
-    return Path(settings.INDEX_DIR) / f"{readable}-{digest}"
+    return RetrievalConfig.from_settings().index_dir / f"{readable}-{digest}"
 
 
 def _index_dir(model: str) -> Path:
@@ -86,7 +89,7 @@ def desired_ids(model: str) -> set[int]:
     )
 
 
-def _needs_new_kind(index, n: int) -> bool:
+def _needs_new_kind(index, n: int, *, threshold: int) -> bool:
     """Whether the index should be rebuilt as another kind (or retrained) for ``n`` vectors.
 
     Exact becomes IVF at the threshold; IVF goes back to exact only below half of it, so a size
@@ -94,7 +97,6 @@ def _needs_new_kind(index, n: int) -> bool:
     when its cell count is off by 4x for the current size (cells trained on 10k vectors would
     each hold thousands of vectors at 1M, and search would slow down).
     """
-    threshold = settings.SEARCH_ANN_THRESHOLD
     if not vector_store.is_ivf(index):
         return vector_store.choose_kind(n, threshold=threshold) == vector_store.IVF
     if not threshold or n < threshold // 2:
@@ -117,7 +119,8 @@ def _trained_ivf(model: str, ids: list[int]):
 def index_sync(*, model: str | None = None, rebuild: bool = False) -> IndexSyncResult:
     """Apply the difference between live chunks and the index; choose exact or IVF by size
     (``SEARCH_ANN_THRESHOLD``), rebuilding when the kind changes."""
-    model = model or settings.EMBEDDING_MODEL
+    config = RetrievalConfig.from_settings()
+    model = model or config.embedding_model
     directory = _index_dir(model)
     with transaction.atomic():
         state = _lock_state(model)
@@ -125,10 +128,10 @@ def index_sync(*, model: str | None = None, rebuild: bool = False) -> IndexSyncR
         index = None
         if state.path and not rebuild and Path(state.path).exists():
             index = vector_store.index_read(state.path)
-            if _needs_new_kind(index, len(wanted)):
+            if _needs_new_kind(index, len(wanted), threshold=config.ann_threshold):
                 rebuild, index = True, None
         if index is None:
-            kind = vector_store.choose_kind(len(wanted), threshold=settings.SEARCH_ANN_THRESHOLD)
+            kind = vector_store.choose_kind(len(wanted), threshold=config.ann_threshold)
             if kind == vector_store.IVF:
                 index = _trained_ivf(model, sorted(wanted))
             else:
@@ -184,7 +187,7 @@ class IndexCheck:
 
 
 def index_check(*, model: str | None = None) -> IndexCheck:
-    model = model or settings.EMBEDDING_MODEL
+    model = model or RetrievalConfig.from_settings().embedding_model
     state = VectorIndex.objects.filter(model=model).first()
     wanted = desired_ids(model)
     present: set[int] = set()
@@ -228,12 +231,13 @@ def ann_recall_check(
     one (an identical vector finds itself and flatters the index). Exact scores are computed
     from the database in batches, so this also works for 1M-chunk indexes.
     """
-    model = model or settings.EMBEDDING_MODEL
+    config = RetrievalConfig.from_settings()
+    model = model or config.embedding_model
     state = VectorIndex.objects.filter(model=model).first()
     if not state or not state.path or not Path(state.path).exists():
         return AnnCheck(model, vector_store.FLAT, 0, 0, 0, 0, 1.0, k)
     index = vector_store.index_read(state.path)
-    nprobe = settings.SEARCH_ANN_NPROBE
+    nprobe = config.ann_nprobe
     if not vector_store.is_ivf(index):
         return AnnCheck(model, vector_store.FLAT, int(index.ntotal), 0, 0, 0, 1.0, k)
     ids = sorted(desired_ids(model))
@@ -272,9 +276,10 @@ class _LoadedIndexes:
             cached = self._loaded.get(model)
             if cached and cached[0] == state["path"]:
                 return cached[1]
-            vector_store.set_search_threads(settings.SEARCH_THREADS)
+            config = RetrievalConfig.from_settings()
+            vector_store.set_search_threads(config.threads)
             index = vector_store.for_search(
-                vector_store.index_read(state["path"]), device=settings.FAISS_DEVICE
+                vector_store.index_read(state["path"]), device=config.faiss_device
             )
             self._loaded[model] = (state["path"], index)
             return index
@@ -292,7 +297,8 @@ def dense_search(
 ) -> list[tuple[int, float]]:
     """Nearest chunk ids and scores, only among ``allowed_ids`` when given (filtered inside the
     FAISS search, so a narrow filter still returns k results)."""
-    model = model or settings.EMBEDDING_MODEL
+    config = RetrievalConfig.from_settings()
+    model = model or config.embedding_model
     index = loaded_indexes.get(model)
     if index is None:
         return []
@@ -301,7 +307,7 @@ def dense_search(
         query_vector.reshape(1, -1),
         k=k,
         allowed_ids=allowed_ids,
-        nprobe=settings.SEARCH_ANN_NPROBE,
+        nprobe=config.ann_nprobe,
     )
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 

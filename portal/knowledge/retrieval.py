@@ -10,6 +10,9 @@ asker may see, the collection and language filters, today's date and both index 
 change to the live chunks goes through the index sync, which bumps the versions), so a query does
 not read every live chunk id from the database. ``hybrid_rank`` is the database-free core that
 the benchmark (``manage.py benchmark retrieval``) drives at 100k-1M chunks.
+
+Settings (SEARCH_*, EMBEDDING_MODEL) are read through ``RetrievalConfig.from_settings()``
+(portal/knowledge/conf.py) once per call, so they are validated and ``override_settings`` works.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -30,6 +32,7 @@ from ingestion.embedding import load_embedder
 from ingestion.keyword_index import BM25Index
 from ingestion.tokenize import tokenize
 from ingestion.vector_store import IdFilter
+from portal.knowledge.conf import RETRIEVERS, RetrievalConfig
 from portal.knowledge.indexing import (
     index_state,
     keyword_index_loaded,
@@ -38,8 +41,6 @@ from portal.knowledge.indexing import (
 )
 from portal.knowledge.models import Chunk
 from portal.knowledge.selectors import collections_visible_to, live_chunks
-
-RETRIEVERS = ("bm25", "dense", "hybrid", "hybrid_rerank")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,9 @@ class _AllowedCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple, AllowedSet] = OrderedDict()
 
-    def get(self, key: tuple, compute) -> AllowedSet:
+    def get(self, key: tuple, compute, *, max_entries: int | None = None) -> AllowedSet:
+        if max_entries is None:
+            max_entries = RetrievalConfig.from_settings().filter_cache_size
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -128,7 +131,7 @@ class _AllowedCache:
         entry = AllowedSet(IdFilter(compute()))
         with self._lock:
             self._entries[key] = entry
-            while len(self._entries) > settings.SEARCH_FILTER_CACHE_SIZE:
+            while len(self._entries) > max_entries:
                 self._entries.popitem(last=False)
         return entry
 
@@ -141,21 +144,27 @@ allowed_cache = _AllowedCache()
 
 
 def allowed_set(
-    *, user, collections: list[str] | None = None, language: str | None = None
+    *,
+    user,
+    collections: list[str] | None = None,
+    language: str | None = None,
+    config: RetrievalConfig | None = None,
 ) -> AllowedSet:
+    config = config or RetrievalConfig.from_settings()
     visible = sorted(collections_visible_to(user).values_list("pk", flat=True))
     key = (
         tuple(visible),
         tuple(sorted(collections or ())),
         language or "",
         timezone.localdate().isoformat(),
-        index_state(settings.EMBEDDING_MODEL),
+        index_state(config.embedding_model),
         keyword_index_state(),
         _knowledge_state(),
     )
     return allowed_cache.get(
         key,
         lambda: _allowed_ids_query(visible=visible, collections=collections, language=language),
+        max_entries=config.filter_cache_size,
     )
 
 
@@ -181,29 +190,34 @@ class _QueryVectors:
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
-    def get(self, question: str, model: str) -> np.ndarray:
+    def get(
+        self, question: str, model: str, *, config: RetrievalConfig | None = None
+    ) -> np.ndarray:
+        config = config or RetrievalConfig.from_settings()
         key = (model, question)
         with self._lock:
             vector = self._entries.get(key)
             if vector is not None:
                 self._entries.move_to_end(key)
                 return vector
-        vector = embed_query(question, model)
-        if settings.SEARCH_QUERY_CACHE_SIZE:
+        vector = embed_query(question, model, threads=config.threads)
+        if config.query_cache_size:
             with self._lock:
                 self._entries[key] = vector
-                while len(self._entries) > settings.SEARCH_QUERY_CACHE_SIZE:
+                while len(self._entries) > config.query_cache_size:
                     self._entries.popitem(last=False)
         return vector
 
 
-def embed_query(question: str, model: str) -> np.ndarray:
+def embed_query(question: str, model: str, *, threads: int | None = None) -> np.ndarray:
     """One question's vector, with the numeric libraries held to ``SEARCH_THREADS`` threads:
     a single short text gains nothing from a second BLAS thread, and on a 2-core machine shared
     with workers the extra thread only waits (see MODELS.md)."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=settings.SEARCH_THREADS):
+    if threads is None:
+        threads = RetrievalConfig.from_settings().threads
+    with threadpool_limits(limits=threads):
         return load_embedder(model).embed([question])[0]
 
 
@@ -231,8 +245,8 @@ def weighted_fuse(
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
-def _reranker() -> Reranker | None:
-    path = settings.SEARCH_RERANKER
+def _reranker(config: RetrievalConfig) -> Reranker | None:
+    path = config.reranker
     return import_string(path)() if path else None
 
 
@@ -312,21 +326,22 @@ def passages_search(
     trace: SearchTrace | None = None,
 ) -> list[Passage]:
     """The top-k passages for ``question`` that ``user`` may see, best first."""
-    k = k or settings.SEARCH_TOP_K
-    retriever = retriever or settings.SEARCH_RETRIEVER
+    config = RetrievalConfig.from_settings()
+    k = k or config.top_k
+    retriever = retriever or config.retriever
     if retriever not in RETRIEVERS:
         raise ValueError(f"unknown retriever {retriever!r}; choose from {', '.join(RETRIEVERS)}")
     timings = trace.timings if trace is not None else {}
     started = time.perf_counter()
-    allowed = allowed_set(user=user, collections=collections, language=language)
+    allowed = allowed_set(user=user, collections=collections, language=language, config=config)
     timings["filter"] = time.perf_counter() - started
     if not len(allowed):
         return []
-    model = settings.EMBEDDING_MODEL
+    model = config.embedding_model
     query_vector = None
     if retriever != "bm25":
         started = time.perf_counter()
-        query_vector = query_vectors.get(question, model)
+        query_vector = query_vectors.get(question, model, config=config)
         timings["embed"] = time.perf_counter() - started
     ranked = hybrid_rank(
         retriever="hybrid" if retriever == "hybrid_rerank" else retriever,
@@ -335,22 +350,22 @@ def passages_search(
         allowed=allowed,
         bm25=keyword_index_loaded() if retriever != "dense" else None,
         index=loaded_indexes.get(model) if retriever != "bm25" else None,
-        candidates=max(k, settings.SEARCH_CANDIDATES),
-        fusion=settings.SEARCH_FUSION,
-        dense_weight=settings.SEARCH_DENSE_WEIGHT,
-        rrf_k=settings.SEARCH_RRF_K,
-        nprobe=settings.SEARCH_ANN_NPROBE,
+        candidates=max(k, config.candidates),
+        fusion=config.fusion,
+        dense_weight=config.dense_weight,
+        rrf_k=config.rrf_k,
+        nprobe=config.ann_nprobe,
         timings=timings,
     )
     # Kept for callers reading the old key: "dense" is embedding plus search.
     if retriever != "bm25":
         timings["dense"] = timings.get("embed", 0.0) + timings.get("dense_search", 0.0)
 
-    reranker = _reranker() if retriever == "hybrid_rerank" else None
+    reranker = _reranker(config) if retriever == "hybrid_rerank" else None
     if reranker is None:
         return _passages(ranked[:k])
     started = time.perf_counter()
-    pool = _passages(ranked[: settings.SEARCH_RERANK_POOL])
+    pool = _passages(ranked[: config.rerank_pool])
     reranked = reranker.rerank(question, pool)[:k]
     timings["rerank"] = time.perf_counter() - started
     return reranked

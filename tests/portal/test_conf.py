@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -135,6 +136,20 @@ print("same")
 def test_retrieval_config_refuses_bad_values(overrides, message):
     with override_settings(**overrides), pytest.raises(ImproperlyConfigured, match=message):
         RetrievalConfig.from_settings()
+
+
+def test_retrieval_config_is_what_search_reads():
+    """retrieval.py and indexing.py read their settings through RetrievalConfig: a bad value
+    fails there with the config's message instead of deep inside FAISS."""
+    from portal.knowledge import indexing
+
+    with (
+        override_settings(SEARCH_ANN_NPROBE=0),
+        pytest.raises(ImproperlyConfigured, match="SEARCH_ANN_NPROBE must be >= 1"),
+    ):
+        indexing.dense_search(query_vector=np.zeros(4), k=1)
+    with override_settings(INDEX_DIR="/srv/cited/index"):
+        assert str(indexing.database_index_dir()).startswith("/srv/cited/index/")
 
 
 def test_ingestion_config_reads_and_validates():
