@@ -15,11 +15,8 @@ class CoreConfig(AppConfig):
         database = settings.DATABASES["default"]
         if database["ENGINE"].endswith("sqlite3"):
             Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-        # -- observability (deployment issue): metrics of finished answers, request ids in tasks
-        from django.db.models.signals import post_save
-
-        from portal.core.metrics import answer_observe
+        # -- observability (deployment issue): request ids in tasks. The apps above register
+        # their own readiness probes, scrape-time metrics and answer metrics in their ready().
         from portal.core.requestid import celery_signals_connect
 
-        post_save.connect(answer_observe, sender="qa.Answer", dispatch_uid="answer_metrics")
         celery_signals_connect()

@@ -3,15 +3,38 @@
 Liveness (/health/live) only says the process answers; orchestrators restart on it. Readiness
 (/health/ready) takes the process out of the load balancer while a part it needs is down, so
 citizens get a clear 503 from the proxy instead of a hanging request.
+
+Core checks what every process needs (the database, Redis). The parts a domain app owns (the
+search index, the generation model) are probes that app registers in its ``AppConfig.ready()``
+with ``readiness_probe_register``, so core never imports the apps above it. Probes run in
+registration order, which is INSTALLED_APPS order.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    check: Callable[[], dict]  # returns {"ok": bool, ...}; an exception reports the part down
+    needs_database: bool  # skipped (and reported down) while the database is down
+
+
+_probes: dict[str, Probe] = {}
+
+
+def readiness_probe_register(
+    name: str, check: Callable[[], dict], *, needs_database: bool = False
+) -> None:
+    """Add a part to /health/ready (call from ``AppConfig.ready()``). Registering a name again
+    replaces its probe and keeps its place."""
+    _probes[name] = Probe(name=name, check=check, needs_database=needs_database)
 
 
 @dataclass
@@ -60,54 +83,14 @@ def _redis() -> dict:
     return {"ok": True}
 
 
-def _index() -> dict:
-    from portal.knowledge.indexing import index_state, keyword_index_state, loaded_indexes
-    from portal.knowledge.models import Chunk
-
-    model = settings.EMBEDDING_MODEL
-    version, path = index_state(model)
-    keyword_path = keyword_index_state()
-    if not path:
-        # A fresh deployment with no documents yet is ready (answers refuse honestly); chunks
-        # without an index mean the index was lost: run `manage.py rebuild_index`.
-        empty = not Chunk.objects.exists()
-        return {
-            "ok": empty,
-            "version": 0,
-            "model": model,
-            **({} if empty else {"error": "chunks stored but no index: run rebuild_index"}),
-        }
-    missing = [p for p in (path, keyword_path) if p and not Path(p).exists()]
-    if missing:
-        return {"ok": False, "version": version, "error": f"index files missing: {missing}"}
-    loaded = loaded_indexes.get(model)  # loads (or reloads) the current version in this process
-    return {
-        "ok": loaded is not None,
-        "version": version,
-        "model": model,
-        "vectors": int(getattr(loaded, "ntotal", 0)),
-        "file": Path(path).name,
-    }
-
-
-def _model() -> dict:
-    from portal.qa.backends import backend_problem
-
-    problem = backend_problem()
-    result = {"ok": problem is None, "backend": settings.LLM_BACKEND}
-    if problem:
-        result["error"] = problem
-    return result
-
-
 def readiness_check() -> Readiness:
     readiness = Readiness()
     readiness.checks["database"] = _timed(_database)
     readiness.checks["redis"] = _timed(_redis)
-    # The index check reads the database: skip it rather than report a second, derived failure.
-    if readiness.checks["database"]["ok"]:
-        readiness.checks["index"] = _timed(_index)
-    else:
-        readiness.checks["index"] = {"ok": False, "error": "database down"}
-    readiness.checks["model"] = _timed(_model)
+    for probe in _probes.values():
+        # A probe that reads the database is skipped rather than report a second, derived failure.
+        if probe.needs_database and not readiness.checks["database"]["ok"]:
+            readiness.checks[probe.name] = {"ok": False, "error": "database down"}
+        else:
+            readiness.checks[probe.name] = _timed(probe.check)
     return readiness

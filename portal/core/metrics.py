@@ -8,6 +8,8 @@ Two kinds:
 - state read at scrape time from the shared sources of truth (Celery queue lengths in Redis,
   ingestion job counts, index versions and sizes in the database), so every replica reports the
   same numbers without any process having to see the events itself (ingestion runs in workers).
+  Core reads the queues and whether the database answers; the apps that own the tables register
+  collectors for the rest (``state_collector_register`` in their ``AppConfig.ready()``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Iterable
+from typing import Protocol
 
 from django.conf import settings
 from prometheus_client import (
@@ -26,9 +29,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 logger = logging.getLogger(__name__)
+
+
+class Collector(Protocol):
+    def collect(self) -> Iterable[Metric]: ...
+
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -106,8 +114,19 @@ def queue_lengths(client=None) -> dict[str, int]:
     return {q: int(sum(counts[i * step : (i + 1) * step])) for i, q in enumerate(QUEUES)}
 
 
+_state_collectors: dict[str, Collector] = {}
+
+
+def state_collector_register(name: str, collector: Collector) -> None:
+    """Add scrape-time metrics read from the database (call from ``AppConfig.ready()``): an
+    object whose ``collect()`` yields metric families, as a prometheus-client collector does. It
+    runs at every scrape while the database answers; registering a name again replaces it."""
+    _state_collectors[name] = collector
+
+
 class PortalStateCollector:
-    """Scrape-time gauges from Redis and the database (shared state, same on every replica)."""
+    """Scrape-time gauges from Redis and the database (shared state, same on every replica): the
+    queue lengths and whether the database answers here, the rest from registered collectors."""
 
     def collect(self) -> Iterable[Metric]:
         yield from self._queues()
@@ -131,52 +150,25 @@ class PortalStateCollector:
         yield up
 
     def _database(self) -> Iterable[Metric]:
-        from django.db import DatabaseError
-        from django.db.models import Count
-
-        from portal.knowledge.models import Chunk, IngestionJob, KeywordIndex, VectorIndex
+        from django.db import DatabaseError, connection
 
         try:
-            jobs = dict(
-                IngestionJob.objects.values_list("status").annotate(n=Count("id")).order_by()
-            )
-            vectors = list(VectorIndex.objects.values_list("model", "version", "size"))
-            keyword = KeywordIndex.objects.filter(pk=1).values_list("version", "size").first()
-            chunks = Chunk.objects.count()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
         except DatabaseError as exc:
             logger.warning("metrics: database unreachable: %s", exc)
             yield _gauge("portal_database_up", "1 when the database answered the scrape", 0)
             return
         yield _gauge("portal_database_up", "1 when the database answered the scrape", 1)
-        # Counts of finished jobs only grow (jobs are kept), so Prometheus can rate() them:
-        # rate(portal_ingestion_jobs_finished_total[5m]) is the ingestion rate per status.
-        finished = CounterMetricFamily(
-            "portal_ingestion_jobs_finished", "Ingestion jobs finished", labels=["status"]
-        )
-        for status in ("done", "failed"):
-            finished.add_metric([status], jobs.get(status, 0))
-        yield finished
-        pending = GaugeMetricFamily(
-            "portal_ingestion_jobs_open", "Ingestion jobs not finished", labels=["status"]
-        )
-        for status in ("queued", "running"):
-            pending.add_metric([status], jobs.get(status, 0))
-        yield pending
-        yield _gauge("portal_chunks", "Stored chunks (all versions)", chunks)
-        version = GaugeMetricFamily(
-            "portal_index_version", "Current dense index version", labels=["model"]
-        )
-        size = GaugeMetricFamily(
-            "portal_index_vectors", "Vectors in the current dense index", labels=["model"]
-        )
-        for model, number, count in vectors:
-            version.add_metric([model], number)
-            size.add_metric([model], count)
-        yield version
-        yield size
-        keyword_version, keyword_size = keyword or (0, 0)
-        yield _gauge("portal_keyword_index_version", "BM25 index version", keyword_version)
-        yield _gauge("portal_keyword_index_chunks", "Chunks in the BM25 index", keyword_size)
+        for name, collector in _state_collectors.items():
+            try:
+                # Whole families or none: a collector that fails half-way adds nothing.
+                families = list(collector.collect())
+            except DatabaseError as exc:
+                logger.warning("metrics: %s collector failed: %s", name, exc)
+                continue
+            yield from families
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
