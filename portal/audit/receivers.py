@@ -1,10 +1,11 @@
 """Signal receivers that turn Django's own events into audit events.
 
 Each receiver maps one signal to audit_record calls and nothing else. Covered: sign-in, failed
-sign-in, sign-out; role (group) and permission changes from anywhere (admin, shell, roles_sync);
-account creation, deletion and flag changes (active, staff, superuser); and every add, change or
-delete made through /admin/ (its LogEntry), which is how settings-like data such as lexicon terms
-are edited. Connected in ``AuditConfig.ready``.
+sign-in, sign-out, absolute session expiry (core's ``session_expired``); role (group) and
+permission changes from anywhere (admin, shell, roles_sync); account creation, deletion and flag
+changes (active, staff, superuser); and every add, change or delete made through /admin/ (its
+LogEntry), which is how settings-like data such as lexicon terms are edited. Connected in
+``AuditConfig.ready``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, username_fingerprint
+from portal.core.security import session_expired
 
 _USER_FLAGS = ("is_active", "is_staff", "is_superuser")
 
@@ -219,12 +221,23 @@ def _admin_logged(sender, instance: LogEntry, created: bool, raw=False, **kwargs
     )
 
 
+def _session_expired(sender, request, user_id, after_seconds: int, **kwargs: Any) -> None:
+    audit_record(
+        action="auth.session_expired",
+        request=request,
+        object_type="user",
+        object_id=user_id,
+        detail={"after_seconds": after_seconds},
+    )
+
+
 def connect() -> None:
     user_model = get_user_model()
     uid = "audit."
     user_logged_in.connect(_login, dispatch_uid=uid + "login")
     user_login_failed.connect(_login_failed, dispatch_uid=uid + "login_failed")
     user_logged_out.connect(_logout, dispatch_uid=uid + "logout")
+    session_expired.connect(_session_expired, dispatch_uid=uid + "session_expired")
     m2m_changed.connect(
         _user_groups_changed, sender=user_model.groups.through, dispatch_uid=uid + "groups"
     )

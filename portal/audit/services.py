@@ -25,6 +25,7 @@ from portal.audit.models import (
 )
 from portal.audit.redaction import redact_value
 from portal.audit.signing import checkpoint_sign, checkpoint_signature_problem, keyed_hash
+from portal.core.clients import client_address
 
 __all__ = [
     "GENESIS",
@@ -33,6 +34,7 @@ __all__ = [
     "audit_checkpoint_create",
     "audit_purge",
     "audit_record",
+    "client_address",
     "event_digest",
     "event_fields",
     "username_fingerprint",
@@ -47,17 +49,6 @@ class AuditChainBroken(Exception):
     def __init__(self, seq: int, problem: str) -> None:
         super().__init__(f"audit chain broken at event {seq}: {problem}")
         self.seq, self.problem = seq, problem
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or behind AUDIT_PROXY_COUNT trusted proxies the entry
-    those proxies appended to X-Forwarded-For (entries further left are client-supplied)."""
-    proxies = settings.AUDIT_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    if proxies and len(hops) >= proxies:
-        return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _client_hash(request: HttpRequest | None) -> str:

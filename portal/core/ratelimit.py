@@ -24,7 +24,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from redis.exceptions import RedisError
 
-from portal.audit.services import client_address
+from portal.core.clients import client_address
+from portal.core.metrics import rate_limited_count
 
 logger = logging.getLogger(__name__)
 WINDOW_S = 60
@@ -56,12 +57,22 @@ def _hit(key: str, limit: int, now: float) -> RateDecision:
 
 def rate_check(request: HttpRequest, *, scope: str, now: float | None = None) -> RateDecision:
     """Count this request against its budgets; the first one exceeded decides."""
+    return rate_check_client(
+        user=getattr(request, "user", None),
+        address=client_address(request),
+        scope=scope,
+        now=now,
+    )
+
+
+def rate_check_client(*, user, address: str, scope: str, now: float | None = None) -> RateDecision:
+    """Count one costly operation by ``user`` (or, anonymous, by ``address``) against the
+    budgets of ``scope``. Services call this, so every surface shares one count."""
     now = time.time() if now is None else now
-    address = client_address(request) or "unknown"
+    address = address or "unknown"
     budgets: list[tuple[str, int]] = []
     per_user = settings.RATE_LIMIT_ASK_PER_MINUTE
     per_address = settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS
-    user = getattr(request, "user", None)
     if per_user:
         who = f"u{user.pk}" if user is not None and user.is_authenticated else f"a{address}"
         budgets.append((f"{scope}:{who}", per_user))
@@ -71,6 +82,7 @@ def rate_check(request: HttpRequest, *, scope: str, now: float | None = None) ->
         for key, limit in budgets:
             decision = _hit(key, limit, now)
             if not decision.allowed:
+                rate_limited_count(scope)
                 return decision
     except (RedisError, OSError) as exc:  # cache outage: fail open (see the module docstring)
         logger.warning("rate limiter unavailable, letting the request through: %s", exc)
@@ -85,9 +97,6 @@ def rate_limited(scope: str) -> Callable:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             decision = rate_check(request, scope=scope)
             if not decision.allowed:
-                from portal.core.metrics import rate_limited_count
-
-                rate_limited_count(scope)
                 response = JsonResponse(
                     {
                         "error": "too many questions, please wait and try again",

@@ -20,11 +20,14 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from portal.audit.services import audit_record
-
 LOGIN_TIME_KEY = "portal_signed_in_at"
+
+# Sent (request=, user_id=, after_seconds=) once a session has been signed out for its age; the
+# audit trail records it (portal/audit/receivers.py), so core need not import the audit app.
+session_expired = Signal()
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -45,12 +48,11 @@ def session_expiry(get_response: Callable[[HttpRequest], HttpResponse]):
             ):
                 user_id = request.user.pk
                 logout(request)  # flushes the session and rotates the CSRF token
-                audit_record(
-                    action="auth.session_expired",
+                session_expired.send(
+                    sender=session_expiry,
                     request=request,
-                    object_type="user",
-                    object_id=user_id,
-                    detail={"after_seconds": settings.SESSION_ABSOLUTE_SECONDS},
+                    user_id=user_id,
+                    after_seconds=settings.SESSION_ABSOLUTE_SECONDS,
                 )
                 if _wants_json(request):
                     return JsonResponse({"detail": "session expired; sign in again"}, status=401)
