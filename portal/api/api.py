@@ -9,9 +9,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from portal.api import answers, audit, knowledge, review
+from portal.api import answers, audit, drafting, knowledge, review
 from portal.api.auth import SIGNED_IN
-from portal.drafting.api import router as drafting_router
 
 api = NinjaAPI(
     title="Cited Answers API",
@@ -26,6 +25,5 @@ api = NinjaAPI(
     auth=SIGNED_IN,  # an operation that forgets its own policy still requires a signed-in user
     docs=Swagger(),
 )
-for module in (answers, knowledge, review, audit):
+for module in (answers, knowledge, review, audit, drafting):
     api.add_router("", module.router)
-api.add_router("", drafting_router)
