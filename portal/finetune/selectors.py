@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from portal.core import serving as core_serving
 from portal.finetune.models import Adapter, AdapterStatus, ServingChange
 
 
@@ -13,19 +14,9 @@ def serving_adapter() -> Adapter | None:
 
 
 def serving_backend_config(config: dict) -> dict:
-    """``config`` (settings.LLM_BACKEND_CONFIG) with the serving adapter applied.
-
-    Only a transformers configuration changes: the serving adapter's base directory and adapter
-    directory replace LLM_HF_MODEL_DIR / LLM_ADAPTER_DIR, so promotion and rollback take effect
-    without editing the environment. Any other backend kind (llama.cpp, a vLLM server) is returned
-    as it is: a vLLM server is pointed at the adapter by its own flags (README "Fine-tuning").
-    """
-    if config.get("kind") != "transformers":
-        return config
-    adapter = serving_adapter()
-    if adapter is None:
-        return config
-    return {**config, "model_dir": adapter.base_model_dir, "adapter_dir": adapter.path or None}
+    """``config`` with the serving adapter applied: what ``portal.qa.backends`` loads, read from
+    the serving record that promotion and rollback write (``portal.core.serving``)."""
+    return core_serving.serving_backend_config(config)
 
 
 def registry() -> list[Adapter]:

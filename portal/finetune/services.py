@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit.services import audit_record
+from portal.core.serving import serving_clear, serving_set
 from portal.evaluation.answers import answers_evaluate
 from portal.evaluation.datasets import load as eval_set_load
 from portal.evaluation.services import evaluation_run_record
@@ -375,6 +376,16 @@ def _comparison_point(candidate: Adapter) -> Adapter:
     return base_register(model_dir=Path(candidate.base_model_dir))
 
 
+def _serve(adapter: Adapter | None) -> None:
+    """Point the serving record (what qa.backends loads) at ``adapter``; None = the base alone."""
+    if adapter is None:
+        serving_clear()
+    else:
+        serving_set(
+            adapter_id=adapter.id, base_model_dir=adapter.base_model_dir, adapter_dir=adapter.path
+        )
+
+
 def adapter_promote(*, adapter: Adapter, user=None, request=None) -> PromotionResult:
     """Mark ``adapter`` serving if its dev metrics beat what serves now (see GATE)."""
     if adapter.kind == AdapterKind.BASE:
@@ -401,6 +412,7 @@ def adapter_promote(*, adapter: Adapter, user=None, request=None) -> PromotionRe
             current.save(update_fields=["status"])
         adapter.status = AdapterStatus.SERVING
         adapter.save(update_fields=["status"])
+        _serve(adapter)
         ServingChange.objects.create(
             action=ServingChange.Action.PROMOTE,
             adapter=adapter,
@@ -431,6 +443,7 @@ def adapter_rollback(*, user=None, request=None) -> Adapter | None:
         if previous is not None:
             previous.status = AdapterStatus.SERVING
             previous.save(update_fields=["status"])
+        _serve(previous)
         ServingChange.objects.create(
             action=ServingChange.Action.ROLLBACK, adapter=previous, previous=current, user=user
         )

@@ -1,5 +1,6 @@
 """The generation backend for this process, built once from settings (and, for the
-transformers backend, the adapter the fine-tuning registry marks as serving).
+transformers backend, the adapter the serving record names: portal/core/serving.py, written by
+fine-tuning when it promotes or rolls back).
 
 Loading a model takes seconds and hundreds of megabytes, so each process keeps one backend per
 configuration. A backend that cannot load (missing model file, wrong checksum, server down at
@@ -17,7 +18,7 @@ from django.conf import settings
 
 from llm_backend import backend_from_config
 from llm_backend.base import Backend, BackendError
-from portal.finetune.selectors import serving_backend_config
+from portal.core.serving import serving_backend_config
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,14 @@ training, saving, loading and generating go through transformers and peft for re
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from portal.core.serving import serving_backend_config, serving_record
 from portal.finetune import datasets as ds
 from portal.finetune import selectors, services
 from portal.finetune.models import Adapter, AdapterStatus, Dataset, ServingChange
@@ -250,6 +252,36 @@ def test_rollback_restores_what_served_before(base_row, dataset):
     assert list(ServingChange.objects.values_list("action", flat=True)) == [
         "rollback", "rollback", "promote", "promote"
     ]  # fmt: skip
+
+
+def test_promotion_and_rollback_write_the_serving_record_the_backend_reads(base_row, dataset):
+    """qa.backends reads what serves from core's serving record, which promotion and rollback
+    write (portal/core/serving.py), not from the fine-tuning registry."""
+    config = {"kind": "transformers", "model_dir": "/models/base", "adapter_dir": None}
+    assert serving_record() is None and serving_backend_config(config) == config
+    adapter = _adapter("sft-record", dataset, base_row, _metrics(0.9, 0.7, 0.3))
+    Adapter.objects.filter(pk=adapter.pk).update(path="/adapters/sft-record")
+    assert services.adapter_promote(adapter=adapter).promoted
+    record = serving_record()
+    assert (record.adapter_id, record.base_model_dir, record.adapter_dir) == (
+        "sft-record", base_row.base_model_dir, "/adapters/sft-record"
+    )  # fmt: skip
+    assert serving_backend_config(config) == {
+        **config, "model_dir": base_row.base_model_dir, "adapter_dir": "/adapters/sft-record"
+    }  # fmt: skip
+    assert serving_backend_config({"kind": "llamacpp"}) == {"kind": "llamacpp"}
+    assert services.adapter_rollback() is None
+    assert serving_record() is None and serving_backend_config(config) == config
+
+
+def test_upgrade_migration_copies_the_serving_adapter_into_the_record(base_row, dataset):
+    from django.apps import apps
+
+    fill = importlib.import_module("portal.finetune.migrations.0002_serving_record")
+    adapter = _adapter("sft-before-upgrade", dataset, base_row, None)
+    Adapter.objects.filter(pk=adapter.pk).update(status=AdapterStatus.SERVING)
+    fill.serving_record_fill(apps, None)
+    assert serving_record().adapter_id == "sft-before-upgrade"
 
 
 def test_promote_command_prints_the_table_and_fails_when_refused(base_row, dataset, capsys):
