@@ -9,15 +9,15 @@ import time
 
 from django.conf import settings
 
+from ingestion.embedding import load_embedder
+from portal.knowledge.indexing import keyword_index_loaded
+from portal.qa.backends import generation_backend
+from portal.safety.services import input_check
+
 logger = logging.getLogger(__name__)
 
 
 def warm_up() -> dict[str, float]:
-    from ingestion.embedding import load_embedder
-    from portal.knowledge.indexing import keyword_index_loaded
-    from portal.qa.backends import generation_backend
-    from portal.safety.services import input_check
-
     timings: dict[str, float] = {}
     for name, step in (
         ("embedder", lambda: load_embedder(settings.EMBEDDING_MODEL).embed(["warm up"])),
