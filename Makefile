@@ -45,6 +45,8 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# Apps import downward only (the layers in .importlinter).
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
