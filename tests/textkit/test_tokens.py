@@ -43,6 +43,13 @@ def test_words_are_exactly_the_old_keyword_tokens(text, expected):
     assert words(text) == expected
 
 
+def test_ingestion_tokenize_is_the_same_function():
+    # Given the old import path, when it is used, then it is textkit's tokenizer.
+    from ingestion.tokenize import tokenize
+
+    assert tokenize is words
+
+
 def test_stems_join_inflections_and_leave_chinese_alone():
     # Given inflected English words and a Chinese word, when stemmed, then inflections meet and
     # Chinese (and figures) stay as written.
