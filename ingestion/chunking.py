@@ -9,80 +9,23 @@ the document structure: they pack whole sentences, never cross from one section
 from __future__ import annotations
 
 import bisect
-import re
 
 from ingestion.types import Block, ChunkDraft, ParsedDocument
 
-_CLOSERS = "”’」』）》】\"')\\]"
-_CANDIDATE = re.compile(
-    rf"\n"
-    rf"|[。！？；…]+[{_CLOSERS}]*"
-    rf"|[.!?]+[{_CLOSERS}]*(?=\s|$)"
-    rf"|[!?]+[{_CLOSERS}]*(?=[\u3400-\u9fff])"
-)
-_ABBREVIATIONS = frozenset({
-    "e.g", "i.e", "eg", "ie", "dr", "mr", "mrs", "ms", "prof", "sr", "jr", "st", "no", "nos",
-    "vs", "v", "fig", "figs", "eq", "eqs", "art", "arts", "sec", "para", "paras", "vol", "vols",
-    "pp", "ch", "cf", "al", "approx", "dept", "gov", "est", "rev", "ref", "refs", "tab", "incl",
-})  # fmt: skip
-_DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
-_LIST_MARKER = re.compile(r"^(?:\d{1,3}|[A-Za-z]|[ivxlcdm]{1,6})\.$")
+# Chunks are cut on textkit's sentence boundaries, the same ones answers quote on, so a quote
+# never straddles a chunk split. ``abbreviation_before`` stays importable from here for callers
+# that have not moved to textkit.
+from textkit.sentences import abbreviation_before as abbreviation_before
+from textkit.sentences import sentence_spans as split_sentences
+from textkit.sentences import trim_span
+
 _CLAUSE_BREAK = "，,；;"
-_LEADING_PUNCT = "([{\"'“‘（【《"
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text``, whitespace-trimmed, in order.
-
-    Chinese sentences end at 。！？；… (plus any closing quotes), whether or not
-    a space follows. English ones end at . ! ? followed by a space or the end,
-    except after abbreviations ("e.g.", "Dr.", "No. 5"), dotted acronyms
-    ("U.S."), initials and list numbers, or when the next word is lowercase or
-    a digit. A line break always ends a sentence (list items, table rows).
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _CANDIDATE.finditer(text):
-        if m.group() == "\n":
-            _add_span(text, start, m.start(), spans)
-            start = m.end()
-            continue
-        if m.group()[0] == "." and not _ends_english_sentence(text, start, m.start(), m.end()):
-            continue
-        _add_span(text, start, m.end(), spans)
-        start = m.end()
-    _add_span(text, start, len(text), spans)
-    return spans
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
+    start, end = trim_span(text, start, end)
     if end > start:
         spans.append((start, end))
-
-
-def _ends_english_sentence(text: str, sent_start: int, dot: int, after: int) -> bool:
-    # Small windows only: slicing to the ends of a long block at every period
-    # would make splitting quadratic.
-    following = text[after : after + 16].lstrip(" \t")
-    if following[:1].islower() or following[:1].isdigit():
-        return False
-    if abbreviation_before(text[max(sent_start, dot - 40) : dot]):
-        return False
-    return dot - sent_start > 12 or not _LIST_MARKER.match(text[sent_start : dot + 1].strip())
-
-
-def abbreviation_before(before: str) -> bool:
-    """Whether the word ending ``before`` (the text up to a period) makes that period part of
-    it: an abbreviation ("e.g", "Dr"), a dotted acronym ("U.S") or an initial ("J")."""
-    token = before.rsplit(None, 1)[-1] if before.strip() else ""
-    token = token.lstrip(_LEADING_PUNCT)
-    if token.lower() in _ABBREVIATIONS or _DOTTED_ACRONYM.match(token):
-        return True
-    return len(token) == 1 and token.isupper()
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

@@ -1,37 +1,26 @@
-"""Sentence spans in passage text, Chinese and English, for quoting sentences verbatim.
+"""Sentences and titles in passage text, Chinese and English, for quoting sentences verbatim.
 
 Spans (start, end) into the original string are returned, so a quote is exactly the source text.
-The boundaries are ingestion's (ingestion.chunking.split_sentences): Chinese and English
-terminators, not "2.5" or "e.g.", and line breaks (headings, list items and table rows stand
-alone).
+Sentence boundaries and the language rule are textkit's (``textkit.sentence_spans``,
+``textkit.is_chinese``): the same boundaries ingestion cuts chunks on, so a quote never straddles
+what a chunk split.
 """
 
 from __future__ import annotations
 
 import re
 
-from ingestion.chunking import split_sentences as chunk_sentence_spans
+from textkit import cjk_count, sentence_spans, split_sentences
+from textkit import is_chinese as is_cjk
 
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed, empty pieces dropped: the same
-    boundaries ingestion cuts chunks on, so a quote never straddles what a chunk split."""
-    return chunk_sentence_spans(text)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
-
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def is_cjk(text: str) -> bool:
-    """True when the text is mostly Chinese characters (decides spacing between quotes)."""
-    cjk = len(_CJK.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return cjk > 0 and cjk >= latin / 4
-
+__all__ = [
+    "is_cjk",
+    "is_heading",
+    "is_title",
+    "sentence_spans",
+    "split_sentences",
+    "title_lines",
+]
 
 # Closing punctuation, figures, a colon or a comma: a line that has any of these says something.
 _SAYS = re.compile(r"[。！？；.!?…:：;,，、)）\]\"'”’]\s*$|\d|[:：,，]")
@@ -53,7 +42,7 @@ def is_heading(line: str) -> bool:
     if not is_title(line):
         return False
     text = line.strip()
-    cjk = len(_CJK.findall(text))
+    cjk = cjk_count(text)
     words = len(text.split())
     return cjk <= 12 if cjk > words else words <= 8
 
