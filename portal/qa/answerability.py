@@ -26,13 +26,11 @@ import math
 import threading
 import weakref
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-import snowballstemmer
 
 from ingestion.keyword_index import BM25Index
-from ingestion.tokenize import tokenize
 from portal.safety.pii import PLACEHOLDERS
+from textkit import stem
+from textkit import words as tokenize
 
 # Words that frame a question rather than name its subject ("how much", "how long does it take",
 # "I need to know"). A small knowledge base may never contain them, and an unseen word gets the
@@ -50,21 +48,10 @@ QUESTION_FRAME = frozenset(
 )
 
 
-_stemmer = threading.local()  # Snowball stemmers keep state between calls: one per thread
 _stem_idf_cache: weakref.WeakKeyDictionary[BM25Index, dict[str, float]] = (
     weakref.WeakKeyDictionary()
 )
 _stem_idf_lock = threading.Lock()
-
-
-@lru_cache(maxsize=65536)
-def stem(token: str) -> str:
-    """The English Snowball stem of a Latin word; Chinese words and pairs stay as they are."""
-    if not token.isascii() or not token.isalpha():
-        return token
-    if not hasattr(_stemmer, "english"):
-        _stemmer.english = snowballstemmer.stemmer("english")
-    return _stemmer.english.stemWord(token)
 
 
 def _stem_idf(index: BM25Index) -> dict[str, float]:

@@ -15,9 +15,10 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from textkit import has_cjk, language_of
+
 _ZERO_WIDTH = re.compile("[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SPACE = re.compile(r"\s+")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 # Leetspeak is only undone inside tokens that mix letters with digits/symbols, so "400 mg" and
 # "2024" keep their numbers.
@@ -76,12 +77,9 @@ def fold(text: str) -> str:
 
 
 def language_detect(text: str) -> str:
-    """ "zh" when Chinese characters make up a fair share of the letters, else "en"."""
-    cjk = len(_CJK.findall(text))
-    if not cjk:
-        return "en"
-    latin_words = len(re.findall(r"[A-Za-z]+", text))
-    return "zh" if cjk >= 2 and cjk >= latin_words * 0.5 else "en"
+    """ "zh" or "en" by the project's one rule (``textkit.language_of``: Chinese characters
+    counted in pairs against Latin words), so the safety notice and the answer agree."""
+    return language_of(text)
 
 
 def _printable_ratio(text: str) -> float:
@@ -96,7 +94,7 @@ def _accept(decoded: str) -> str | None:
     if len(decoded) < 4 or _printable_ratio(decoded) < 0.95:
         return None
     # Decoded bytes must look like language: letters or Chinese, not binary that happens to decode.
-    if not (_LATIN.search(decoded) or _CJK.search(decoded)):
+    if not (_LATIN.search(decoded) or has_cjk(decoded)):
         return None
     return fold(decoded)
 
