@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from portal.qa.verification import PassageEvidence, coverage, lexical_units
+from textkit import language_of as language_of  # re-exported for callers
 
 PROMPT_VERSION = "cited-v1"
 REFUSAL_TOKEN = "NOT_IN_SOURCES"  # noqa: S105 - a sentinel the model prints, not a secret
@@ -145,10 +146,3 @@ def build_prompt(
         {"role": "user", "content": user},
     ]
     return Prompt(messages=messages, canary=canary)
-
-
-def language_of(text: str) -> str:
-    """ "zh" when Chinese characters make up a real share of the text, else "en"."""
-    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
-    letters = sum(1 for c in text if c.isalpha())
-    return "zh" if letters and cjk / letters >= 0.3 else "en"
