@@ -441,6 +441,9 @@ def _one_is_a_pronoun(text: str, tokens: list[tuple[str, int, int]], i: int) -> 
     before = tokens[i - 1][0] if i > 0 else ""
     after = tokens[i + 1][0] if i + 1 < len(tokens) else ""
     possessive = text[tokens[i][2] : tokens[i][2] + 2] in ("'s", "\u2019s")
+    modifier = re.match(r"-[a-z]", text[tokens[i][2] : tokens[i][2] + 2], re.IGNORECASE)
+    if modifier:
+        return False  # "this one-time payment": a count of one
     return before in _ONE_NOT_A_NUMBER_BEFORE or after == "another" or possessive
 
 
@@ -488,6 +491,13 @@ def _ranges(text: str, atoms: list[Quantity]) -> list[Quantity]:
 
 def numbers(text: str) -> list[Quantity]:
     """The quantities of ``text`` in order of position (see the module doc for what counts)."""
+    return list(_numbers(text))
+
+
+@lru_cache(maxsize=2048)
+def _numbers(text: str) -> tuple[Quantity, ...]:
+    # Cached: a fact check reads the same passage for its values and its bounds, claim after
+    # claim.
     claims = _Claims()
     _dates(text, claims)
     _percents_zh(text, claims)
@@ -495,7 +505,7 @@ def numbers(text: str) -> list[Quantity]:
     _figures(text, claims)
     _chinese_numerals(text, claims)
     _english_words(text, claims)
-    return _ranges(text, sorted(claims.atoms, key=lambda q: (q.start, q.end)))
+    return tuple(_ranges(text, sorted(claims.atoms, key=lambda q: (q.start, q.end))))
 
 
 def values(text: str, *, ordinal_words: bool = False) -> frozenset[float]:

@@ -29,6 +29,8 @@ from textkit import numbers, values
         ("一般来说，统一到三甲医院", set()),  # a lone numeral inside a word is not a quantity
         ("二甲双胍", set()),
         ("Once approved, no one else may apply", set()),
+        ("this one-time payment of $500", {1, 500}),
+        ("Eight hundred and fifty-five women", {855}),
         ("5%", {5}),
         ("百分之五", {5}),
         ("five percent", {5}),
