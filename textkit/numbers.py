@@ -303,8 +303,11 @@ def _chinese_numerals(text: str, claims: _Claims) -> None:
         if classifier.match(text, m.end()) or not is_cjk_char(text[m.end() : m.end() + 1])
         for g in ("a", "b")
     }
+    masked = [m.span() for m in lexicons.phrase_pattern("not_numbers_zh").finditer(text)]
     for m in _CN_RUN.finditer(text):
         run, start = m.group(), m.start()
+        if any(a <= start < b for a, b in masked):
+            continue  # 十二指肠 (the duodenum)
         if run.endswith("千") and text[m.end() : m.end() + 1] in ("克", "米", "瓦", "卡"):
             run = run[:-1]  # 五千克 is 5 kilograms, not 5000 grams
         if not run:

@@ -28,6 +28,7 @@ from textkit import numbers, values
         ("one and a half years", {1.5}),
         ("一般来说，统一到三甲医院", set()),  # a lone numeral inside a word is not a quantity
         ("二甲双胍", set()),
+        ("十二指肠溃疡", set()),
         ("Once approved, no one else may apply", set()),
         ("this one-time payment of $500", {1, 500}),
         ("Eight hundred and fifty-five women", {855}),
