@@ -47,8 +47,10 @@ def serving_backend_config(config: dict) -> dict:
     directory replace LLM_HF_MODEL_DIR / LLM_ADAPTER_DIR, so promotion and rollback take effect
     without editing the environment. Any other backend kind (llama.cpp, a vLLM server) is returned
     as it is: a vLLM server is pointed at the adapter by its own flags (README "Fine-tuning").
+    A configuration marked ``"pinned": True`` (fine-tuning's evaluation of one adapter) is
+    returned as it is too: the serving adapter must not replace the one under evaluation.
     """
-    if config.get("kind") != "transformers":
+    if config.get("kind") != "transformers" or config.get("pinned"):
         return config
     record = serving_record()
     if record is None:

@@ -251,9 +251,11 @@ def adapter_train(
 
 
 def backend_config_for(adapter: Adapter) -> dict:
-    """The transformers backend configuration that serves ``adapter`` (or its base alone)."""
+    """The transformers backend configuration that serves ``adapter`` (or its base alone),
+    pinned: the serving record does not swap in whatever adapter serves now."""
     return {
         "kind": "transformers",
+        "pinned": True,
         "model_dir": adapter.base_model_dir,
         "adapter_dir": adapter.path or None,
         "device": settings.LLM_HF_DEVICE,

@@ -270,6 +270,12 @@ def test_promotion_and_rollback_write_the_serving_record_the_backend_reads(base_
         **config, "model_dir": base_row.base_model_dir, "adapter_dir": "/adapters/sft-record"
     }  # fmt: skip
     assert serving_backend_config({"kind": "llamacpp"}) == {"kind": "llamacpp"}
+    # Evaluating another adapter while this one serves loads the other one, not this one.
+    candidate = _adapter("sft-candidate", dataset, base_row, None)
+    Adapter.objects.filter(pk=candidate.pk).update(path="/adapters/sft-candidate")
+    candidate.refresh_from_db()
+    pinned = serving_backend_config(services.backend_config_for(candidate))
+    assert pinned["adapter_dir"] == "/adapters/sft-candidate"
     assert services.adapter_rollback() is None
     assert serving_record() is None and serving_backend_config(config) == config
 
