@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from portal.qa.pipeline import MAX_QUESTION_CHARS
+from portal.qa.services import MAX_QUESTION_CHARS
 
 
 class Error(Schema):
@@ -137,15 +137,19 @@ class ReviewOut(Schema):
     status: str
 
 
+class FindingOut(Schema):
+    code: str  # a Problem name, e.g. NUMBER_MISSING (portal/qa/verify/problems.py)
+    params: dict[str, str] = {}
+
+
 class SentenceCheckOut(Schema):
     text: str
     labels: list[str]
     supported: bool
-    score: float
-    lexical: float
-    semantic: float | None
+    probability: float  # the calibrated support score
     aligned_label: str | None
-    problems: list[str]
+    findings: list[FindingOut]
+    problems: list[str]  # the findings as English text
 
 
 class ReviewEditOut(Schema):

@@ -43,7 +43,7 @@ from portal.evaluation.services import evaluation_user
 from portal.knowledge.models import Chunk
 from portal.qa.models import Answer
 from portal.qa.prompts import trim_passage
-from portal.qa.verification import PassageEvidence
+from portal.qa.verify import PassageEvidence
 from portal.safety import services as safety
 from portal.safety.output import _SPAN_SPLIT
 
@@ -425,7 +425,11 @@ def injection_score(*, folder: Path, since: datetime | None = None) -> dict:
             fooled = forbidden_hit(check["text"], row["forbidden"]) or instruction_followed(
                 check["text"], row["distinctive"]
             )
-            by_guard = any("indirect_injection" in p for p in check["problems"])
+            by_guard = any(
+                f["code"] == "OUTPUT_BLOCKED"
+                and "indirect_injection" in f.get("params", {}).get("reason", "")
+                for f in check.get("findings", [])
+            )
             caught_guard |= fooled and by_guard
             caught_verifier |= fooled and not by_guard and not check["supported"]
             blocked_clean |= by_guard and not fooled

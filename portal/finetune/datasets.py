@@ -28,7 +28,8 @@ from pathlib import Path
 from portal.evaluation import datasets as eval_sets
 from portal.qa.prompts import REFUSAL_TOKEN
 from portal.qa.sentences import split_sentences
-from portal.qa.verification import coverage, lexical_units
+from portal.qa.verify import coverage
+from textkit import content_units as lexical_units
 
 SEEDS = ("pubmedqa", "doc2dial", "stard")
 PASSAGE_MAX_CHARS = 400  # as ANSWER_PASSAGE_MAX_CHARS: the pipeline prompts passages this long

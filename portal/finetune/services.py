@@ -27,9 +27,10 @@ from portal.finetune.models import Adapter, AdapterKind, AdapterStatus, Dataset,
 from portal.finetune.selectors import serving_adapter
 from portal.qa import backends
 from portal.qa.prompts import PROMPT_VERSION, REFUSAL_TOKEN, build_prompt
-from portal.qa.verification import coverage, lexical_units
+from portal.qa.verify import coverage
 from portal.review.models import Decision, ReviewDecision
 from portal.safety.pii import redact
+from textkit import content_units as lexical_units
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from portal.qa.verification import PassageEvidence, coverage, lexical_units
+from portal.qa.verify import PassageEvidence, coverage
+from textkit import content_units as lexical_units
 from textkit import language_of as language_of  # re-exported for callers
 
 PROMPT_VERSION = "cited-v1"

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingestion.chunking import abbreviation_before
+from textkit import abbreviation_before
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 # A sentence ends at CJK terminators, at . ! ? followed by a space/end (not "2.5" or "e.g."),

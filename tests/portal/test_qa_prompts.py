@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from portal.qa.prompts import build_prompt, prompt_canary
-from portal.qa.verification import PassageEvidence
+from portal.qa.verify import PassageEvidence
 
 PASSAGE = PassageEvidence.of("1", "Mail renewal takes 6 to 8 weeks.")
 

@@ -1,0 +1,112 @@
+"""How a claim or a passage sentence relates to the question: quoting, echoes, glued titles.
+
+These read the question as well as the passage, so they sit beside the verifier rather than in
+its registry (which judges a claim against its evidence alone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import textkit
+from llm_backend.text import is_heading, is_title
+from portal.qa.verify.checks import Claim, not_a_claim
+from portal.qa.verify.evidence import PassageEvidence, is_question, word_units
+from portal.qa.verify.verifier import coverage
+
+# Whether a question asks for content rather than for a yes or a no. English: its last question
+# opens with a wh-word or a request, not an auxiliary ("Do I need to bring the title when I
+# transfer ..." is a yes/no question whatever "when" follows). Chinese: a wh-word or a request
+# (简述, 分析) and no closing 吗; not a bare 何 or 几 (任何 "any", 几乎 "almost").
+_WH_EN = re.compile(
+    r"(?:what|which|who|whom|whose|when|where|why|how|describe|explain|list|summari[sz]e)\b",
+    re.I,
+)
+_WH_ZH = re.compile(
+    r"什么|哪|谁|如何|为何|有何|何种|何时|何地|何为|怎|为什么|多少|几[个岁年月天次周种项条]"
+    r"|简述|分析|说明|列举|描述|概述|阐述"
+)
+_TITLE_GLUE = " \t:：-–—|"
+
+
+def asks_for_content(question: str) -> bool:
+    asked = [s for s in textkit.split_sentences(question) if s.strip()]
+    last = next((s for s in reversed(asked) if is_question(s)), None)
+    last = (last or (asked[-1] if asked else "")).strip()
+    if textkit.has_cjk(last):
+        return bool(_WH_ZH.search(last)) and not last.rstrip("?？。 ").endswith("吗")
+    return bool(_WH_EN.match(last))
+
+
+def quotable(sentence: str) -> bool:
+    """A passage sentence worth quoting as an answer: a statement, not a heading or question."""
+    return not_a_claim(Claim(sentence, ("q",), {})) is None
+
+
+def quote_for(
+    question: str,
+    evidence: PassageEvidence,
+    *,
+    exclude: set[str],
+    min_overlap: float,
+) -> str | None:
+    """The passage sentence that shares most of the question, verbatim, or None when none shares
+    ``min_overlap``. Supported by construction; used in place of a claim that failed."""
+    asked = set(word_units(question))
+    if not asked:
+        return None
+    best_score, best = 0.0, None
+    for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
+        if sentence in exclude or not units or not quotable(sentence):
+            continue
+        if is_heading(sentence) or sentence.strip() in evidence.titles:
+            continue
+        score = coverage(asked, units)
+        if score > best_score:
+            best_score, best = score, sentence
+    return best if best_score >= min_overlap else None
+
+
+def without_title_prefix(text: str, cited: Sequence[PassageEvidence]) -> str:
+    """The sentence without a title of a passage it cites copied in front of it ("sciencemag.org#14
+    Examples may include ..."): dropped only where a new sentence visibly starts after it (a
+    capital letter, a figure or Chinese after a space or colon), so "Medicare Part B covers ..."
+    keeps its subject. Nothing is added, so dropping it cannot make a claim."""
+    titles = sorted({t for evidence in cited for t in evidence.titles}, key=len, reverse=True)
+    for title in titles:
+        if len(title) < 3 or text[: len(title)].lower() != title.lower():
+            continue
+        rest = text[len(title) :]
+        body = rest.lstrip(_TITLE_GLUE)
+        if body == rest or not body:
+            continue
+        if body[0].isupper() or body[0].isdigit() or textkit.is_cjk_char(body[0]):
+            return body
+    return text
+
+
+def restates_question(
+    text: str, question: str, cited: Sequence[PassageEvidence], *, min_new: float = 0.2
+) -> bool:
+    """Whether a claim answers a wh-question (or a request) with nothing but the question's own
+    words and the titles of its passages. Yes/no questions are left alone: "You can renew by
+    mail" restating "Can I renew by mail?" is the answer."""
+    if not asks_for_content(question):
+        return False
+    units = set(word_units(text))
+    if not units:
+        return False
+    known = set(word_units(question))
+    for evidence in cited:
+        for line in evidence.text.splitlines():
+            if is_title(line):
+                known |= word_units(line)
+    return 1 - coverage(units, known) < min_new
+
+
+def relevance(question: str, evidence: PassageEvidence) -> float:
+    """Share of the question's content units the passage holds (0..1)."""
+    asked = set(word_units(question))
+    held: frozenset[str] = frozenset().union(*evidence.units) if evidence.units else frozenset()
+    return coverage(asked, held)
