@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse
 from ninja import Router
 from ninja.errors import HttpError
 
 from portal.api.auth import PUBLIC
-from portal.api.limits import api_rate_limited
 from portal.api.schemas import AnswerOut, AskIn, CollectionOut, Error
-from portal.audit.services import audit_record
+from portal.core.sse import event_stream_response
 from portal.knowledge.selectors import collections_visible_to
-from portal.qa.pipeline import answer_run, answer_stream
 from portal.qa.selectors import answer_for_reader, answer_payload
+from portal.qa.services import Asker, RateLimited, answer_run, answer_stream
 
 router = Router(tags=["answers"])
 
 
+def too_many(exc: RateLimited) -> JsonResponse:
+    response = JsonResponse(
+        {"detail": "too many requests", "retry_after_s": exc.retry_after_s}, status=429
+    )
+    response["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 @router.post("/ask", auth=PUBLIC, response={200: AnswerOut, 429: Error})
 def ask(request: HttpRequest, body: AskIn):
-    """Run the whole answer pipeline and return the stored answer (as ``GET /answers/{id}``)."""
-    limited = api_rate_limited(request, "ask")
-    if limited:
-        return limited
-    outcome = answer_run(
-        question=body.question,
-        user=request.user,
-        collections=body.collections,
-        language=body.language,
-    )
-    _audit_ask(request, outcome.answer.pk, outcome.status, outcome.refusal_reason)
+    """Run the whole answer engine and return the stored answer (as ``GET /answers/{id}``)."""
+    try:
+        outcome = answer_run(
+            question=body.question,
+            collections=body.collections,
+            language=body.language,
+            asker=Asker.of(request, via="api"),
+        )
+    except RateLimited as exc:
+        return too_many(exc)
     return answer_payload(outcome.answer)
 
 
@@ -43,36 +48,26 @@ def ask(request: HttpRequest, body: AskIn):
     openapi_extra={
         "responses": {
             200: {
-                "description": "Server-sent events: start, notice, sentence (verified only), "
-                "done (status and citations); see portal/qa/pipeline.py",
+                "description": "Server-sent events: start, notice, progress (no text), then "
+                "sentence events only once the answer is published, and done (status and "
+                "citations); see portal/qa/engine/answer.py",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             }
         }
     },
 )
 def ask_stream(request: HttpRequest, body: AskIn):
-    """The same pipeline as ``/ask``, one event per verified sentence as it is accepted."""
-    limited = api_rate_limited(request, "ask")
-    if limited:
-        return limited
-    events = answer_stream(
-        question=body.question,
-        user=request.user,
-        collections=body.collections,
-        language=body.language,
-    )
-
-    def sse():
-        for event in events:
-            if event["event"] == "done":
-                # The Answer's primary key is not in the event; audit by its public id instead.
-                _audit_ask(request, event["answer_id"], event["status"], event["refusal_reason"])
-            yield f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-
-    response = StreamingHttpResponse(sse(), content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
-    return response
+    """The same engine as ``/ask``, as events; sentences are released after routing."""
+    try:
+        events = answer_stream(
+            question=body.question,
+            collections=body.collections,
+            language=body.language,
+            asker=Asker.of(request, via="api-stream"),
+        )
+    except RateLimited as exc:
+        return too_many(exc)
+    return event_stream_response(events)
 
 
 @router.get("/answers/{answer_id}", auth=PUBLIC, response={200: AnswerOut, 404: Error})
@@ -97,13 +92,3 @@ def collections(request: HttpRequest):
         }
         for c in collections_visible_to(request.user).order_by("name")
     ]
-
-
-def _audit_ask(request: HttpRequest, answer_ref, status: str, reason: str | None) -> None:
-    audit_record(
-        request=request,
-        action="qa.ask",
-        object_type="answer",
-        object_id=answer_ref,
-        detail={"status": status, "reason": reason or "", "via": "api"},
-    )

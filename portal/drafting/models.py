@@ -93,6 +93,8 @@ class Draft(models.Model):
     prompt_version = models.CharField(max_length=40, blank=True)
     draft_text = models.TextField(blank=True)  # the raw generation, for debugging and training
     timings = models.JSONField(default=dict, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     exported_at = models.DateTimeField(null=True, blank=True)

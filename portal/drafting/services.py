@@ -1,10 +1,11 @@
 """Writes for staff drafting: generate a draft, edit it in place, export it.
 
-A draft is generated like an answer (portal/qa/pipeline.py), with the same parts: passages the
+A draft is generated like an answer (portal/qa/engine/), with the same parts: passages the
 staff member may see (staff collections included), a prompt that fences them as untrusted data,
 the configured generation backend, and every sentence verified against the passage it cites. A
 sentence that fails is replaced by a verbatim quote of that passage or, with nothing to quote,
-removed. Edited sentences are verified again and marked; nothing is ever silently "verified".
+removed: the same ``ClaimPass`` as answers, under the ``DRAFT`` policy. Edited sentences are
+verified again under the ``EDIT`` policy and marked; nothing is ever silently "verified".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingestion.embedding import load_embedder
-from llm_backend.base import Backend, BackendError, GenerationRequest
+from llm_backend.base import Backend, GenerationRequest
 from llm_backend.extractive import ExtractiveBackend
 from llm_backend.grammars import citation_grammar
 from portal.audit.services import audit_record
@@ -27,21 +28,13 @@ from portal.drafting.prompts import build_draft_prompt
 from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
 from portal.qa.backends import generation_backend
-from portal.qa.facts import DOCUMENT_GROUP_TERMS
-from portal.qa.pipeline import embed_for_verification, thresholds
-from portal.qa.prompts import REFUSAL_TOKEN, language_of, trim_passage
-from portal.qa.sentences import DraftSentence, SentenceStream, split_sentences
-from portal.qa.verification import (
-    PassageEvidence,
-    SentenceCheck,
-    quote_for,
-    relevance,
-    verify_or_recite,
-    verify_sentence,
-    without_title_prefix,
-)
-from portal.safety import services as safety
+from portal.qa.conf import verifier_config
+from portal.qa.engine.claims import DRAFT, EDIT, ClaimPass
+from portal.qa.engine.relevance import embed_texts
+from portal.qa.prompts import trim_passage
+from portal.qa.verify import DOCUMENT_GROUP_TERMS, PassageEvidence, Verdict, relevance
 from portal.safety.pii import redact
+from textkit import language_of
 
 _SENTENCE_END = (".", "。", "!", "！", "?", "？", ";", "；", ")", "）", '"', "”")
 
@@ -82,29 +75,42 @@ def _evidence(passages: Iterable[dict]) -> dict[str, PassageEvidence]:
     return evidence
 
 
-def _check(
-    text: str, labels: Iterable[str], evidence: dict[str, PassageEvidence], *, recite: bool = False
-):
-    """Verify one sentence. ``recite``: for the model's sentences, as in answers, a sentence
-    that fails against its citation may cite another passage that supports it; a staff edit is
-    checked against the passages its author chose."""
-    verify = verify_or_recite if recite and settings.VERIFY_RECITE else verify_sentence
-    return verify(
-        text, tuple(labels), evidence, thresholds=thresholds(), embed=embed_for_verification()
-    )
-
-
-def _sentence(check: SentenceCheck, state: str, *, text: str | None = None) -> dict:
-    detail = check.as_dict()
+def _sentence(verdict: Verdict, state: str, *, text: str | None = None) -> dict:
+    detail = verdict.as_dict()
     detail.pop("text")
     return {
-        "text": text if text is not None else check.text,
-        "citations": list(check.labels) if text is None else [check.aligned_label],
+        "text": text if text is not None else verdict.text,
+        "citations": list(verdict.labels) if text is None else [verdict.aligned_label],
         "state": state,
         # The words of the cited passage that carry the sentence: the footnote quotes them.
-        "quote": text if text is not None else check.aligned_span,
+        "quote": text if text is not None else verdict.aligned_span,
         "check": detail,
     }
+
+
+def _draft_sentences(claims: ClaimPass) -> list[dict]:
+    out = []
+    for item in claims.published:
+        if item.quoted:
+            row = _sentence(item.verdict, SentenceState.QUOTED, text=item.text)
+            row["citations"] = list(item.citations)
+        else:
+            row = _sentence(item.verdict, SentenceState.VERIFIED)
+        out.append(row)
+    return out
+
+
+def _claims(*, query: str, evidence: dict, language: str, policy, canary: str = "") -> ClaimPass:
+    return ClaimPass(
+        question=query,
+        evidence=evidence,
+        language=language,
+        policy=policy,
+        verifier=verifier_config(),
+        embed=embed_texts,
+        canary=canary,
+        quote_min_overlap=settings.DRAFT_QUOTE_MIN_OVERLAP,
+    )
 
 
 def _relevant(query: str, found: list[Passage]) -> list[Passage]:
@@ -137,85 +143,6 @@ def _quoting_backend(max_sentences: int) -> Backend:
         min_coverage=settings.DRAFT_EXTRACTIVE_MIN_COVERAGE,
         relative_min=0.4,
     )
-
-
-class _Generation:
-    """One generation pass: stream, split, verify, quote or drop, guard."""
-
-    def __init__(self, *, query: str, evidence: dict[str, PassageEvidence], language: str):
-        self.query = query
-        self.evidence = evidence
-        self.language = language
-        self.sentences: list[dict] = []
-        self.removed = 0
-        self.refused = False
-        self.raw = ""
-
-    def run(self, backend: Backend, request: GenerationRequest, max_sentences: int, canary: str):
-        splitter = SentenceStream()
-        stream = backend.stream(request)
-        chunks: list[str] = []
-        try:
-            for delta in stream:
-                chunks.append(delta)
-                for drafted in splitter.feed(delta):
-                    self._accept(drafted, canary)
-                if len(self.sentences) >= max_sentences:
-                    break
-        except BackendError:
-            # What was verified so far stands; the rest is missing, and the count says so.
-            self.removed += 1
-        finally:
-            stream.close()
-        for drafted in splitter.close():
-            if len(self.sentences) < max_sentences:
-                self._accept(drafted, canary)
-        self.raw += "".join(chunks)
-
-    def _accept(self, drafted: DraftSentence, canary: str) -> None:
-        if drafted.text.strip().strip(".。") == REFUSAL_TOKEN:
-            self.refused = True
-            return
-        cited = [self.evidence[lbl] for lbl in drafted.labels if lbl in self.evidence]
-        drafted = replace(drafted, text=without_title_prefix(drafted.text, cited))
-        if not drafted.text:
-            return
-        check = _check(drafted.text, drafted.labels, self.evidence, recite=True)
-        if check.supported:
-            item = _sentence(check, SentenceState.VERIFIED)
-        else:
-            label = check.aligned_label or next(
-                (lbl for lbl in drafted.labels if lbl in self.evidence), None
-            )
-            quote = (
-                quote_for(
-                    self.query,
-                    self.evidence[label],
-                    exclude={s["text"] for s in self.sentences},
-                )
-                if label
-                else None
-            )
-            if quote is None or not quote.rstrip().endswith(_SENTENCE_END):
-                # A "sentence" without final punctuation is a heading or a fragment (plain-text
-                # sources underline headings with dashes): it does not belong in a letter.
-                self.removed += 1
-                return
-            item = _sentence(check, SentenceState.QUOTED, text=quote)
-            item["citations"] = [label]
-        if any(s["text"] == item["text"] for s in self.sentences):
-            return
-        verdict = safety.output_check(
-            question=self.query,
-            sentences=[(item["text"], item["citations"])],
-            passages={lbl: ev.text for lbl, ev in self.evidence.items()},
-            language=self.language,
-            canary=canary,
-        )
-        if verdict.blocked_sentence_indexes:
-            self.removed += 1
-            return
-        self.sentences.append(item)
 
 
 def draft_create(
@@ -258,11 +185,12 @@ def draft_create(
     passages = [_passage_snapshot(str(i), p) for i, p in enumerate(found, start=1)]
     evidence = _evidence(passages)
 
-    generation = _Generation(query=redacted, evidence=evidence, language=language)
     backend = generation_backend()
     if backend.kind == "extractive":
         backend = _quoting_backend(template.max_sentences)
-    prompt_version = ""
+    policy = replace(DRAFT, max_sentences=template.max_sentences)
+    claims = _claims(query=redacted, evidence=evidence, language=language, policy=policy)
+    prompt_version, raw, prompt_tokens, completion_tokens = "", "", 0, 0
     mark = time.perf_counter()
     if passages:
         prompt = build_draft_prompt(
@@ -285,6 +213,7 @@ def draft_create(
             max_sentences=template.max_sentences,
         )
         prompt_version = prompt.version
+        claims.canary = prompt.canary
         labels = [p["label"] for p in passages]
         request = GenerationRequest(
             messages=prompt.messages,
@@ -299,15 +228,25 @@ def draft_create(
             passages=tuple((label, evidence[label].text) for label in labels),
             language=language,
         )
-        generation.run(backend, request, template.max_sentences, prompt.canary)
-        if not generation.sentences and not generation.refused and backend.kind != "extractive":
+        backends = [backend]
+        if backend.kind != "extractive":
             # Nothing the model wrote survived verification: quote the passages instead.
-            backend = _quoting_backend(template.max_sentences)
-            generation.run(backend, request, template.max_sentences, prompt.canary)
+            backends.append(_quoting_backend(template.max_sentences))
+        for used in backends:
+            if claims.published or claims.model_refused:
+                break
+            backend = used
+            for _ in claims.generate(used, request):
+                pass
+            raw += claims.draft
+            prompt_tokens += claims.usage.prompt_tokens
+            completion_tokens += claims.usage.completion_tokens
     timings["generate"] = round(time.perf_counter() - mark, 4)
+    timings["verify"] = round(claims.verify_s, 4)
     timings["total"] = round(time.perf_counter() - started, 4)
 
-    status = DraftStatus.READY if generation.sentences else DraftStatus.NO_SUPPORT
+    sentences = _draft_sentences(claims)
+    status = DraftStatus.READY if sentences else DraftStatus.NO_SUPPORT
     with transaction.atomic():
         draft = Draft.objects.create(
             template=template,
@@ -317,14 +256,16 @@ def draft_create(
             facts=redacted,
             collections=list(collections or []),
             status=status,
-            sentences=generation.sentences,
+            sentences=sentences,
             passages=passages,
-            removed_sentences=generation.removed,
+            removed_sentences=claims.removed,
             backend=backend.kind,
             model_id=backend.model_id,
             prompt_version=prompt_version,
-            draft_text=generation.raw,
+            draft_text=raw,
             timings=timings,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
         )
         audit_record(
             action="draft.create",
@@ -334,8 +275,8 @@ def draft_create(
             detail={
                 "template": template.slug,
                 "status": status,
-                "sentences": len(generation.sentences),
-                "removed": generation.removed,
+                "sentences": len(sentences),
+                "removed": claims.removed,
                 "passages": len(passages),
                 "backend": backend.kind,
             },
@@ -364,14 +305,15 @@ def draft_edit(*, draft: Draft, edits: dict[int, str], user) -> Draft:
                 continue
             changed += 1
             replacement = []
-            for piece in split_sentences(new_text):
-                if not piece.text:
-                    continue
-                labels = [lbl for lbl in piece.labels if lbl in evidence] or old["citations"]
-                check = _check(piece.text, labels, evidence)
-                state = SentenceState.EDITED if check.supported else SentenceState.EDITED_UNVERIFIED
-                item = _sentence(check, state)
-                item["citations"] = list(labels)
+            claims = _claims(
+                query=draft.facts, evidence=evidence, language=draft.language, policy=EDIT
+            )
+            for verdict in claims.check_text(new_text, default_labels=old["citations"]):
+                state = (
+                    SentenceState.EDITED if verdict.supported else SentenceState.EDITED_UNVERIFIED
+                )
+                item = _sentence(verdict, state)
+                item["citations"] = list(verdict.labels)
                 replacement.append(item)
             sentences[index : index + 1] = replacement
         if not changed:

@@ -28,7 +28,7 @@ from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import corpus_ingest, evaluation_user
 from portal.knowledge.models import Chunk
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 
 Progress = Callable[[str, int, int], None]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import evaluation_run_record
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from portal.safety.guard import input_check
 from portal.safety.results import SAFETY_REFUSALS
 

@@ -21,6 +21,9 @@ class AnswerStatus(models.TextChoices):
     REFUSED = "refused", "Refused"
     HELD = "held", "Under review"
     REJECTED = "rejected", "Rejected by a reviewer"
+    # The row always ends (portal/qa/engine/answer.py): the reader left, or a step raised.
+    ABANDONED = "abandoned", "Abandoned before it was finished"
+    FAILED = "failed", "Failed"
 
 
 class RefusalReason(models.TextChoices):

@@ -7,7 +7,7 @@ import uuid
 from portal.knowledge.models import Document
 from portal.knowledge.selectors import collections_visible_to
 from portal.qa.models import Answer, AnswerStatus
-from portal.qa.pipeline import citation_payload
+from portal.qa.services import citation_payload
 
 
 def answer_for_reader(*, public_id: uuid.UUID, user) -> Answer | None:

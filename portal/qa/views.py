@@ -1,13 +1,13 @@
 """Asking and reading answers: the page, its live stream, and the come-back link.
 
 The page works without JavaScript (the form posts back and the answer is rendered when done);
-with JavaScript the same question streams over server-sent events, one verified sentence at a
-time. Views only parse input and render: the pipeline lives in portal.qa.pipeline.
+with JavaScript the same question streams over server-sent events: progress while the model
+writes, then the sentences once the answer is routed to publication. Views only parse input and
+render; the engine (portal.qa.services) rate-limits, audits and answers.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from django.http import (
@@ -16,17 +16,21 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from portal.audit.services import audit_record
 from portal.core.access import public
-from portal.core.ratelimit import rate_limited
+from portal.core.sse import event_stream_response
 from portal.knowledge.selectors import live_versions
-from portal.qa.pipeline import MAX_QUESTION_CHARS, answer_run, answer_stream
 from portal.qa.selectors import answer_for_reader, answer_payload, source_document_for_reader
+from portal.qa.services import (
+    MAX_QUESTION_CHARS,
+    Asker,
+    RateLimited,
+    answer_run,
+    answer_stream,
+)
 
 
 def _question(request: HttpRequest) -> str:
@@ -37,16 +41,26 @@ def _collections(request: HttpRequest) -> list[str]:
     return [c for c in request.GET.getlist("collection") if c][:10]
 
 
+def _too_many(exc: RateLimited) -> JsonResponse:
+    response = JsonResponse({"error": str(exc), "retry_after_s": exc.retry_after_s}, status=429)
+    response["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 @public
 @require_GET
 def ask(request: HttpRequest) -> HttpResponse:
     question = _question(request)
     if question:
         # No JavaScript: run to the end, then show the answer at its own link.
-        outcome = answer_run(
-            question=question, user=request.user, collections=_collections(request)
-        )
-        _audit(request, outcome.answer)
+        try:
+            outcome = answer_run(
+                question=question,
+                collections=_collections(request),
+                asker=Asker.of(request, via="page"),
+            )
+        except RateLimited as exc:
+            return _too_many(exc)
         return redirect("qa:answer", public_id=outcome.answer.public_id)
     return render(request, "qa/ask.html", {"max_chars": MAX_QUESTION_CHARS})
 
@@ -75,55 +89,36 @@ def answer_api(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
 
 @public
 @require_GET
-@rate_limited("ask")
 def ask_api(request: HttpRequest) -> JsonResponse:
     question = _question(request)
     if not question:
         return JsonResponse({"error": "the q parameter is required"}, status=400)
-    outcome = answer_run(question=question, user=request.user, collections=_collections(request))
-    _audit(request, outcome.answer)
+    try:
+        outcome = answer_run(
+            question=question,
+            collections=_collections(request),
+            asker=Asker.of(request, via="page-api"),
+        )
+    except RateLimited as exc:
+        return _too_many(exc)
     return JsonResponse(answer_payload(outcome.answer), json_dumps_params={"ensure_ascii": False})
 
 
 @public
 @require_GET
-@rate_limited("ask")
 def ask_stream(request: HttpRequest) -> HttpResponse:
     question = _question(request)
     if not question:
         return JsonResponse({"error": "the q parameter is required"}, status=400)
-    events = answer_stream(question=question, user=request.user, collections=_collections(request))
-
-    def sse():
-        for event in events:
-            if event["event"] == "done":
-                _audit_done(request, event)
-            yield f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-
-    response = StreamingHttpResponse(sse(), content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
-    return response
-
-
-def _audit(request: HttpRequest, answer) -> None:
-    audit_record(
-        request=request,
-        action="qa.ask",
-        object_type="answer",
-        object_id=answer.pk,
-        detail={"status": answer.status, "reason": answer.refusal_reason},
-    )
-
-
-def _audit_done(request: HttpRequest, event: dict) -> None:
-    audit_record(
-        request=request,
-        action="qa.ask",
-        object_type="answer",
-        object_id=event["answer_id"],
-        detail={"status": event["status"], "reason": event["refusal_reason"] or ""},
-    )
+    try:
+        events = answer_stream(
+            question=question,
+            collections=_collections(request),
+            asker=Asker.of(request, via="page-stream"),
+        )
+    except RateLimited as exc:
+        return _too_many(exc)
+    return event_stream_response(events)
 
 
 @public

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from portal.knowledge.models import Chunk
 from portal.knowledge.selectors import groups_mentioned
-from portal.qa.facts import DOCUMENT_GROUP_TERMS
 from portal.qa.models import Answer, AnswerStatus
+from portal.qa.verify import DOCUMENT_GROUP_TERMS
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def answer_passages(answer: Answer) -> list[dict]:
                     "chunk_id": chunk.pk,
                     "title": chunk.version.document.title,
                     "text": chunk.text,
-                    # Groups its document names elsewhere (qa.facts.DOCUMENT_GROUPS), as a list
+                    # Groups its document names elsewhere (verify.DOCUMENT_GROUP_TERMS), as a list
                     # because the passages are also stored as JSON with the review decision.
                     "implied": sorted(
                         implied.get((chunk.version.document_id, chunk.version.number), ())

@@ -15,10 +15,11 @@ from django.utils import timezone
 from portal.audit.services import audit_record
 from portal.knowledge.models import Chunk
 from portal.qa import guidance
+from portal.qa.conf import verifier_config
+from portal.qa.engine.claims import EDIT, ClaimPass
+from portal.qa.engine.relevance import embed_texts
 from portal.qa.models import Answer, AnswerStatus, Citation
-from portal.qa.pipeline import embed_for_verification, thresholds
-from portal.qa.sentences import split_sentences
-from portal.qa.verification import PassageEvidence, SentenceCheck, verify_sentence
+from portal.qa.verify import PassageEvidence, Verdict
 from portal.review.models import Decision, ReviewDecision
 from portal.review.selectors import answer_passages
 
@@ -30,7 +31,7 @@ class ReviewError(Exception):
 @dataclass(frozen=True)
 class EditResult:
     saved: bool
-    checks: list[SentenceCheck]
+    checks: list[Verdict]
 
 
 def _locked_held(answer_id: int) -> Answer:
@@ -95,23 +96,28 @@ def review_edit(
     publish only when every sentence cites a passage that supports it."""
     passages = answer_passages(answer)
     evidence = {
-        p["label"]: PassageEvidence.of(p["label"], p["text"], frozenset(p.get("implied", ())))
+        p["label"]: PassageEvidence.of(
+            p["label"],
+            p["text"],
+            frozenset(p.get("implied", ())),
+            document_title=p.get("title", ""),
+        )
         for p in passages
     }
-    drafted = split_sentences(text)
-    if not drafted:
+    # The same loop as answers and drafts, under the EDIT policy: title stripping and the output
+    # guard apply to a reviewer's words as to the model's; nothing is swapped for a quote.
+    claims = ClaimPass(
+        question=answer.question,
+        evidence=evidence,
+        language=answer.language,
+        policy=EDIT,
+        verifier=verifier_config(),
+        embed=embed_texts,
+    )
+    checks = claims.check_text(text)
+    if not checks:
         raise ReviewError("The edited answer is empty.")
-    checks = [
-        verify_sentence(
-            s.text,
-            s.labels,
-            evidence,
-            thresholds=thresholds(),
-            embed=embed_for_verification(),
-        )
-        for s in drafted
-    ]
-    if not all(c.supported for c in checks):
+    if not all(c.supported for c in checks) or len(claims.published) != len(checks):
         return EditResult(saved=False, checks=checks)
     sentences = [{"text": c.text, "citations": list(c.labels), "quoted": False} for c in checks]
     final_text = " ".join(

@@ -18,7 +18,7 @@ from portal.drafting.models import DraftTemplate
 from portal.drafting.services import draft_create
 from portal.knowledge.models import Document
 from portal.qa.models import AnswerStatus
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from tests.portal.factories import PASSPORT_MD, ingest
 
 ROLES = [None, "staff", "reviewer", "admin"]

@@ -17,7 +17,7 @@ from portal.api.services import api_token_create, api_token_revoke
 from portal.audit.models import AuditEvent
 from portal.knowledge.models import Audience, Document
 from portal.qa.models import Answer, AnswerStatus
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from tests.portal.factories import PASSPORT_MD, STAFF_MD, collection, ingest
 
 QUESTION = "How long does passport renewal by mail take?"

@@ -9,7 +9,7 @@ from django.test import Client
 from portal.audit.models import AuditEvent
 from portal.feedback.models import Feedback
 from portal.feedback.selectors import feedback_summary
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from tests.portal.factories import PASSPORT_MD, ingest
 
 QUESTION = "How long does passport renewal by mail take?"

@@ -76,7 +76,7 @@ def test_draft_format_adherence_counts_uncited_and_unknown_labels(
 ):
     """A model that drops or invents citation markers scores below 1 on the draft, although
     verification leaves every published sentence cited."""
-    from portal.qa import pipeline
+    from portal.qa.engine import answer as pipeline
     from tests.portal.test_qa_pipeline import ScriptedModel
 
     model = ScriptedModel("Mail renewal takes 6 to 8 weeks. Child benefit is paid often [7].")

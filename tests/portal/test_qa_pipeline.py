@@ -16,9 +16,9 @@ from django.test import override_settings
 
 from llm_backend.base import GenerationRequest, GenerationStream, Usage
 from portal.knowledge.models import Audience
-from portal.qa import pipeline
+from portal.qa.engine import answer as pipeline
 from portal.qa.models import Answer, AnswerStatus
-from portal.qa.pipeline import answer_run, answer_stream
+from portal.qa.services import answer_run, answer_stream
 from tests.portal.factories import PASSPORT_MD, STAFF_MD, ZH_MD, collection, ingest
 
 

@@ -1,6 +1,6 @@
 """A heading the model (or the quoting backend) copies is dropped without holding the answer."""
 
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from tests.portal.factories import ingest
 
 BENEFITS_MD = """# Winter fuel payment

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from portal.qa.models import Answer, AnswerStatus
-from portal.qa.pipeline import answer_run
+from portal.qa.services import answer_run
 from portal.review.models import ReviewDecision
 from portal.review.selectors import answer_passages
 from tests.portal.factories import PASSPORT_MD, ingest

@@ -26,8 +26,8 @@ from llm_backend.bench import (
 from portal.evaluation.metrics import percentile
 from portal.knowledge.retrieval import passages_search
 from portal.qa.backends import generation_backend
-from portal.qa.pipeline import answer_run
 from portal.qa.prompts import build_prompt, language_of
+from portal.qa.services import answer_run
 from portal.qa.warmup import warm_up
 
 DEMO_QUESTIONS = Path(settings.BASE_DIR) / "demo" / "knowledge" / "questions.json"

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.accounts.roles import Role
 from portal.accounts.services import user_role_assign
-from portal.qa.pipeline import answer_run
 from portal.qa.selectors import answer_payload
+from portal.qa.services import answer_run
 
 CLI_STAFF_USERNAME = "cli-staff"
 

@@ -1,0 +1,544 @@
+"""The answer engine: explicit steps over one typed run state.
+
+    guard -> retrieve -> relevance -> prompt -> generate (+ verify, output guard per sentence)
+          -> route -> persist -> release
+
+Each step is a small method that reads and writes ``AnswerRun`` and is timed into
+``Answer.timings``. Two rules shape the order:
+
+- **No sentence leaves before its route is known.** Verified sentences are held in the run while
+  the model writes; only after ``route`` decided to publish are they released as ``sentence``
+  events. While writing, the stream sends ``progress`` events that carry no text. A held or
+  refused answer never shows a sentence, not even for a moment.
+- **The row always ends.** An abandoned stream (the reader closed the page) or a failure finalises
+  the Answer row as ``abandoned`` / ``failed`` instead of leaving it ``pending``.
+
+Audit, rate limiting and token accounting happen here, not in views: the page, the API, ``manage.py
+ask`` and evaluation all record the same events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from llm_backend.base import GenerationRequest
+from llm_backend.grammars import citation_grammar
+from portal.accounts.selectors import user_role
+from portal.audit.services import audit_record
+from portal.core.clients import client_address
+from portal.core.ratelimit import RateDecision, rate_check_client
+from portal.knowledge.models import Chunk
+from portal.knowledge.retrieval import Passage, passages_search
+from portal.knowledge.selectors import groups_mentioned
+from portal.qa import guidance
+from portal.qa.backends import extractive_backend, generation_backend
+from portal.qa.conf import AnswerConfig
+from portal.qa.engine.claims import ANSWER, ClaimPass, published_text
+from portal.qa.engine.relevance import embed_texts, index_version, passages_relevant
+from portal.qa.models import Answer, AnswerStatus, Citation, RefusalReason
+from portal.qa.prompts import build_prompt, trim_passage
+from portal.qa.verify import DOCUMENT_GROUP_TERMS, PassageEvidence
+from portal.safety import services as safety
+
+logger = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 1000
+
+
+class RateLimited(Exception):
+    """The asker is over a budget; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, decision: RateDecision) -> None:
+        super().__init__("too many questions, please wait and try again")
+        self.retry_after_s = decision.retry_after_s
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks and through what: the user, the request (for the audit trail's client hash and
+    the rate limiter's address), and the surface ("page", "api", "command", "evaluation")."""
+
+    user: object = None
+    request: HttpRequest | None = None
+    via: str = "command"
+    rate_limited: bool = False  # count against the "ask" budget (every public surface does)
+
+    @classmethod
+    def of(cls, request: HttpRequest, *, via: str) -> Asker:
+        return cls(user=request.user, request=request, via=via, rate_limited=True)
+
+
+@dataclass
+class AnswerRun:
+    """The state one question carries through the steps."""
+
+    raw_question: str
+    asker: Asker
+    config: AnswerConfig
+    collections: list[str]
+    requested_language: str | None
+    retriever: str | None
+    question: str = ""  # redacted: what every step after the guard sees
+    language: str = "en"
+    answer: Answer | None = None
+    checked: safety.GuardResult | None = None
+    found: list[Passage] = field(default_factory=list)
+    passages: dict[str, Passage] = field(default_factory=dict)
+    evidence: dict[str, PassageEvidence] = field(default_factory=dict)
+    claims: ClaimPass | None = None
+    fallback_from: int | None = None  # verdicts from here on judged the quoting fallback
+    canary: str = ""
+    decision: safety.Decision | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def user(self):
+        return self.asker.user or AnonymousUser()
+
+    @contextmanager
+    def step(self, name: str):
+        mark = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - mark, 4)
+
+
+# --- the steps ------------------------------------------------------------------------------------
+
+
+def _guard(run: AnswerRun) -> None:
+    with run.step("guard_input"):
+        run.checked = safety.input_check(run.raw_question, language=run.requested_language)
+    run.language = run.requested_language or run.checked.language
+    run.question = run.checked.redacted_text
+    user = run.user
+    run.answer = Answer.objects.create(
+        asked_by=user if getattr(user, "is_authenticated", False) else None,
+        asker_role=user_role(user) if run.asker.user is not None else "system",
+        question=run.question,
+        language=run.language,
+        collections=run.collections,
+        guard={"input": _guard_json(run.checked)},
+    )
+
+
+def _retrieve(run: AnswerRun) -> None:
+    with run.step("retrieve"):
+        run.found = passages_search(
+            question=run.question,
+            user=run.user,
+            k=run.config.passages,
+            collections=run.collections or None,
+            retriever=run.retriever,
+        )
+
+
+def _relevance(run: AnswerRun) -> bool:
+    with run.step("relevance"):
+        implied = groups_mentioned(
+            versions={(p.document_id, p.version) for p in run.found}, terms=DOCUMENT_GROUP_TERMS
+        )
+        relevant = passages_relevant(
+            run.question, run.found, implied, language=run.language, config=run.config.relevance
+        )
+    for number, passage in enumerate(relevant, start=1):
+        label = str(number)
+        run.passages[label] = passage
+        run.evidence[label] = PassageEvidence.of(
+            label,
+            passage.text,
+            implied.get((passage.document_id, passage.version), frozenset()),
+            document_title=passage.document_title,
+        )
+    return bool(relevant)
+
+
+def _request(run: AnswerRun) -> GenerationRequest:
+    with run.step("prompt"):
+        prompt = build_prompt(
+            question=run.question,
+            passages=[
+                (
+                    label,
+                    run.passages[label].document_title,
+                    trim_passage(run.question, ev, max_chars=run.config.passage_max_chars),
+                )
+                for label, ev in run.evidence.items()
+            ],
+            language=run.language,
+            max_sentences=run.config.max_sentences,
+        )
+    run.canary = prompt.canary
+    run.answer.prompt_version = prompt.version
+    labels = list(run.evidence)
+    return GenerationRequest(
+        messages=prompt.messages,
+        max_tokens=run.config.max_tokens,
+        temperature=0.0,
+        grammar=(
+            citation_grammar(labels, run.config.max_sentences, latin_only=run.language == "en")
+            if run.config.grammar
+            else None
+        ),
+        question=run.question,
+        passages=tuple((label, ev.text) for label, ev in run.evidence.items()),
+        language=run.language,
+    )
+
+
+def _generate(run: AnswerRun) -> Iterator[dict]:
+    """The model writes; each sentence is verified and guarded as it completes. Yields progress
+    events (counts only). Falls back to quoting when nothing the model wrote survived."""
+    request = _request(run)
+    run.claims = ClaimPass(
+        question=run.question,
+        evidence=run.evidence,
+        language=run.language,
+        policy=replace(ANSWER, max_sentences=run.config.max_sentences),
+        verifier=run.config.verifier,
+        embed=embed_texts,
+        canary=run.canary,
+        raw_question=run.raw_question,
+        quote_min_overlap=run.config.quote_min_overlap,
+    )
+    backend = generation_backend()
+    run.answer.backend = backend.kind
+    run.answer.model_id = backend.model_id
+    run.answer.adapter_id = backend.adapter_id or ""
+    yield from _pass(run, backend, request, step="generate")
+    claims = run.claims
+    if not claims.published and backend.kind != "extractive" and not claims.model_refused:
+        # Nothing the model wrote survived verification: quote the passages instead, and keep
+        # the model that drafted on record.
+        run.fallback_from = len(claims.verdicts)
+        run.answer.backend = f"{backend.kind}+extractive"[:40]
+        run.answer.draft += "\n--- extractive fallback ---\n"
+        yield from _pass(run, extractive_backend(), request, step="generate_fallback")
+
+
+def _pass(run: AnswerRun, backend, request: GenerationRequest, *, step: str) -> Iterator[dict]:
+    claims = run.claims
+    mark = time.perf_counter()
+    for count in claims.generate(backend, request):
+        yield {"event": "progress", "stage": "checking", "verified": count}
+    run.timings[step] = round(time.perf_counter() - mark, 4)
+    run.answer.draft += claims.draft
+    run.answer.prompt_tokens += claims.usage.prompt_tokens
+    run.answer.completion_tokens += claims.usage.completion_tokens
+    if claims.usage.first_token_s is not None:
+        run.timings.setdefault("first_token", round(claims.usage.first_token_s, 4))
+
+
+def _route(run: AnswerRun) -> safety.Decision:
+    claims = run.claims
+    with run.step("guard_output"):
+        verdict = safety.output_check(
+            question=run.raw_question,
+            sentences=[(p.text, p.citations) for p in claims.published],
+            passages={lbl: ev.text for lbl, ev in run.evidence.items()},
+            language=run.language,
+            canary=run.canary,
+        )
+    decision = safety.route(
+        run.checked, verdict, {"drafted": len(claims.resolved), "supported": sum(claims.resolved)}
+    )
+    run.answer.guard["output"] = _guard_json(verdict)
+    run.answer.guard["route"] = {
+        "action": decision.action,
+        "reasons": [r.__dict__ for r in decision.reasons],
+    }
+    return decision
+
+
+# --- endings --------------------------------------------------------------------------------------
+
+
+def _persist(run: AnswerRun, *, status: str, reason: str = "", text: str = "") -> dict:
+    answer = run.answer
+    claims = run.claims
+    published = [p.as_event() for p in claims.published] if claims else []
+    if status != AnswerStatus.ANSWERED and status != AnswerStatus.HELD:
+        published = []
+    answer.status = status
+    answer.refusal_reason = reason
+    answer.guidance = text
+    answer.sentences = published
+    answer.published_text = published_text(published)
+    answer.verification = [
+        v.as_dict()
+        | ({"fallback": True} if run.fallback_from is not None and i >= run.fallback_from else {})
+        for i, v in enumerate(claims.verdicts if claims else [])
+    ]
+    answer.retrieved = [
+        {
+            "label": label,
+            "chunk_id": p.chunk_id,
+            "score": round(p.score, 4),
+            "document_id": p.document_id,
+            "version": p.version,
+        }
+        for label, p in run.passages.items()
+    ]
+    answer.index_version = index_version()
+    if claims is not None:
+        run.timings["verify"] = round(claims.verify_s, 4)
+        run.timings["guard_sentences"] = round(claims.guard_s, 4)
+        if claims.first_published_s is not None:
+            run.timings["first_sentence"] = round(
+                claims.started - run.started + claims.first_published_s, 4
+            )
+    run.timings["total"] = round(time.perf_counter() - run.started, 4)
+    answer.timings = run.timings
+    if status == AnswerStatus.ANSWERED:
+        answer.published_at = timezone.now()
+    cited = {lbl for p in published for lbl in p["citations"]}
+    with transaction.atomic():
+        answer.save()
+        citations = _citations_create(answer, {lbl: run.passages[lbl] for lbl in cited})
+        audit_record(
+            action="qa.ask",
+            request=run.asker.request,
+            user=run.asker.user,
+            object_type="answer",
+            object_id=answer.pk,
+            detail={"status": status, "reason": reason, "via": run.asker.via},
+        )
+    public = status == AnswerStatus.ANSWERED
+    return {
+        "event": "done",
+        "answer_id": str(answer.public_id),
+        "status": status,
+        "refusal_reason": reason or None,
+        "guidance": text,
+        "sentences": published if public else [],
+        "citations": {c.label: citation_payload(c) for c in citations} if public else {},
+    }
+
+
+def _refused(run: AnswerRun, reason: str, text: str) -> dict:
+    if run.claims is not None:
+        run.claims.published = []
+    return _persist(run, status=AnswerStatus.REFUSED, reason=str(reason), text=text)
+
+
+def _finish(run: AnswerRun) -> Iterator[dict]:
+    """Route, persist, and only then release the sentences a reader may see."""
+    claims = run.claims
+    if not claims.published:
+        yield _refused(
+            run,
+            RefusalReason.NO_SUPPORT,
+            guidance.no_support(list(run.passages.values()), language=run.language),
+        )
+        return
+    decision = _route(run)
+    if decision.action == "refuse":
+        yield _refused(
+            run,
+            decision.refusal_reason or RefusalReason.UNSAFE,
+            guidance.refused(decision.refusal_reason, language=run.language),
+        )
+        return
+    if decision.action == "hold":
+        yield _persist(run, status=AnswerStatus.HELD, reason="held")
+        return
+    caution = (
+        guidance.caution(language=run.language) if decision.action == "publish_with_caution" else ""
+    )
+    done = _persist(run, status=AnswerStatus.ANSWERED, text=caution)
+    for index, item in enumerate(done["sentences"]):
+        yield {"event": "sentence", "index": index, **item}
+    yield done
+
+
+def _events(run: AnswerRun) -> Iterator[dict]:
+    _guard(run)
+    yield {"event": "start", "answer_id": str(run.answer.public_id), "language": run.language}
+    notice = safety.emergency_notice(run.raw_question, language=run.language)
+    if notice:
+        run.answer.emergency_notice = notice
+        yield {"event": "notice", "kind": "emergency", "text": notice}
+    if run.checked.action == "refuse":
+        yield _refused(run, run.checked.refusal_reason or "unsafe", run.checked.guidance)
+        return
+    yield {"event": "progress", "stage": "retrieving", "verified": 0}
+    _retrieve(run)
+    if not _relevance(run):
+        yield _refused(
+            run, RefusalReason.NO_SUPPORT, guidance.no_support(run.found, language=run.language)
+        )
+        return
+    yield from _generate(run)
+    yield from _finish(run)
+
+
+def _finalised(run: AnswerRun) -> Iterator[dict]:
+    """``_events`` with the guarantee that the row ends: abandoned or failed, never pending."""
+    ended = False
+    try:
+        for event in _events(run):
+            ended = event["event"] == "done"
+            yield event
+    except GeneratorExit:
+        if not ended:
+            _abandon(run, AnswerStatus.ABANDONED)
+        raise
+    except Exception:
+        if not ended:
+            _abandon(run, AnswerStatus.FAILED)
+        raise
+
+
+def _abandon(run: AnswerRun, status: str) -> None:
+    if run.answer is None or run.answer.pk is None:
+        return
+    try:
+        Answer.objects.filter(pk=run.answer.pk, status=AnswerStatus.PENDING).update(
+            status=status,
+            timings={**run.timings, "total": round(time.perf_counter() - run.started, 4)},
+        )
+        audit_record(
+            action="qa.ask",
+            request=run.asker.request,
+            user=run.asker.user,
+            object_type="answer",
+            object_id=run.answer.pk,
+            detail={"status": status, "reason": "", "via": run.asker.via},
+        )
+    except Exception:  # the original error matters more; this is best effort
+        logger.exception("could not finalise answer %s as %s", run.answer.pk, status)
+
+
+# --- public entry points -----------------------------------------------------------------------
+
+
+def answer_stream(
+    *,
+    question: str,
+    user=None,
+    collections: list[str] | None = None,
+    language: str | None = None,
+    retriever: str | None = None,
+    asker: Asker | None = None,
+    config: AnswerConfig | None = None,
+) -> Iterator[dict]:
+    """Check the asker's budget now (raises ``RateLimited``), then return the event stream:
+    start, notice, progress*, sentence* (only once published), done."""
+    asker = asker or Asker(user=user)
+    if asker.rate_limited:
+        decision = rate_check_client(
+            user=asker.user,
+            address=client_address(asker.request) if asker.request else "",
+            scope="ask",
+        )
+        if not decision.allowed:
+            raise RateLimited(decision)
+    run = AnswerRun(
+        raw_question=question.strip()[:MAX_QUESTION_CHARS],
+        asker=asker,
+        config=config or AnswerConfig.from_settings(),
+        collections=list(collections or []),
+        requested_language=language,
+        retriever=retriever,
+    )
+    return _finalised(run)
+
+
+@dataclass
+class AnswerOutcome:
+    answer: Answer
+    status: str
+    refusal_reason: str | None
+    sentences: list[dict]
+    citations: dict[str, dict]
+    guidance: str
+    emergency_notice: str
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.answer.published_text
+
+
+def answer_run(**kwargs) -> AnswerOutcome:
+    """Run the engine to the end and return the stored outcome (same arguments as
+    ``answer_stream``)."""
+    events = list(answer_stream(**kwargs))
+    done = events[-1]
+    answer = Answer.objects.get(public_id=done["answer_id"])
+    return AnswerOutcome(
+        answer=answer,
+        status=done["status"],
+        refusal_reason=done["refusal_reason"],
+        sentences=done["sentences"],
+        citations=done["citations"],
+        guidance=done["guidance"],
+        emergency_notice=answer.emergency_notice,
+        events=events,
+    )
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+def citation_payload(citation: Citation) -> dict:
+    return {
+        "label": citation.label,
+        "document": citation.document_title,
+        "document_id": citation.document_id_snapshot,
+        "collection": citation.collection,
+        "version": citation.version_number,
+        "section": citation.section,
+        "page": citation.page_start,
+        "effective_from": citation.effective_from,
+        "quote": citation.quote,
+    }
+
+
+def _citations_create(answer: Answer, passages: dict[str, Passage]) -> list[Citation]:
+    chunks = {
+        c.pk: c
+        for c in Chunk.objects.filter(
+            pk__in=[p.chunk_id for p in passages.values()]
+        ).select_related("version")
+    }
+    rows = []
+    for label, passage in sorted(passages.items()):
+        chunk = chunks.get(passage.chunk_id)
+        rows.append(
+            Citation(
+                answer=answer,
+                label=label,
+                chunk=chunk,
+                document_version=chunk.version if chunk else None,
+                document_id_snapshot=passage.document_id,
+                document_title=passage.document_title,
+                collection=passage.collection,
+                version_number=passage.version,
+                section=list(passage.heading_path),
+                page_start=passage.page_start,
+                page_end=passage.page_end,
+                effective_from=passage.effective_from,
+                quote=passage.text,
+            )
+        )
+    return Citation.objects.bulk_create(rows)
+
+
+def _guard_json(result) -> dict:
+    return {
+        "action": result.action,
+        "reasons": [
+            {"code": r.code, "category": r.category, "detail": r.detail} for r in result.reasons
+        ],
+    }

@@ -1,0 +1,229 @@
+"""The one loop every written text goes through: split, verify, quote or drop, guard.
+
+Answers, staff drafts, staff edits of drafts and reviewers' edits of held answers all publish
+sentences through a ``ClaimPass``; what differs between them is a ``ClaimPolicy`` (whether a
+failing sentence may be replaced by a quote, may be re-cited, or must echo nothing of the
+question), never a copy of the loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from llm_backend.base import Backend, BackendError, GenerationRequest, Usage
+from portal.qa.prompts import REFUSAL_TOKEN
+from portal.qa.sentences import DraftSentence, SentenceStream, split_sentences
+from portal.qa.verify import (
+    PassageEvidence,
+    Problem,
+    Verdict,
+    VerifierConfig,
+    claim_verify,
+    finding,
+    quote_for,
+    restates_question,
+    without_title_prefix,
+)
+from portal.safety import services as safety
+
+_SENTENCE_END = (".", "。", "!", "！", "?", "？", ";", "；", ")", "）", '"', "”")
+
+
+@dataclass(frozen=True)
+class ClaimPolicy:
+    """What a pass does with each sentence. Presets below; read them side by side."""
+
+    name: str
+    recite: bool  # a failing sentence may cite another given passage that fully states it
+    quote_fallback: bool  # a failing sentence is replaced by the best passage sentence
+    quote_needs_sentence_end: bool  # ...and only by one that ends like a sentence (letters)
+    echo_check: bool  # a supported echo of a wh-question is not an answer
+    output_guard: bool = True  # every published sentence passes the output guard
+    max_sentences: int = 3
+
+
+ANSWER = ClaimPolicy("answer", recite=True, quote_fallback=True, quote_needs_sentence_end=False,
+                     echo_check=True)  # fmt: skip
+DRAFT = ClaimPolicy("draft", recite=True, quote_fallback=True, quote_needs_sentence_end=True,
+                    echo_check=False, max_sentences=8)  # fmt: skip
+# A person's edit is judged as written: never swapped for a quote or moved to another passage.
+EDIT = ClaimPolicy("edit", recite=False, quote_fallback=False, quote_needs_sentence_end=False,
+                   echo_check=False, max_sentences=50)  # fmt: skip
+
+
+@dataclass
+class Published:
+    text: str
+    citations: list[str]
+    quoted: bool
+    verdict: Verdict
+
+    def as_event(self) -> dict:
+        return {"text": self.text, "citations": self.citations, "quoted": self.quoted}
+
+
+@dataclass
+class ClaimPass:
+    """One text's trip through verification. ``accept`` takes a drafted sentence; ``published``
+    holds what may be shown, ``verdicts`` every judgement (for the record and for routing)."""
+
+    question: str
+    evidence: dict[str, PassageEvidence]
+    language: str
+    policy: ClaimPolicy
+    verifier: VerifierConfig
+    embed: Callable | None = None
+    canary: str = ""
+    raw_question: str = ""  # the output guard reads what was asked, unredacted
+    quote_min_overlap: float = 0.4
+    published: list[Published] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
+    model_refused: bool = False
+    removed: int = 0
+    verify_s: float = 0.0
+    guard_s: float = 0.0
+    first_published_s: float | None = None
+    draft: str = ""  # what the backend wrote, markers included
+    usage: Usage = field(default_factory=Usage)  # tokens and timings the backend reported
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def full(self) -> bool:
+        return len(self.published) >= self.policy.max_sentences
+
+    def accept(self, drafted: DraftSentence, *, fallback_labels: Iterable[str] = ()) -> bool:
+        """Judge one drafted sentence; True when something was published for it."""
+        if drafted.text.strip().strip(".。") == REFUSAL_TOKEN:
+            self.model_refused = True
+            return False
+        labels = tuple(drafted.labels) or tuple(fallback_labels)
+        cited = [self.evidence[lbl] for lbl in labels if lbl in self.evidence]
+        text = without_title_prefix(drafted.text, cited)
+        if not text:
+            return False
+        mark = time.perf_counter()
+        verdict = claim_verify(
+            text,
+            labels,
+            self.evidence,
+            config=replace(self.verifier, recite=self.verifier.recite and self.policy.recite),
+            embed=self.embed,
+        )
+        if (
+            verdict.supported
+            and self.policy.echo_check
+            and restates_question(
+                verdict.text, self.question, [self.evidence[lbl] for lbl in verdict.labels]
+            )
+        ):
+            verdict = replace(verdict, trivial=True).with_finding(
+                finding(Problem.RESTATES_QUESTION)
+            )
+        self.verify_s += time.perf_counter() - mark
+        self.verdicts.append(verdict)
+        self.resolved.append(verdict.supported or verdict.trivial)
+        item = self._publishable(verdict, labels)
+        if item is None:
+            self.removed += 0 if verdict.trivial else 1
+            return False
+        if self.policy.output_guard and not self._guard(item):
+            return False
+        self.published.append(item)
+        if self.first_published_s is None:
+            self.first_published_s = time.perf_counter() - self.started
+        return True
+
+    def _publishable(self, verdict: Verdict, labels: tuple[str, ...]) -> Published | None:
+        if verdict.supported:
+            item = Published(verdict.text, list(verdict.labels), False, verdict)
+        elif self.policy.quote_fallback and not verdict.trivial:
+            label = verdict.aligned_label or next(
+                (lb for lb in labels if lb in self.evidence), None
+            )
+            quote = (
+                quote_for(
+                    self.question,
+                    self.evidence[label],
+                    exclude={p.text for p in self.published},
+                    min_overlap=self.quote_min_overlap,
+                )
+                if label
+                else None
+            )
+            if quote is None or (
+                self.policy.quote_needs_sentence_end and not quote.rstrip().endswith(_SENTENCE_END)
+            ):
+                return None
+            item = Published(quote, [label], True, verdict)
+            self.resolved[-1] = True
+        else:
+            return None
+        if any(p.text == item.text for p in self.published):
+            return None
+        return item
+
+    def _guard(self, item: Published) -> bool:
+        mark = time.perf_counter()
+        verdict = safety.output_check(
+            question=self.raw_question or self.question,
+            sentences=[(item.text, item.citations)],
+            passages={lbl: ev.text for lbl, ev in self.evidence.items()},
+            language=self.language,
+            canary=self.canary,
+        )
+        self.guard_s += time.perf_counter() - mark
+        if not verdict.blocked_sentence_indexes:
+            return True
+        reason = ", ".join(f"{r.code}.{r.category}" for r in verdict.reasons) or "blocked"
+        self.verdicts[-1] = self.verdicts[-1].with_finding(
+            finding(Problem.OUTPUT_BLOCKED, reason=reason)
+        )
+        self.resolved[-1] = False
+        self.removed += 1
+        return False
+
+    # -- sources of sentences -------------------------------------------------------------------
+
+    def generate(self, backend: Backend, request: GenerationRequest) -> Iterator[int]:
+        """Stream a draft from ``backend`` and accept its sentences as they complete. Yields the
+        number published so far after each sentence (progress without text); ``usage`` and
+        ``draft`` hold what the backend reported and wrote."""
+        splitter = SentenceStream()
+        stream = backend.stream(request)
+        chunks: list[str] = []
+        self.resolved = []  # a pass (the model's, or the quoting fallback's) is judged alone
+        try:
+            for delta in stream:
+                chunks.append(delta)
+                for sentence in splitter.feed(delta):
+                    self.accept(sentence)
+                    yield len(self.published)
+                if self.full:
+                    break
+        except BackendError:
+            # What was verified so far stands; the rest is missing, and the count says so.
+            self.removed += 1
+        finally:
+            stream.close()
+            self.draft = "".join(chunks)
+            self.usage = stream.usage
+        for sentence in splitter.close():
+            if not self.full:
+                self.accept(sentence)
+                yield len(self.published)
+
+    def check_text(self, text: str, *, default_labels: Iterable[str] = ()) -> list[Verdict]:
+        """Judge a person's text, sentence by sentence (markers choose the passages; without
+        them ``default_labels``). Returns one verdict per sentence."""
+        start = len(self.verdicts)
+        for piece in split_sentences(text):
+            if piece.text:
+                self.accept(piece, fallback_labels=default_labels)
+        return self.verdicts[start:]
+
+
+def published_text(sentences: Iterable[dict]) -> str:
+    return " ".join(s["text"] + "".join(f" [{c}]" for c in s["citations"]) for s in sentences)
