@@ -1,0 +1,63 @@
+"""`manage.py verifier_drafts --split dev [--per-set N] [--out FILE]`: draft answers to dev
+questions with the configured model and store every sentence (portal/evaluation/verifier_drafts)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.evaluation.verifier_drafts import DEV_DRAFTS, DEV_SETS, SplitRefused, drafts_collect
+from portal.qa.backends import generation_backend
+from portal.qa.prompts import build_prompt
+from portal.qa.sentences import split_sentences
+
+
+class Command(BaseCommand):
+    help = "Draft answers to dev questions with the configured model, for the verifier's fit."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--split", default="dev", help="dev only: test splits are refused")
+        parser.add_argument("--per-set", type=int, default=80)
+        parser.add_argument("--datasets", nargs="+", default=list(DEV_SETS))
+        parser.add_argument("--out", type=Path, default=DEV_DRAFTS)
+
+    def handle(self, *args, **opts) -> None:
+        backend = generation_backend()
+        if backend.kind == "extractive":
+            raise CommandError("the configured backend only quotes: drafts need a model")
+
+        def prompt_for(item):
+            prompt = build_prompt(
+                question=item.question,
+                passages=[(lbl, item.titles[lbl], text) for lbl, text in item.passages.items()],
+                language=item.language,
+                max_sentences=3,
+            )
+            return prompt.messages, prompt.version
+
+        def progress(name: str, done: int, total: int) -> None:
+            if done % 10 == 0 or done == total:
+                sys.stderr.write(f"{name}: {done}/{total}\n")
+
+        opts["out"].parent.mkdir(parents=True, exist_ok=True)
+        count = 0
+        try:
+            with opts["out"].open("w", encoding="utf-8") as handle:
+                for row in drafts_collect(
+                    backend=backend,
+                    prompt_for=prompt_for,
+                    split_sentences=split_sentences,
+                    datasets=tuple(opts["datasets"]),
+                    split=opts["split"],
+                    per_set=opts["per_set"],
+                    progress=progress,
+                ):
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    handle.flush()
+                    count += 1
+        except SplitRefused as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{count} drafts written to {opts['out']}")
