@@ -28,7 +28,7 @@ from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import corpus_ingest, evaluation_user
 from portal.knowledge.models import Chunk
-from portal.qa.services import answer_run
+from portal.qa.services import Asker, answer_run
 
 Progress = Callable[[str, int, int], None]
 
@@ -144,8 +144,21 @@ def _rank(doc_id: str) -> int:
     return int(hashlib.sha256(f"sample:{doc_id}".encode()).hexdigest(), 16)
 
 
+def fresh_questions(
+    questions: list[EvalQuestion], *, exclude_limits: tuple[int, ...]
+) -> list[EvalQuestion]:
+    """The questions no earlier ``--limit N`` run looked at: those outside ``_spread(N)`` for
+    every N given, so a re-measurement runs on a sample nobody has read answers for."""
+    seen = {q.id for n in exclude_limits for q in _spread(questions, n)}
+    return [q for q in questions if q.id not in seen]
+
+
 def answer_set(
-    eval_set: EvalSet, *, limit: int | None, corpus_sample: int | None = None
+    eval_set: EvalSet,
+    *,
+    limit: int | None,
+    corpus_sample: int | None = None,
+    exclude_limits: tuple[int, ...] = (),
 ) -> tuple[EvalSet, list[EvalQuestion]]:
     """The corpus and questions for an answers evaluation: folder sets as given; built-in sets
     with every fifth gold document (by a hash of its id) removed from the corpus, and the
@@ -154,7 +167,8 @@ def answer_set(
     ``corpus_sample``: keep the chosen questions' gold documents and only this many others
     (picked by a hash of their id), for a corpus too large to ingest in one sitting (STARD's
     58k articles). Search is then easier than over the whole corpus; the report says so."""
-    questions = _spread(eval_set.questions, limit)
+    pool = fresh_questions(eval_set.questions, exclude_limits=exclude_limits)
+    questions = _spread(pool, limit)
     if corpus_sample is not None:
         gold = {d for q in questions for d in q.gold_doc_ids}
         others = sorted((d for d in eval_set.corpus if d.doc_id not in gold), key=_rank)
@@ -201,9 +215,12 @@ def answers_evaluate(
     eval_set: EvalSet,
     limit: int | None = None,
     corpus_sample: int | None = None,
+    exclude_limits: tuple[int, ...] = (),
     progress: Progress | None = None,
 ) -> dict:
-    corpus_set, questions = answer_set(eval_set, limit=limit, corpus_sample=corpus_sample)
+    corpus_set, questions = answer_set(
+        eval_set, limit=limit, corpus_sample=corpus_sample, exclude_limits=exclude_limits
+    )
     slugs = corpus_ingest(eval_set=corpus_set, progress=progress)
     user = evaluation_user()
     cited = gold_cited = 0
@@ -221,7 +238,11 @@ def answers_evaluate(
     for n, question in enumerate(questions, start=1):
         collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
         started = time.perf_counter()
-        outcome = answer_run(question=question.question, user=user, collections=collections)
+        outcome = answer_run(
+            question=question.question,
+            collections=collections,
+            asker=Asker(user=user, via="evaluation"),
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         if "first_sentence" in outcome.answer.timings:
             first_sentence.append(outcome.answer.timings["first_sentence"] * 1000)
@@ -282,6 +303,7 @@ def answers_evaluate(
         "n_expect_refuse": refused["refuse"][1],
         "corpus_documents": len(corpus_set.corpus),
         "corpus_sample": corpus_sample,
+        "sample": {"exclude_limits": list(exclude_limits), "limit": limit},
         "metrics": {
             "citation_precision": rate(gold_cited, cited),
             "citation_recall": rate(recall_hits, recall_total),

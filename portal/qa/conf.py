@@ -21,6 +21,14 @@ def _unit(name: str, value: float) -> float:
     return value
 
 
+def _floor(name: str, value: float) -> float:
+    """A similarity or coverage floor: above 1 it can never be met, which switches that path
+    of the gate off (operators and tests do that on purpose)."""
+    if value < 0.0:
+        raise ImproperlyConfigured(f"{name} must not be negative, not {value}")
+    return value
+
+
 def verifier_config(settings=None) -> VerifierConfig:
     s = settings or django_settings
     return VerifierConfig(
@@ -72,18 +80,18 @@ class AnswerConfig:
             grammar=s.ANSWER_GRAMMAR,
             quote_min_overlap=_unit("ANSWER_QUOTE_MIN_OVERLAP", s.ANSWER_QUOTE_MIN_OVERLAP),
             relevance=RelevanceConfig(
-                min_lexical=_unit("ANSWER_MIN_LEXICAL_RELEVANCE", s.ANSWER_MIN_LEXICAL_RELEVANCE),
-                min_dense=_unit("ANSWER_MIN_DENSE_RELEVANCE", s.ANSWER_MIN_DENSE_RELEVANCE),
-                min_question_coverage=_unit(
+                min_lexical=_floor("ANSWER_MIN_LEXICAL_RELEVANCE", s.ANSWER_MIN_LEXICAL_RELEVANCE),
+                min_dense=_floor("ANSWER_MIN_DENSE_RELEVANCE", s.ANSWER_MIN_DENSE_RELEVANCE),
+                min_question_coverage=_floor(
                     "ANSWER_MIN_QUESTION_COVERAGE", s.ANSWER_MIN_QUESTION_COVERAGE
                 ),
-                sole_question_coverage=_unit(
+                sole_question_coverage=_floor(
                     "ANSWER_SOLE_QUESTION_COVERAGE", s.ANSWER_SOLE_QUESTION_COVERAGE
                 ),
-                keep_lexical=_unit(
+                keep_lexical=_floor(
                     "ANSWER_KEEP_LEXICAL_RELEVANCE", s.ANSWER_KEEP_LEXICAL_RELEVANCE
                 ),
-                keep_dense=_unit("ANSWER_KEEP_DENSE_RELEVANCE", s.ANSWER_KEEP_DENSE_RELEVANCE),
+                keep_dense=_floor("ANSWER_KEEP_DENSE_RELEVANCE", s.ANSWER_KEEP_DENSE_RELEVANCE),
                 prompt_passages=s.ANSWER_PROMPT_PASSAGES,
             ),
             verifier=verifier_config(s),

@@ -201,3 +201,14 @@ def test_cmb_clin_asks_each_question_about_its_own_case():
     assert {d.collection for d in data.corpus} == {d.doc_id for d in data.corpus}
     with pytest.raises(ValueError, match="test split only"):
         cmb_clin("dev")
+
+
+def test_a_fresh_sample_leaves_out_every_question_an_earlier_limit_used():
+    from portal.evaluation.answers import _spread, fresh_questions
+    from portal.evaluation.datasets import EvalQuestion
+
+    questions = [EvalQuestion(str(i), f"question {i}") for i in range(100)]
+    fresh = fresh_questions(questions, exclude_limits=(10, 40))
+    used = {q.id for n in (10, 40) for q in _spread(questions, n)}
+    assert fresh and not used & {q.id for q in fresh}
+    assert len(fresh) == 100 - len(used)

@@ -118,7 +118,7 @@ def test_unsupported_claims_carry_a_coded_finding(sentence, labels, code):
         ),
         ("Mail renewal takes six to eight weeks.", ("2",)),
         ("Children under 16 must apply in person with both parents.", ("3",)),
-        ("成年人可以邮寄换发护照，需要6至8周。", ("4",)),
+        ("成年人可以通过邮寄方式换发护照，办理时间为6至8周。", ("4",)),
         ("未满十六周岁的儿童须由父母陪同本人办理。", ("4",)),
         ("Only in the first hour was there no significant pain relief with ropivacaine.", ("5",)),
         ("Applicants who served 90 days may be eligible for the full benefit.", ("13",)),

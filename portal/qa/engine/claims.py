@@ -139,7 +139,7 @@ class ClaimPass:
     def _publishable(self, verdict: Verdict, labels: tuple[str, ...]) -> Published | None:
         if verdict.supported:
             item = Published(verdict.text, list(verdict.labels), False, verdict)
-        elif self.policy.quote_fallback and not verdict.trivial:
+        elif self.policy.quote_fallback:
             label = verdict.aligned_label or next(
                 (lb for lb in labels if lb in self.evidence), None
             )

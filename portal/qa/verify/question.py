@@ -94,14 +94,19 @@ def restates_question(
     mail" restating "Can I renew by mail?" is the answer."""
     if not asks_for_content(question):
         return False
-    units = set(word_units(text))
+    units = set(textkit.content_units(text))
     if not units:
         return False
-    known = set(word_units(question))
+    known = set(textkit.content_units(question))
+    known_values = set(textkit.values(question))
     for evidence in cited:
         for line in evidence.text.splitlines():
             if is_title(line):
-                known |= word_units(line)
+                known |= textkit.content_units(line)
+                known_values |= textkit.values(line)
+    # A number neither the question nor a title holds is an answer ("2年" to "多长时间").
+    if textkit.values(text) - known_values:
+        return False
     return 1 - coverage(units, known) < min_new
 
 

@@ -29,6 +29,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
         parser.add_argument("--limit", type=int, help="first N questions only")
+        parser.add_argument(
+            "--exclude-limits",
+            type=int,
+            nargs="+",
+            help="answers: leave out the questions earlier --limit N runs used (a fresh sample)",
+        )
         parser.add_argument("--retrievers", nargs="+", choices=RETRIEVERS, default=list(RETRIEVERS))
         parser.add_argument("--out", type=Path, help="JSON report path")
         parser.add_argument(
@@ -104,6 +110,7 @@ class Command(BaseCommand):
             eval_set=eval_set,
             limit=opts["limit"],
             corpus_sample=opts["corpus_sample"],
+            exclude_limits=tuple(opts["exclude_limits"] or ()),
             progress=progress,
         )
         for bar in bars.values():

@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--per-set", type=int, default=80)
         parser.add_argument("--datasets", nargs="+", default=list(DEV_SETS))
         parser.add_argument("--out", type=Path, default=DEV_DRAFTS)
+        parser.add_argument("--seed", type=int, default=0, help="another seed, other questions")
 
     def handle(self, *args, **opts) -> None:
         backend = generation_backend()
@@ -53,6 +54,7 @@ class Command(BaseCommand):
                     datasets=tuple(opts["datasets"]),
                     split=opts["split"],
                     per_set=opts["per_set"],
+                    seed=opts["seed"],
                     progress=progress,
                 ):
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,162 @@
+"""The answer engine's guarantees: routed before released, rows always end, audit and rate
+limits inside the service, one claim loop for every kind of text."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from llm_backend.base import GenerationRequest
+from portal.audit.models import AuditEvent
+from portal.qa.engine import answer as engine
+from portal.qa.engine.claims import ANSWER, EDIT, ClaimPass
+from portal.qa.models import Answer, AnswerStatus
+from portal.qa.services import Asker, RateLimited, answer_run, answer_stream
+from portal.qa.verify import PassageEvidence, Problem, VerifierConfig
+from portal.safety.lexicon import lexicon_forget
+from portal.safety.models import SensitiveTerm
+from portal.safety.services import term_save
+from tests.portal.factories import PASSPORT_MD, ingest
+from tests.portal.test_qa_pipeline import ScriptedModel
+
+QUESTION = "How long does passport renewal by mail take?"
+
+
+@pytest.fixture
+def passport(db):
+    ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
+
+
+def _faithful(request: GenerationRequest) -> str:
+    label = next(lbl for lbl, text in request.passages if "6 to 8 weeks" in text)
+    return f"Mail renewal takes 6 to 8 weeks [{label}]."
+
+
+@pytest.fixture
+def model(monkeypatch):
+    scripted = ScriptedModel(_faithful)
+    monkeypatch.setattr(engine, "generation_backend", lambda: scripted)
+    return scripted
+
+
+def test_sentences_are_released_only_after_the_route_is_known(passport, model):
+    events = list(answer_stream(question=QUESTION))
+    kinds = [e["event"] for e in events]
+    # Given a publishable answer, when it streams, then progress carries no text and every
+    # sentence comes after the last progress event, right before done.
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert "progress" in kinds
+    first_sentence = kinds.index("sentence")
+    assert "progress" not in kinds[first_sentence:]
+    assert all("text" not in e for e in events if e["event"] == "progress")
+    assert events[-1]["status"] == "answered"
+
+
+@pytest.fixture
+def fresh_lexicon():
+    yield
+    lexicon_forget()  # the term's row is rolled back; the compiled lexicon must not outlive it
+
+
+def test_a_held_answer_never_shows_a_sentence_on_the_stream(
+    passport, model, django_capture_on_commit_callbacks, fresh_lexicon
+):
+    with django_capture_on_commit_callbacks(execute=True):  # every process recompiles on commit
+        term_save(
+            term=SensitiveTerm(
+                term="passport renewal", category="test", language="en", action="hold"
+            )
+        )
+    events = list(answer_stream(question=QUESTION))
+    assert events[-1]["status"] == "held"
+    assert [e for e in events if e["event"] == "sentence"] == []
+    assert events[-1]["sentences"] == [] and events[-1]["citations"] == {}
+    # The reviewer still sees what was drafted and verified.
+    held = Answer.objects.get(public_id=events[-1]["answer_id"])
+    assert held.sentences and held.status == AnswerStatus.HELD
+
+
+def test_an_abandoned_stream_finalises_its_row(passport, model):
+    stream = answer_stream(question=QUESTION)
+    start = next(stream)
+    assert start["event"] == "start"
+    assert Answer.objects.get(public_id=start["answer_id"]).status == AnswerStatus.PENDING
+    stream.close()  # the reader closed the page
+    answer = Answer.objects.get(public_id=start["answer_id"])
+    assert answer.status == AnswerStatus.ABANDONED
+    assert AuditEvent.objects.filter(
+        action="qa.ask", object_id=str(answer.pk), detail__status="abandoned"
+    ).exists()
+
+
+def test_a_failing_step_marks_the_row_failed(passport, monkeypatch):
+    def broken(**_kw):
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(engine, "passages_search", broken)
+    with pytest.raises(RuntimeError):
+        answer_run(question=QUESTION)
+    assert Answer.objects.get().status == AnswerStatus.FAILED
+
+
+def test_every_surface_is_audited_by_the_service(passport, model):
+    outcome = answer_run(question=QUESTION)  # manage.py ask and evaluation come this way
+    event = AuditEvent.objects.get(action="qa.ask", object_id=str(outcome.answer.pk))
+    assert event.detail["via"] == "command" and event.detail["status"] == "answered"
+
+
+def test_token_use_is_recorded_on_the_answer(passport, model):
+    outcome = answer_run(question=QUESTION)
+    assert outcome.answer.completion_tokens > 0
+    assert outcome.answer.backend == "scripted"
+
+
+def test_the_rate_limit_is_counted_in_the_service_for_every_route(
+    passport, model, settings, client
+):
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 1
+    settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = 0
+    cache.clear()
+    asker = Asker(user=None, request=None, via="api", rate_limited=True)
+    answer_run(question=QUESTION, asker=asker)
+    with pytest.raises(RateLimited):
+        answer_run(question=QUESTION, asker=asker)
+    # The no-JavaScript page (GET /?q=) shares the same budget as the stream and the API.
+    cache.clear()
+    assert client.get(reverse("qa:ask"), {"q": QUESTION}).status_code == 302
+    assert client.get(reverse("qa:ask"), {"q": QUESTION}).status_code == 429
+    assert client.get(reverse("qa:ask_stream"), {"q": QUESTION}).status_code == 429
+
+
+def test_one_claim_loop_strips_glued_titles_and_guards_edits_too():
+    evidence = {
+        "1": PassageEvidence.of(
+            "1", "Mail renewal takes 6 to 8 weeks.", document_title="Passport renewal"
+        )
+    }
+    claims = ClaimPass(
+        question=QUESTION,
+        evidence=evidence,
+        language="en",
+        policy=EDIT,
+        verifier=VerifierConfig(),
+    )
+    (verdict,) = claims.check_text("Passport renewal: Mail renewal takes 6 to 8 weeks [1].")
+    assert verdict.supported and verdict.text == "Mail renewal takes 6 to 8 weeks."
+    # A person's unsupported edit is judged as written: never swapped for a quote.
+    (wrong,) = claims.check_text("Mail renewal takes 2 weeks [1].")
+    assert not wrong.supported and Problem.NUMBER_MISSING.name in wrong.codes
+    assert [p.text for p in claims.published] == ["Mail renewal takes 6 to 8 weeks."]
+
+
+def test_the_answer_policy_quotes_where_an_edit_would_not():
+    evidence = {"1": PassageEvidence.of("1", "Mail renewal takes 6 to 8 weeks.")}
+    claims = ClaimPass(
+        question=QUESTION, evidence=evidence, language="en", policy=ANSWER,
+        verifier=VerifierConfig(),
+    )  # fmt: skip
+    claims.check_text("Mail renewal takes 2 weeks [1].")
+    assert [(p.text, p.quoted) for p in claims.published] == [
+        ("Mail renewal takes 6 to 8 weeks.", True)
+    ]
