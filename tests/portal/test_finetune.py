@@ -20,8 +20,8 @@ from portal.finetune import selectors, services
 from portal.finetune.models import Adapter, AdapterStatus, Dataset, ServingChange
 from portal.qa import backends
 from portal.qa.models import AnswerStatus
-from portal.qa.services import answer_run
 from portal.qa.prompts import REFUSAL_TOKEN
+from portal.qa.services import answer_run
 from portal.review.models import ReviewDecision
 from portal.review.services import review_edit, review_reject
 from tests.conftest import needs_shared_datasets

@@ -464,7 +464,7 @@ def test_the_real_models_draft_for_the_hemorrhoid_case_is_published_with_correct
     assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
     assert labels["history"] != labels["exams"]
     published = [(s["text"], s["citations"], s["quoted"]) for s in outcome.sentences]
-    assert published[0] == ("患者肛门肿物脱出2年，便血1周。", [labels["history"]], False), outcome.answer.verification
+    assert published[0] == ("患者肛门肿物脱出2年，便血1周。", [labels["history"]], False)
     assert published[1][1:] == ([labels["exams"]], False) and "结直肠粘膜" in published[1][0]
     recited = outcome.answer.verification[1]
     assert recited["drafted_labels"] == [labels["history"]] and recited["supported"]

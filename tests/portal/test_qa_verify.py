@@ -113,7 +113,8 @@ def test_unsupported_claims_carry_a_coded_finding(sentence, labels, code):
     ("sentence", "labels"),
     [
         (
-            "Adults who were 16 or older may renew by mail if it was issued within the last 15 years.",
+            "Adults who were 16 or older may renew by mail if it was issued within the last "
+            "15 years.",
             ("1",),
         ),
         ("Mail renewal takes six to eight weeks.", ("2",)),
