@@ -1,9 +1,15 @@
-"""Text clean-up shared by every parser, plus small CJK-aware helpers."""
+"""Text clean-up shared by every parser, plus the line-joining rule for Chinese text.
+
+Which characters are Chinese, and which language a document is in, are textkit's rules
+(``textkit.CJK_RANGES``, ``textkit.language_of``); nothing here redefines them.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from textkit import CJK_RANGES
 
 # Zero-width characters and bidi overrides: invisible in a browser, so they
 # only break search matches or hide text direction tricks in citations.
@@ -23,11 +29,9 @@ _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _LEADING_SPACE = re.compile(r"\n[ ]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
-_CJK_CHAR = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3000-\u303f\uff00-\uffef]"
-)
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+# Text written without spaces between words: Chinese characters (textkit's class) and the CJK
+# punctuation (U+3000-U+303F) and full-width forms (U+FF00-U+FFEF) set among them.
+_SPACELESS = re.compile(f"[{CJK_RANGES}\u3000-\u303f\uff00-\uffef]")
 
 
 def normalize_text(s: str) -> str:
@@ -48,9 +52,10 @@ def normalize_text(s: str) -> str:
     return s.strip()
 
 
-def is_cjk(ch: str) -> bool:
-    """True for CJK ideographs and CJK/full-width punctuation."""
-    return bool(_CJK_CHAR.match(ch))
+def is_spaceless(ch: str) -> bool:
+    """True for a Chinese character (``textkit.is_cjk_char``) and for CJK/full-width punctuation:
+    text that takes no space at a line break."""
+    return bool(_SPACELESS.match(ch))
 
 
 def join_lines(lines: list[str]) -> str:
@@ -67,7 +72,7 @@ def join_lines(lines: list[str]) -> str:
             continue
         if parts:
             prev = parts[-1]
-            if is_cjk(prev[-1]) or is_cjk(line[0]):
+            if is_spaceless(prev[-1]) or is_spaceless(line[0]):
                 pass
             elif prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and line[0].islower():
                 parts[-1] = prev[:-1]
@@ -75,19 +80,3 @@ def join_lines(lines: list[str]) -> str:
                 parts.append(" ")
         parts.append(line)
     return "".join(parts)
-
-
-def detect_language(text: str) -> str:
-    """``"zh"`` when Han characters dominate, else ``"en"``.
-
-    One Han character carries about as much as an English word (~5 letters),
-    so Han characters count five times against Latin letters: a Chinese
-    policy full of English acronyms stays "zh", an English guideline quoting a
-    few Chinese names stays "en".
-    """
-    sample = text[:200_000]
-    han = len(_HAN.findall(sample))
-    latin = len(_LATIN_LETTER.findall(sample))
-    if han == 0:
-        return "en"
-    return "zh" if han * 5 >= latin else "en"

@@ -25,14 +25,29 @@ from __future__ import annotations
 
 import re
 
+from textkit import CJK_RANGES
+
 REFUSAL = "NOT_IN_SOURCES"
 
 # Characters that may never appear inside sentence text (see the module docstring).
 _EXCLUDED = "[]【】［］\n.。！？!?；_"
 _TERMINATORS = ".。！？!?；"
-# CJK punctuation, Chinese characters and full-width forms (as GBNF escapes and as a regex class).
-_CJK_RANGES_GBNF = "\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uff00-\\uffef"
-_CJK_RANGES_RE = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+# What ``latin_only`` keeps out: Chinese characters (textkit's one class) plus CJK punctuation
+# (U+3000-U+303F) and full-width forms (U+FF00-U+FFEF), as a regex class body ...
+_CJK_RANGES_RE = CJK_RANGES + "\u3000-\u303f\uff00-\uffef"
+
+
+def _gbnf_escaped_ranges(ranges: str) -> str:
+    """``ranges`` (characters and "-" between them) as GBNF escapes: \\uXXXX, or \\UXXXXXXXX
+    beyond the Basic Multilingual Plane (extension B)."""
+    return "".join(
+        c if c == "-" else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        for c in ranges
+    )
+
+
+# ... and as GBNF escapes (llama.cpp reads \u and \U escapes in a character class).
+_CJK_RANGES_GBNF = _gbnf_escaped_ranges(_CJK_RANGES_RE)
 
 
 def _gbnf_literal(text: str) -> str:

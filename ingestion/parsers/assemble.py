@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingestion.normalize import detect_language, normalize_text
+from ingestion.normalize import normalize_text
 from ingestion.types import Block, ParsedDocument
+from textkit import language_of
 
 BLOCK_SEPARATOR = "\n\n"
+# The document's language is read from its opening (textkit's one rule): enough text to decide,
+# without counting every character of a long book.
+_LANGUAGE_SAMPLE = 200_000
 _BLANK_LINES = re.compile(r"\n{2,}")
 
 
@@ -79,5 +83,5 @@ def build_document(
         text=full,
         blocks=tuple(blocks),
         page_count=page_count,
-        language=detect_language(full),
+        language=language_of(full[:_LANGUAGE_SAMPLE]),
     )

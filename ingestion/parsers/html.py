@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingestion.normalize import is_cjk
+from ingestion.normalize import is_spaceless
 from ingestion.parsers.assemble import RawBlock, build_document
 from ingestion.sniff import HTML, decode_text
 from ingestion.types import ParsedDocument, ParseLimits
@@ -95,7 +95,7 @@ def _clean_inline(text: str) -> str:
         parts = _WS.split(line.strip())
         out = ""
         for part in parts:
-            if out and part and not (is_cjk(out[-1]) and is_cjk(part[0])):
+            if out and part and not (is_spaceless(out[-1]) and is_spaceless(part[0])):
                 out += " "
             out += part
         lines.append(out)

@@ -10,35 +10,7 @@ from __future__ import annotations
 
 import re
 
-_EN_NUM = {
-    "half": 0.5,
-    "one": 1,
-    "a single": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-}
-_ZH_DIGIT = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
+from textkit import CJK_RUN, cn_numeral, numbers, split_sentences
 
 _UNITS = {
     "mg": "mg",
@@ -146,31 +118,23 @@ CONTRA = re.compile(
 )
 
 
-def _zh_number(text: str) -> float | None:
+def _number(text: str) -> float | None:
+    """The value of a number the patterns above found, read by textkit's numeral parser:
+    figures, Chinese numerals (``textkit.cn_numeral``: 两, 十二, 二百) and English number words
+    (``textkit.numbers``: "one", "twelve"); "half" and 半 are 0.5, "a single" is 1."""
+    text = text.strip()
+    if text.lower() == "a single":
+        return 1.0
+    if text == "半" or text.lower() == "half":
+        return 0.5
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text)
-    if text == "半":
-        return 0.5
-    total, current = 0, 0
-    for ch in text:
-        if ch in _ZH_DIGIT:
-            current = _ZH_DIGIT[ch]
-        elif ch in _ZH_UNIT:
-            total += (current or 1) * _ZH_UNIT[ch]
-            current = 0
-        else:
-            return None
-    return float(total + current)
-
-
-def _en_number(text: str) -> float | None:
-    text = text.lower()
-    if text in _EN_NUM:
-        return float(_EN_NUM[text])
-    try:
-        return float(text)
-    except ValueError:
-        return _zh_number(text)
+    if (value := cn_numeral(text)) is not None:
+        return value
+    found = numbers(text)
+    if len(found) == 1 and found[0].kind == "number" and found[0].end - found[0].start == len(text):
+        return found[0].value
+    return None
 
 
 def _dose_facts(value: float, unit: str) -> tuple:
@@ -185,16 +149,16 @@ def facts(text: str) -> set[tuple]:
     found: set[tuple] = set()
     for m in _DOSE_EN.finditer(text):
         for part in (m.group(1), m.group(2)):
-            if part and (v := _en_number(part)) is not None:
+            if part and (v := _number(part)) is not None:
                 found.add(_dose_facts(v, m.group(3)))
     for m in _DOSE_ZH.finditer(text):
         for part in (m.group(1), m.group(2)):
-            if part and (v := _zh_number(part)) is not None:
+            if part and (v := _number(part)) is not None:
                 found.add(_dose_facts(v, m.group(3)))
     for m in _FREQ_EN.finditer(text):
         if m.group(1):
             word = m.group(1).lower()
-            n = {"once": 1.0, "twice": 2.0, "thrice": 3.0}.get(word) or _en_number(m.group(2) or "")
+            n = {"once": 1.0, "twice": 2.0, "thrice": 3.0}.get(word) or _number(m.group(2) or "")
             period = m.group(3).lower()
             per = (
                 "per_week"
@@ -205,7 +169,7 @@ def facts(text: str) -> set[tuple]:
                 found.add((per, n))
         elif m.group(4):
             for part in (m.group(4), m.group(5)):
-                if part and (n := _en_number(part)):
+                if part and (n := _number(part)):
                     unit = m.group(6).lower()
                     hours = n * (24 if unit.startswith("d") else 168 if unit.startswith("w") else 1)
                     found.add(("every_h", hours))
@@ -217,14 +181,14 @@ def facts(text: str) -> set[tuple]:
                 found.add(("every_h", float(m.group(8))))
     for m in _FREQ_ZH.finditer(text):
         if m.group(1):
-            n = _zh_number(m.group(2))
+            n = _number(m.group(2))
             per = {"周": "per_week", "星期": "per_week", "月": "per_month"}.get(
                 m.group(1), "per_day"
             )
             if n:
                 found.add((per, n))
         elif m.group(3):
-            n = _zh_number(m.group(3))
+            n = _number(m.group(3))
             if n:
                 unit = m.group(4)
                 found.add(("every_h", n * (24 if unit in "天日" else 168 if unit == "周" else 1)))
@@ -251,6 +215,8 @@ def unsupported_facts(sentence: str, passages_text: str) -> list[tuple]:
 
 
 _WORD = re.compile(r"[a-z]{3,}")
+# Narrower than textkit's BM25 stop list (lexicons/stopwords_en.txt) on purpose: that list drops
+# "before", "after", "under", "between", which say whom or when a contraindication concerns.
 _STOP = frozenset(
     "the and for with not should take use used this that are you your from have has been will "
     "may can into during who which when than them they their its any all also only".split()
@@ -260,7 +226,7 @@ _STOP = frozenset(
 def _content_tokens(text: str) -> set[str]:
     text = text.lower()
     tokens = {w for w in _WORD.findall(text) if w not in _STOP}
-    cjk = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    cjk = "".join(CJK_RUN.findall(text))
     tokens |= {cjk[i : i + 2] for i in range(len(cjk) - 1)}
     return tokens
 
@@ -271,7 +237,7 @@ def contraindication_supported(sentence: str, passages_text: str) -> bool:
     mine = _content_tokens(CONTRA.sub(" ", sentence))
     if not mine:
         return bool(CONTRA.search(passages_text))
-    for part in re.split(r"(?<=[.!?。！？；;])\s*", passages_text):
+    for part in split_sentences(passages_text):
         if CONTRA.search(part):
             theirs = _content_tokens(part)
             if len(mine & theirs) / len(mine) >= 0.6:

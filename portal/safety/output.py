@@ -19,6 +19,7 @@ from portal.safety.lexicon import LexiconHit, lexicon_current
 from portal.safety.normalize import fold
 from portal.safety.pii import _CN_LANDLINE, _CN_MOBILE, _EMAIL, _US_PHONE
 from portal.safety.results import OutputGuardResult, Reason
+from textkit import CJK_CHARS, CJK_RUN, split_sentences
 
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s)\]>，。]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|cn|io|xyz|top|"
@@ -43,7 +44,7 @@ _ADDRESSES_ASSISTANT = re.compile(
     r"助手请|忽略(之前|以上|上面)|系统提示|我被指示",
     re.I,
 )
-_WORDS = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+_WORDS = re.compile(rf"[a-z0-9]+|{CJK_CHARS}")
 
 # --- Instructions planted in passages (measured with manage.py build_injection_set): a sentence
 # that echoes one, or carries the words only that instruction brought, did what the passage said
@@ -69,8 +70,12 @@ _CODE = re.compile(  # case-sensitive: "From March 2007" is prose, "from os impo
     r"\b(?:requests|subprocess|urllib|socket|os)\.\w+\(|\bdef \w+\(|<\?php",
     re.M,
 )
+# Spans are textkit's sentences (``_spans``). This older regex split only where a space follows
+# the stop, so a Chinese paragraph (。 with no space) was one span and every sentence of it was
+# "foreign" to a planted instruction. It stays only because ``portal.evaluation.injection``, which
+# is deliberately independent of textkit, imports it to list the clean sentences it probes.
 _SPAN_SPLIT = re.compile(r"(?:(?<=[.!?。！？])|(?<=[.!?]['\"’”)]))\s+|\n+")
-_CONTENT = re.compile(r"[a-z][a-z0-9'-]{2,}|[\u4e00-\u9fff]{2}")
+_CONTENT = re.compile(rf"[a-z][a-z0-9'-]{{2,}}|{CJK_CHARS}{{2}}")
 _FILLER = frozenset(
     """the and for with that this from your you are was were have has not but can may will
     which what who how into about their them they its his her our one all any also than then
@@ -83,6 +88,12 @@ def _content(text: str) -> set[str]:
     return {w for w in _CONTENT.findall(fold(text)) if w not in _FILLER}
 
 
+def _spans(text: str) -> list[str]:
+    """The sentences of a passage (``textkit.split_sentences``), where planted instructions are
+    looked for one by one."""
+    return split_sentences(text)
+
+
 def passage_instructions(passages: dict[str, str], question: str) -> list[tuple[set, set]]:
     """(content words, foreign words) of each instruction-like span in the passages; foreign
     words are the span's words found in no other sentence of the passages given nor in the
@@ -91,9 +102,7 @@ def passage_instructions(passages: dict[str, str], question: str) -> list[tuple[
     trial report."""
     asked = _content(question)
     spans = []
-    every = [
-        [p.strip() for p in _SPAN_SPLIT.split(text) if p.strip()] for text in passages.values()
-    ]
+    every = [_spans(text) for text in passages.values()]
     counts: dict[str, int] = {}
     for parts in every:
         for part in parts:
@@ -147,8 +156,8 @@ def _leaked_span(output: str, system_prompt: str) -> bool:
             if " ".join(out_words[i : i + n_words]) in grams:
                 return True
     n_chars = settings.SAFETY_PROMPT_LEAK_CHARS
-    sys_cjk = re.sub(r"[^\u4e00-\u9fff]", "", sys_f)
-    out_cjk = re.sub(r"[^\u4e00-\u9fff]", "", out_f)
+    sys_cjk = "".join(CJK_RUN.findall(sys_f))
+    out_cjk = "".join(CJK_RUN.findall(out_f))
     if len(sys_cjk) >= n_chars:
         grams = {sys_cjk[i : i + n_chars] for i in range(len(sys_cjk) - n_chars + 1)}
         return any(out_cjk[i : i + n_chars] in grams for i in range(len(out_cjk) - n_chars + 1))

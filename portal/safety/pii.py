@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 
 from portal.safety.normalize import language_detect
+from textkit import CJK_RANGES
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ _MRN = re.compile(
     r"|病历号|住院号|门诊号|病案号|就诊卡号|医保卡号)\s*(?:is|:|：|#|为|是)?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,})",
     re.I,
 )
-_ZH = r"\u4e00-\u9fa5"
+_ZH = CJK_RANGES  # Chinese characters, textkit's one class (ranges only, to combine)
 _CN_ADDRESS = re.compile(
     rf"(?:[{_ZH}]{{2,7}}(?:省|自治区))?(?:[{_ZH}]{{1,7}}(?:市|自治州|地区|盟))?"
     rf"(?:[{_ZH}]{{1,7}}(?:区|县|旗|镇|乡|街道))?"

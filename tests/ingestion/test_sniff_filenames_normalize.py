@@ -4,11 +4,12 @@ import pytest
 
 from ingestion.errors import EmptyFile, FileTooLarge, UnsafeFilename, UnsupportedType
 from ingestion.filenames import safe_filename
-from ingestion.normalize import detect_language, join_lines, normalize_text
+from ingestion.normalize import join_lines, normalize_text
 from ingestion.parsers import parse_bytes
 from ingestion.sniff import DOCX, HTML, MARKDOWN, PDF, TEXT, decode_text, detect_media_type
 from ingestion.types import ParsedDocument, ParseLimits
 from tests.ingestion import factories
+from textkit import language_of
 
 
 @pytest.mark.parametrize(
@@ -126,12 +127,24 @@ def test_join_lines_is_chinese_aware():
     assert join_lines(["报销比例为", "70%"]) == "报销比例为70%"
 
 
-def test_detect_language():
-    assert detect_language("城乡居民基本医疗保险 (URBAN RESIDENT BASIC MEDICAL INSURANCE)") == "zh"
-    assert (
-        detect_language("The guideline was endorsed by 中华医学会 in 2020 for all clinics.") == "en"
-    )
-    assert detect_language("12345") == "en"
+def test_join_lines_keeps_chinese_punctuation_and_rare_characters_unspaced():
+    assert join_lines(["报销比例为70%，", "个人负担30%"]) == "报销比例为70%，个人负担30%"
+    assert join_lines(["第一条", "（总则）"]) == "第一条（总则）"
+    assert join_lines(["罕见字\U00020000", "测试"]) == "罕见字\U00020000测试"  # extension B
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("城乡居民基本医疗保险 (URBAN RESIDENT BASIC MEDICAL INSURANCE)", "zh"),
+        ("The guideline was endorsed by 中华医学会 in 2020 for all clinics.", "en"),
+        ("12345", "en"),
+    ],
+)
+def test_document_language_is_textkits_rule(text, expected):
+    """A parsed document's language is ``textkit.language_of`` of its text: no rule of its own."""
+    doc = parse_bytes(text.encode("utf-8"), filename="x.txt")
+    assert doc.language == language_of(text) == expected
 
 
 def test_parsed_document_json_round_trip():

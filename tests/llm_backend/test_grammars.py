@@ -66,6 +66,17 @@ def test_an_english_answer_may_not_carry_chinese_words():
     assert "\\u4e00-\\u9fff" in citation_grammar(LABELS, latin_only=True)
 
 
+def test_latin_only_excludes_textkits_whole_chinese_class():
+    """The ranges come from ``textkit.CJK_RANGES``: extension A, compatibility ideographs and
+    extension B are Chinese to the grammar as they are to the tokenizer and the language rule."""
+    grammar = citation_grammar(LABELS, latin_only=True)
+    for escaped in ("\\u3400-\\u4dbf", "\\uf900-\\ufaff", "\\U00020000-\\U0002a6df"):
+        assert escaped in grammar
+    for char in ("\u3400", "\uf900", "\U00020000", "\u3001", "\uff0c"):
+        text = f"Results {char} were reported [1]."
+        assert conforms(text, LABELS) and not conforms(text, LABELS, latin_only=True)
+
+
 def test_llama_cpp_parses_the_grammar(smollm2_backend):
     # An unparseable grammar raises BackendError instead of crashing the sampler.
     for max_sentences in (1, 3, 5):

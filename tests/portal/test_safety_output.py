@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal.safety import medical
 from portal.safety.services import emergency_notice, output_check
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,28 @@ def test_dose_units_and_chinese_numbers_are_normalised():
     assert any(r.code == "medical_dose" for r in ok.reasons) and ok.action == "caution"
     wrong = _check([("布洛芬成人每日4次，每次2片。", ["3"])], language="zh")
     assert wrong.blocked_sentence_indexes == (0,)
+
+
+def test_dose_numbers_are_read_by_textkit():
+    """Figures, Chinese numerals and English number words are one value each (textkit's parser)."""
+    assert medical.facts("每次两片，每日三次。") == medical.facts("每次2片，每日3次。")
+    assert medical.facts("一次二百毫克，每隔八小时一次。") == medical.facts(
+        "一次200毫克，每隔8小时一次。"
+    )
+    assert medical.facts("Take twelve mg every eight hours.") == {
+        ("dose", 12.0, "mg"),
+        ("every_h", 8.0),
+    }
+    assert medical.facts("Take a single tablet.") == {("dose", 1.0, "tablet")}
+    assert medical.facts("每次半片。") == {("dose", 0.5, "tablet")}
+
+
+def test_contraindications_are_matched_against_textkits_sentences():
+    # "2.5" and "e.g." end no sentence: the passage's warning stays one sentence.
+    passage = "Children under 2.5 years, e.g. infants, should not take ibuprofen. Adults may."
+    assert medical.contraindication_supported(
+        "Ibuprofen should not be given to children under 2.5 years.", passage
+    )
 
 
 def test_uncited_dose_and_unsupported_contraindication_are_blocked():
