@@ -129,7 +129,7 @@ def test_the_rate_limit_is_counted_in_the_service_for_every_route(
     assert client.get(reverse("qa:ask_stream"), {"q": QUESTION}).status_code == 429
 
 
-def test_one_claim_loop_strips_glued_titles_and_guards_edits_too():
+def test_one_claim_loop_strips_glued_titles_and_guards_edits_too(db):
     evidence = {
         "1": PassageEvidence.of(
             "1", "Mail renewal takes 6 to 8 weeks.", document_title="Passport renewal"
@@ -150,7 +150,7 @@ def test_one_claim_loop_strips_glued_titles_and_guards_edits_too():
     assert [p.text for p in claims.published] == ["Mail renewal takes 6 to 8 weeks."]
 
 
-def test_the_answer_policy_quotes_where_an_edit_would_not():
+def test_the_answer_policy_quotes_where_an_edit_would_not(db):
     evidence = {"1": PassageEvidence.of("1", "Mail renewal takes 6 to 8 weeks.")}
     claims = ClaimPass(
         question=QUESTION, evidence=evidence, language="en", policy=ANSWER,
