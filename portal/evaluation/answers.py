@@ -27,6 +27,13 @@ from django.utils.text import slugify
 from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
 from portal.evaluation.services import corpus_ingest, evaluation_user
+from portal.evaluation.usefulness import (
+    Usefulness,
+    on_target,
+    question_language,
+    states_reference,
+    states_span,
+)
 from portal.knowledge.models import Chunk
 from portal.qa.services import Asker, answer_run
 
@@ -235,6 +242,7 @@ def answers_evaluate(
     first_sentence: list[float] = []
     by_reason: dict[str, int] = {}
     backends: dict[str, int] = {}  # which backend wrote the answers (a failed model load shows)
+    usefulness = Usefulness()
     for n, question in enumerate(questions, start=1):
         collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
         started = time.perf_counter()
@@ -268,11 +276,14 @@ def answers_evaluate(
             # Format adherence of what the model wrote: cites, and only passages it was given.
             drafted_cited += bool(labels) and set(labels) <= given
             drafted_unsupported += not strict_support(check["text"], _retrieved(outcome, labels))
+        all_supported = True
         for sentence in outcome.sentences:
             published += 1
             published_cited += bool(sentence["citations"])
             texts = [quotes[lbl] for lbl in sentence["citations"] if lbl in quotes]
-            published_unsupported += not strict_support(sentence["text"], texts)
+            supported = strict_support(sentence["text"], texts)
+            published_unsupported += not supported
+            all_supported &= supported
             for label in sentence["citations"]:
                 cited += 1
                 gold_cited += _gold_citation(question, outcome.citations[label])
@@ -290,11 +301,14 @@ def answers_evaluate(
         if eval_set.name.startswith(("doc2dial", "cmb_clin")) and question.expect == "answer":
             gold = question.answer or (question.gold_spans[0] if question.gold_spans else "")
             f1s.append(_token_f1(outcome.answer.published_text if not is_refused else "", gold))
+        _usefulness_add(usefulness, eval_set.name, question, outcome, all_supported)
         if progress and n % 5 == 0:
             progress("answers", n, len(questions))
 
     def rate(a: int, b: int) -> float | None:
         return round(a / b, 4) if b else None
+
+    useful_overall, useful_by_language = usefulness.report()
 
     return {
         "dataset": eval_set.name,
@@ -321,7 +335,11 @@ def answers_evaluate(
             "first_sentence_ms_p50": (
                 round(percentile(first_sentence, 50), 1) if first_sentence else None
             ),
+            "useful_answer_rate": useful_overall["useful_answer_rate"],
+            "wrong_answer_rate": useful_overall["wrong_answer_rate"],
+            "off_target_rate": useful_overall["off_target_rate"],
         },
+        "by_language": useful_by_language,
         "counts": {
             "published_sentences": published,
             "drafted_sentences": drafted,
@@ -332,6 +350,44 @@ def answers_evaluate(
         "judge": JUDGE_METHOD,
         "corpus_collection": slugify(next(iter(slugs.values()), "")),
     }
+
+
+def _usefulness_add(
+    usefulness: Usefulness, dataset: str, question: EvalQuestion, outcome, all_supported: bool
+) -> None:
+    """Grade one answer for usefulness (portal/evaluation/usefulness.py has the definitions)."""
+    answered = outcome.status == "answered"
+    text = outcome.answer.published_text if answered else ""
+    reference = getattr(question, "reference", "") or ""
+    if dataset.startswith("pubmedqa") and question.answer:
+        states = answered and _pubmed_label(outcome) == question.answer.lower()
+        gold_texts = [reference] if reference else []
+        gradable = True
+    elif question.gold_spans:
+        states = states_span(question.gold_spans, text, _units)
+        gold_texts, gradable = list(question.gold_spans), True
+    elif question.answer:
+        states = states_reference(question.answer, text, _units)
+        gold_texts, gradable = [question.answer], True
+    else:
+        states, gold_texts, gradable = False, [], False
+    gradable = gradable and question.expect == "answer"
+    on_target_flags = (
+        [
+            on_target(s["text"], question=question.question, gold_texts=gold_texts, units=_units)
+            for s in outcome.sentences
+        ]
+        if answered and gold_texts
+        else []
+    )
+    usefulness.add(
+        language=question_language(question.question),
+        gradable=gradable,
+        answered=answered,
+        all_supported=all_supported,
+        states=bool(states),
+        sentences_on_target=on_target_flags,
+    )
 
 
 def _retrieved(outcome, labels: list[str]) -> list[str]:
@@ -354,5 +410,8 @@ def answers_table(report: dict) -> str:
         )
     for key, value in report["metrics"].items():
         lines.append(f"  {key:<34} {'n/a' if value is None else value}")
+    for language, rates in sorted(report.get("by_language", {}).items()):
+        shown = ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in rates.items())
+        lines.append(f"  [{language}] {shown}")
     lines.append(f"  judge: {report['judge']}")
     return "\n".join(lines)
