@@ -4,11 +4,15 @@ limits inside the service, one claim loop for every kind of text."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.urls import reverse
 
 from llm_backend.base import GenerationRequest
 from portal.audit.models import AuditEvent
+from portal.qa import views
 from portal.qa.engine import answer as engine
 from portal.qa.engine.claims import ANSWER, EDIT, ClaimPass
 from portal.qa.models import Answer, AnswerStatus
@@ -160,3 +164,21 @@ def test_the_answer_policy_quotes_where_an_edit_would_not(db):
     assert [(p.text, p.quoted) for p in claims.published] == [
         ("Mail renewal takes 6 to 8 weeks.", True)
     ]
+
+
+def test_a_reader_who_leaves_the_page_ends_the_answer_row(passport, model, rf):
+    # Given the page's event stream (the view itself: the test client wraps streams)
+    request = rf.get(reverse("qa:ask_stream"), {"q": QUESTION})
+    request.user = AnonymousUser()
+    response = views.ask_stream(request)
+    first = next(iter(response.streaming_content)).decode()
+    assert first.startswith("event: start")
+    # When the connection drops, the server closes the response. (Django would also close the
+    # database connection on request_finished; the test keeps it open to look.)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    # Then the row is finalised, not left pending
+    assert Answer.objects.get().status == AnswerStatus.ABANDONED
