@@ -5,7 +5,9 @@ Folder format (anyone can bring their own):
 - ``questions.jsonl``: ``id``, ``question``, optional ``gold_doc_ids``, ``gold_spans``, ``answer``,
   ``expect`` (answer | refuse), ``forbidden`` (strings an answer must never contain), ``role``,
   ``collections`` (restrict retrieval to these corpus collections).
-Each built-in set uses the dev/test split its SOURCE.md names.
+Each built-in set uses the dev/test split its SOURCE.md names. The cross-lingual sets
+(``doc2dial_zh``, ``policyqa_zh``, ``pubmedqa_zh``, ``stard_en``) ask dev questions of a built-in
+set in the other language: data/crosslingual/SOURCE.md.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -192,6 +195,40 @@ def cmb_clin(split: str) -> EvalSet:
     return EvalSet("cmb_clin", split, corpus, questions)
 
 
+CROSSLINGUAL = Path(__file__).resolve().parent / "data" / "crosslingual" / "questions.jsonl"
+
+
+def crosslingual(origin: str, language: str, split: str) -> EvalSet:
+    """The built-in set ``origin`` with its questions asked in ``language``: the translated dev
+    questions of data/crosslingual/questions.jsonl replace the original text (same id, gold
+    documents, spans, answer and collections); the set keeps only those questions.
+
+    The corpus stays the original one, so retrieval has to cross languages. doc2dial's
+    translations are of the loader's default question text (with the previous turns)."""
+    name = f"{origin}_{language}"
+    if split != "dev":
+        raise ValueError(
+            f"{name} has dev questions only: no test translations exist yet "
+            "(portal/evaluation/data/crosslingual/SOURCE.md)"
+        )
+    translated = {
+        row["origin_id"]: row["question"]
+        for row in _jsonl(CROSSLINGUAL)
+        if row["origin_set"] == origin and row["language"] == language and row["split"] == split
+    }
+    original = BUILT_IN[origin](split)
+    questions = [
+        replace(q, question=translated[q.id]) for q in original.questions if q.id in translated
+    ]
+    missing = translated.keys() - {q.id for q in questions}
+    if missing:
+        raise ValueError(
+            f"{name}: {len(missing)} translated questions are not in {origin} {split} "
+            f"(e.g. {sorted(missing)[0]!r}); the shared dataset has changed"
+        )
+    return replace(original, name=name, questions=questions)
+
+
 def folder(path: Path, split: str) -> EvalSet:
     corpus = [
         CorpusDoc(
@@ -226,6 +263,10 @@ BUILT_IN = {
     "policyqa": policyqa,
     "stard": stard,
     "cmb_clin": cmb_clin,
+    "doc2dial_zh": partial(crosslingual, "doc2dial", "zh"),
+    "policyqa_zh": partial(crosslingual, "policyqa", "zh"),
+    "pubmedqa_zh": partial(crosslingual, "pubmedqa", "zh"),
+    "stard_en": partial(crosslingual, "stard", "en"),
 }
 
 
