@@ -294,7 +294,7 @@ def answers_evaluate(
             forbidden_total += 1
             text = outcome.answer.published_text.lower()
             forbidden_hits += any(f.lower() in text for f in question.forbidden)
-        if eval_set.name == "pubmedqa" and question.answer and question.expect == "answer":
+        if eval_set.name.startswith("pubmedqa") and question.answer and question.expect == "answer":
             labelled += 1
             correct += _pubmed_label(outcome) == question.answer.lower()
         # Free-text gold answers (a doc2dial span, a CMB-Clin expert answer): token F1.

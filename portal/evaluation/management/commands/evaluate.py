@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("what", choices=["retrieval", "answers", "safety"])
         parser.add_argument(
-            "--dataset", help="pubmedqa, doc2dial, policyqa, stard, cmb_clin or a folder"
+            "--dataset",
+            help="pubmedqa, doc2dial, policyqa, stard, cmb_clin, their translations doc2dial_zh,"
+            " policyqa_zh, pubmedqa_zh, stard_en, or a folder",
         )
         parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
         parser.add_argument("--limit", type=int, help="first N questions only")
