@@ -358,14 +358,15 @@ def _usefulness_add(
     """Grade one answer for usefulness (portal/evaluation/usefulness.py has the definitions)."""
     answered = outcome.status == "answered"
     text = outcome.answer.published_text if answered else ""
-    reference = getattr(question, "reference", "") or ""
+    reference = question.reference
     if dataset.startswith("pubmedqa") and question.answer:
         states = answered and _pubmed_label(outcome) == question.answer.lower()
         gold_texts = [reference] if reference else []
         gradable = True
-    elif question.gold_spans:
-        states = states_span(question.gold_spans, text, _units)
-        gold_texts, gradable = list(question.gold_spans), True
+    elif question.gold_spans or question.gold_answers:
+        spans = question.gold_spans or question.gold_answers
+        states = states_span(spans, text, _units)
+        gold_texts, gradable = list(spans), True
     elif question.answer:
         states = states_reference(question.answer, text, _units)
         gold_texts, gradable = [question.answer], True

@@ -49,6 +49,11 @@ class EvalQuestion:
     expect: str = "answer"
     forbidden: tuple[str, ...] = ()
     role: str = "citizen"
+    # What a useful answer states, where it should not narrow citation grading: PolicyQA's
+    # annotated answer spans (the gold paragraph is the citation target), and PubMedQA's
+    # conclusion (off-target grading; the yes/no label is ``answer``).
+    gold_answers: tuple[str, ...] = ()
+    reference: str = ""
 
 
 @dataclass
@@ -84,7 +89,11 @@ def pubmedqa(split: str) -> EvalSet:
         corpus.append(CorpusDoc(pmid, f"PubMed {pmid}", sections, language="en"))
         questions.append(
             EvalQuestion(
-                pmid, item["QUESTION"], gold_doc_ids=(pmid,), answer=item["final_decision"]
+                pmid,
+                item["QUESTION"],
+                gold_doc_ids=(pmid,),
+                answer=item["final_decision"],
+                reference=item.get("LONG_ANSWER", ""),
             )
         )
     return EvalSet("pubmedqa", split, corpus, questions)
@@ -127,6 +136,7 @@ def policyqa(split: str) -> EvalSet:
         # 2,420 distinct questions in dev): each of them answers it, so all are gold, and the
         # question is asked once, under its first annotation's id.
         asked: dict[str, tuple[str, str, list[str]]] = {}  # normalized text -> id, text, gold
+        spans: dict[str, list[str]] = {}  # normalized text -> the annotated answer spans
         for i, paragraph in enumerate(policy["paragraphs"]):
             doc_id = f"{policy['title']}#{i}"
             corpus.append(CorpusDoc(doc_id, doc_id, paragraph["context"], collection, "en"))
@@ -135,11 +145,21 @@ def policyqa(split: str) -> EvalSet:
                 gold = asked.setdefault(key, (qa["id"], qa["question"].strip(), []))[2]
                 if doc_id not in gold:
                     gold.append(doc_id)
+                for answer in qa.get("answers", []):
+                    text = (answer.get("text") or "").strip()
+                    if text and text not in spans.setdefault(key, []):
+                        spans[key].append(text)
         # Templated questions match many paragraphs of any policy: search the question's own
         # policy, as the dataset's SOURCE.md recommends.
         questions.extend(
-            EvalQuestion(qid, text, gold_doc_ids=tuple(gold), collections=(collection,))
-            for qid, text, gold in asked.values()
+            EvalQuestion(
+                qid,
+                text,
+                gold_doc_ids=tuple(gold),
+                collections=(collection,),
+                gold_answers=tuple(spans.get(key, ())),
+            )
+            for key, (qid, text, gold) in asked.items()
         )
     return EvalSet("policyqa", split, corpus, questions)
 
