@@ -1,0 +1,57 @@
+"""`manage.py relevance_fit [--datasets NAME...] [--limit N] [--rows FILE] [--reuse-rows]
+[--out report.json]`: compare the product's hand relevance gate with a logistic gate fitted on
+dev questions (portal/evaluation/gate.py). Retrieval rows are cached in --rows, so a re-run needs
+no re-ingestion."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.evaluation import datasets
+from portal.evaluation.gate import gate_rows, gates_compare
+from portal.qa.conf import AnswerConfig
+
+DEFAULT_SETS = ["pubmedqa", "doc2dial", "policyqa", "portal/evaluation/data/demo_questions"]
+
+
+class Command(BaseCommand):
+    help = "Compare the hand relevance gate with a learned one on dev questions."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--datasets", nargs="+", default=DEFAULT_SETS)
+        parser.add_argument("--limit", type=int, default=150, help="questions per set")
+        parser.add_argument("--rows", type=Path, default=Path("var/reports/gate_rows.json"))
+        parser.add_argument("--reuse-rows", action="store_true", help="use --rows as stored")
+        parser.add_argument("--out", type=Path, default=Path("var/reports/gate_compare.json"))
+
+    def handle(self, *args, **opts) -> None:
+        if opts["reuse_rows"]:
+            rows = json.loads(opts["rows"].read_text(encoding="utf-8"))
+        else:
+            rows = []
+
+            def progress(what: str, done: int, total: int) -> None:
+                sys.stderr.write(f"{what}: {done}/{total}\n")
+
+            for name in opts["datasets"]:
+                try:
+                    eval_set = datasets.load(name, "dev")
+                    rows += gate_rows(eval_set, limit=opts["limit"], progress=progress)
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from exc
+            opts["rows"].parent.mkdir(parents=True, exist_ok=True)
+            opts["rows"].write_text(json.dumps(rows), encoding="utf-8")
+        try:
+            report = gates_compare(rows, AnswerConfig.from_settings().relevance)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        opts["out"].parent.mkdir(parents=True, exist_ok=True)
+        opts["out"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        for key in ("hand_gate", "learned_at_hand_refusal", "learned_at_target"):
+            shown = {k: v for k, v in report[key].items() if k != "per_set"}
+            self.stdout.write(f"{key}: {shown}")
+        self.stdout.write(f"report: {opts['out']}")
