@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from portal.qa.verify import PassageEvidence, coverage
-from textkit import content_units as lexical_units
+from portal.qa.verify import PassageEvidence
+from portal.qa.verify.answering import sentences_ranked
 from textkit import language_of as language_of  # re-exported for callers
 
 PROMPT_VERSION = "cited-v1"
@@ -99,16 +99,12 @@ def _fence(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 
 
-def trim_passage(question: str, evidence: PassageEvidence, *, max_chars: int) -> str:
-    """The passage cut down to its sentences most relevant to the question, in original order."""
+def trim_passage(question: str, evidence: PassageEvidence, *, max_chars: int, weigh=None) -> str:
+    """The passage cut down to the sentences most likely to answer the question (the
+    answer-sentence scorer, portal/qa/verify/answering.py), in original order."""
     if len(evidence.text) <= max_chars:
         return evidence.text
-    q_units = lexical_units(question)
-    ranked = sorted(
-        range(len(evidence.sentences)),
-        key=lambda i: coverage(q_units, evidence.units[i]),
-        reverse=True,
-    )
+    ranked = [i for _, i in sentences_ranked(question, evidence.sentences, weigh=weigh)]
     keep: list[int] = []
     used = 0
     for i in ranked:

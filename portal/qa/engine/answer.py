@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -36,10 +36,11 @@ from portal.accounts.selectors import user_role
 from portal.audit.services import audit_record
 from portal.core.clients import client_address
 from portal.core.ratelimit import RateDecision, rate_check_client
+from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.models import Chunk
 from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
-from portal.qa import guidance
+from portal.qa import answerability, guidance
 from portal.qa.backends import extractive_backend, generation_backend
 from portal.qa.conf import AnswerConfig
 from portal.qa.engine.claims import ANSWER, ClaimPass, published_text
@@ -96,6 +97,7 @@ class AnswerRun:
     claims: ClaimPass | None = None
     fallback_from: int | None = None  # verdicts from here on judged the quoting fallback
     canary: str = ""
+    weigh: Callable | None = None  # text -> share of the question's IDF weight
     decision: safety.Decision | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -165,13 +167,16 @@ def _relevance(run: AnswerRun) -> bool:
 
 def _request(run: AnswerRun) -> GenerationRequest:
     with run.step("prompt"):
+        run.weigh = answerability.term_weights(run.question, keyword_index_loaded()).coverage
         prompt = build_prompt(
             question=run.question,
             passages=[
                 (
                     label,
                     run.passages[label].document_title,
-                    trim_passage(run.question, ev, max_chars=run.config.passage_max_chars),
+                    trim_passage(
+                        run.question, ev, max_chars=run.config.passage_max_chars, weigh=run.weigh
+                    ),
                 )
                 for label, ev in run.evidence.items()
             ],
@@ -210,6 +215,7 @@ def _generate(run: AnswerRun) -> Iterator[dict]:
         canary=run.canary,
         raw_question=run.raw_question,
         quote_min_overlap=run.config.quote_min_overlap,
+        weigh=run.weigh,
     )
     backend = generation_backend()
     run.answer.backend = backend.kind

@@ -78,6 +78,7 @@ class ClaimPass:
     canary: str = ""
     raw_question: str = ""  # the output guard reads what was asked, unredacted
     quote_min_overlap: float = 0.4
+    weigh: Callable | None = None  # text -> share of the question's IDF weight (quote ranking)
     published: list[Published] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
@@ -149,6 +150,7 @@ class ClaimPass:
                     self.evidence[label],
                     exclude={p.text for p in self.published},
                     min_overlap=self.quote_min_overlap,
+                    weigh=self.weigh,
                 )
                 if label
                 else None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import textkit
 from llm_backend.text import is_heading, is_title
+from portal.qa.verify.answering import Weigh, sentences_ranked
 from portal.qa.verify.checks import Claim, not_a_claim
 from portal.qa.verify.evidence import PassageEvidence, is_question, word_units
 from portal.qa.verify.verifier import coverage
@@ -50,22 +51,29 @@ def quote_for(
     *,
     exclude: set[str],
     min_overlap: float,
+    weigh: Weigh | None = None,
 ) -> str | None:
-    """The passage sentence that shares most of the question, verbatim, or None when none shares
-    ``min_overlap``. Supported by construction; used in place of a claim that failed."""
+    """The passage sentence that best answers the question, verbatim, or None when none shares
+    ``min_overlap`` of it. Among the sentences that share enough, the answer-sentence scorer
+    (``answering.py``, fitted on dev gold spans) picks the one most likely to state what was
+    asked. Supported by construction; used in place of a claim that failed."""
     asked = set(word_units(question))
     if not asked:
         return None
-    best_score, best = 0.0, None
-    for sentence, units in zip(evidence.sentences, evidence.units, strict=True):
-        if sentence in exclude or not units or not quotable(sentence):
-            continue
-        if is_heading(sentence) or sentence.strip() in evidence.titles:
-            continue
-        score = coverage(asked, units)
-        if score > best_score:
-            best_score, best = score, sentence
-    return best if best_score >= min_overlap else None
+    candidates = [
+        sentence
+        for sentence, units in zip(evidence.sentences, evidence.units, strict=True)
+        if sentence not in exclude
+        and units
+        and quotable(sentence)
+        and not is_heading(sentence)
+        and sentence.strip() not in evidence.titles
+        and coverage(asked, units) >= min_overlap
+    ]
+    if not candidates:
+        return None
+    _, best = sentences_ranked(question, candidates, weigh=weigh)[0]
+    return candidates[best]
 
 
 def without_title_prefix(text: str, cited: Sequence[PassageEvidence]) -> str:
