@@ -434,14 +434,18 @@ ANSWER_CONTACT_ZH = env_str(
 # drafts labelled by the strict judge with `manage.py verifier_fit`) replaces the old lexical,
 # semantic, combined and novel-word thresholds. The threshold and its dev figures are recorded in
 # docs/decisions.md. VERIFY_SCORER_PATH points at another fitted scorer file ("" = the shipped one).
-VERIFY_SUPPORT_THRESHOLD = env_float("VERIFY_SUPPORT_THRESHOLD", 0.48)
+VERIFY_SUPPORT_THRESHOLD = env_float("VERIFY_SUPPORT_THRESHOLD", 0.54)
 VERIFY_SCORER_PATH = env_str("VERIFY_SCORER_PATH", "")
 # A sentence that fails against the passage it cites may be published citing another passage it
 # was given that states it with no unstated word (portal/qa/verify/verifier.py, recite).
 VERIFY_RECITE = env_bool("VERIFY_RECITE", True)
 # A sentence in another language than its passage is judged by embedding similarity (plus the
-# fact checks); off, such sentences are replaced by quotes of the passage.
-VERIFY_CROSSLINGUAL = env_bool("VERIFY_CROSSLINGUAL", True)
+# fact checks); off, such sentences are replaced by quotes of the passage. Off by default: on the
+# demo questions (dev) the embedding path published 4 Chinese sentences citing English passages,
+# and by reading at least 3 were not supported (a question echoed with 吗, a sentence citing the
+# wrong page at 0.65, the asker's own dialogue turns at 0.70 and 0.83); the strict judge cannot
+# grade a cross-language sentence at all, so nothing proves support there yet (issue 19 part 4).
+VERIFY_CROSSLINGUAL = env_bool("VERIFY_CROSSLINGUAL", False)
 VERIFY_MIN_CROSSLINGUAL = env_float("VERIFY_MIN_CROSSLINGUAL", 0.6)
 # --- end answers and verification ---
 

@@ -32,7 +32,7 @@ from portal.qa.verify.scorer import SupportFeatures, logistic_fit
 from portal.qa.verify.verifier import assess, claim_features
 
 Embed = Callable[[list[str]], np.ndarray]
-PRECISION_TARGET = 0.95  # of sentences the score passes, the share the strict judge supports
+PRECISION_TARGET = 0.98  # of sentences the score passes, the share the strict judge supports
 
 
 @dataclass(frozen=True)

@@ -228,11 +228,10 @@ def test_across_languages_numbers_are_still_checked():
 
         return np.array([[1.0, 0.0]] * len(texts))
 
-    ok = claim_verify("邮寄续办护照需要6至8周。", ("2",), EVIDENCE, config=CONFIG, embed=same_topic)
+    on = replace(CONFIG, crosslingual=True)  # VERIFY_CROSSLINGUAL=1
+    ok = claim_verify("邮寄续办护照需要6至8周。", ("2",), EVIDENCE, config=on, embed=same_topic)
     assert ok.supported, ok.codes
-    wrong = claim_verify(
-        "邮寄续办护照需要6至9周。", ("2",), EVIDENCE, config=CONFIG, embed=same_topic
-    )
+    wrong = claim_verify("邮寄续办护照需要6至9周。", ("2",), EVIDENCE, config=on, embed=same_topic)
     assert not wrong.supported and "NUMBER_MISSING" in wrong.codes
 
 
@@ -323,3 +322,23 @@ def test_a_cited_passages_title_glued_in_front_of_a_sentence_is_dropped():
     assert without_title_prefix("Medicare Part B covers outpatient care.", [part_b]) == (
         "Medicare Part B covers outpatient care."
     )
+
+
+def test_across_languages_nothing_is_vouched_for_by_default():
+    """VERIFY_CROSSLINGUAL is off by default (docs/decisions.md): such a claim is replaced by a
+    quote of its passage, whatever the embedding says."""
+
+    def same_topic(texts):
+        import numpy as np
+
+        return np.array([[1.0, 0.0]] * len(texts))
+
+    verdict = claim_verify(
+        "邮寄续办护照需要6至8周。", ("2",), EVIDENCE, config=CONFIG, embed=same_topic
+    )
+    assert not verdict.supported and "CROSSLINGUAL_LOW" in verdict.codes
+
+
+def test_a_chinese_question_closed_with_a_full_stop_is_not_a_claim():
+    verdict = check("我的申请被拒了，可以在网上申诉吗。", "4")
+    assert verdict.trivial and "NOT_A_CLAIM" in verdict.codes

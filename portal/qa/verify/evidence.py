@@ -21,8 +21,15 @@ def word_units(text: str) -> frozenset[str]:
     return frozenset(textkit.content_units(text))
 
 
+# A Chinese yes/no question may close with 。 after its particle ("可以在网上申诉吗。").
+_QUESTION_PARTICLES = ("吗", "呢")
+
+
 def is_question(sentence: str) -> bool:
-    return sentence.rstrip().endswith(("?", "？"))
+    stripped = sentence.rstrip()
+    if stripped.endswith(("?", "？")):
+        return True
+    return stripped.rstrip("。.！!").endswith(_QUESTION_PARTICLES)
 
 
 @dataclass(frozen=True)
