@@ -342,3 +342,14 @@ def test_across_languages_nothing_is_vouched_for_by_default():
 def test_a_chinese_question_closed_with_a_full_stop_is_not_a_claim():
     verdict = check("我的申请被拒了，可以在网上申诉吗。", "4")
     assert verdict.trivial and "NOT_A_CLAIM" in verdict.codes
+
+
+def test_no_sentence_opens_with_a_bullet_or_leftover_punctuation():
+    from portal.qa.verify import without_leading_marks
+
+    assert without_leading_marks("，那您可以持有效驾照开车。") == "那您可以持有效驾照开车。"
+    assert without_leading_marks("• Bring your current license.") == "Bring your current license."
+    assert without_leading_marks("- 6 to 8 weeks.") == "6 to 8 weeks."
+    listed = PassageEvidence.of("1", "What to bring:\n• Your current license and a photo.")
+    quote = quote_for("What do I bring?", listed, exclude=set(), min_overlap=0.0)
+    assert quote is None or not quote.startswith("•")

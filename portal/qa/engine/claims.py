@@ -24,6 +24,7 @@ from portal.qa.verify import (
     finding,
     quote_for,
     restates_question,
+    without_leading_marks,
     without_title_prefix,
 )
 from portal.safety import services as safety
@@ -102,7 +103,7 @@ class ClaimPass:
             return False
         labels = tuple(drafted.labels) or tuple(fallback_labels)
         cited = [self.evidence[lbl] for lbl in labels if lbl in self.evidence]
-        text = without_title_prefix(drafted.text, cited)
+        text = without_leading_marks(without_title_prefix(drafted.text, cited))
         if not text:
             return False
         mark = time.perf_counter()

@@ -20,6 +20,7 @@ from portal.qa.verify.question import (
     quote_for,
     relevance,
     restates_question,
+    without_leading_marks,
     without_title_prefix,
 )
 from portal.qa.verify.verifier import Verdict, VerifierConfig, claim_verify, coverage
@@ -41,5 +42,6 @@ __all__ = [
     "relevance",
     "restates_question",
     "without_document_groups",
+    "without_leading_marks",
     "without_title_prefix",
 ]

@@ -73,7 +73,16 @@ def quote_for(
     if not candidates:
         return None
     _, best = sentences_ranked(question, candidates, weigh=weigh)[0]
-    return candidates[best]
+    return without_leading_marks(candidates[best]) or None
+
+
+# Marks no sentence may open with: list bullets, dashes, and punctuation left over from a split
+# ("，那您可以..."). Removing them adds nothing, so it cannot make a claim.
+_LEADING = " \t\r\n,，.。;；:：、!！?？)）]】-–—•·*>"
+
+
+def without_leading_marks(text: str) -> str:
+    return text.lstrip(_LEADING)
 
 
 def without_title_prefix(text: str, cited: Sequence[PassageEvidence]) -> str:
