@@ -32,12 +32,10 @@ from django.conf import settings
 from portal.evaluation.answers import answer_set
 from portal.evaluation.datasets import EvalSet
 from portal.evaluation.services import corpus_ingest, evaluation_user
-from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
-from portal.qa import answerability
-from portal.qa.engine.relevance import embed_texts
-from portal.qa.verify import DOCUMENT_GROUP_TERMS, PassageEvidence, relevance
+from portal.qa.engine.relevance import relevance_signals
+from portal.qa.verify import DOCUMENT_GROUP_TERMS
 from portal.qa.verify.scorer import logistic_fit
 from portal.safety import services as safety
 
@@ -123,19 +121,7 @@ def documents_for(
     gate reads (portal/qa/engine/relevance.py)."""
     if not found:
         return []
-    vectors = embed_texts([question] + [p.text for p in found])
-    weights = answerability.term_weights(question, keyword_index_loaded())
-    scored = [
-        (passage, relevance(question, PassageEvidence.of("", passage.text)), float(vectors[0] @ v))
-        for passage, v in zip(found, vectors[1:], strict=True)
-    ]
-    context: dict[int, list[str]] = {}
-    for passage in found:
-        parts = context.setdefault(passage.document_id, [passage.document_title])
-        parts.extend((*passage.heading_path, passage.text))
-        for group in implied.get((passage.document_id, passage.version), ()):
-            parts.extend(DOCUMENT_GROUP_TERMS[group])
-    covered = {doc: weights.coverage(" ".join(parts)) for doc, parts in context.items()}
+    scored, covered = relevance_signals(question, found, implied)
     return documents_scored(scored, covered, language=language, k=len(found))
 
 

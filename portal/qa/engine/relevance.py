@@ -40,17 +40,11 @@ def index_version() -> str:
     return f"{settings.EMBEDDING_MODEL}@v{next(iter(dense), 0)};bm25@v{next(iter(keyword), 0)}"
 
 
-def passages_relevant(
-    question: str,
-    found: list[Passage],
-    implied: dict[tuple[int, int], frozenset[str]],
-    *,
-    language: str,
-    config: RelevanceConfig,
-) -> list[Passage]:
-    """The passages worth prompting with (see the module docstring), best first."""
-    if not found:
-        return []
+def relevance_signals(
+    question: str, found: list[Passage], implied: dict[tuple[int, int], frozenset[str]]
+) -> tuple[list[tuple[Passage, float, float]], dict[int, float]]:
+    """What the gate reads: per passage (passage, lexical closeness, dense similarity) in
+    retrieval order, and per document the share of the question's IDF weight it covers."""
     vectors = embed_texts([question] + [p.text for p in found])
     weights = answerability.term_weights(question, keyword_index_loaded())
     scored = [
@@ -66,7 +60,21 @@ def passages_relevant(
         parts.extend((*passage.heading_path, passage.text))
         for group in implied.get((passage.document_id, passage.version), ()):
             parts.extend(DOCUMENT_GROUP_TERMS[group])
-    covered = {doc: weights.coverage(" ".join(parts)) for doc, parts in context.items()}
+    return scored, {doc: weights.coverage(" ".join(parts)) for doc, parts in context.items()}
+
+
+def passages_relevant(
+    question: str,
+    found: list[Passage],
+    implied: dict[tuple[int, int], frozenset[str]],
+    *,
+    language: str,
+    config: RelevanceConfig,
+) -> list[Passage]:
+    """The passages worth prompting with (see the module docstring), best first."""
+    if not found:
+        return []
+    scored, covered = relevance_signals(question, found, implied)
 
     def answers(passage: Passage, lexical: float, dense: float) -> bool:
         if passage.language and passage.language != language:
