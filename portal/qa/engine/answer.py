@@ -150,8 +150,16 @@ def _relevance(run: AnswerRun) -> bool:
         implied = groups_mentioned(
             versions={(p.document_id, p.version) for p in run.found}, terms=DOCUMENT_GROUP_TERMS
         )
+        # Computed once: the gate weighs coverage with them, the prompt and quotes rank with them.
+        weights = answerability.term_weights(run.question, keyword_index_loaded())
+        run.weigh = weights.coverage
         relevant = passages_relevant(
-            run.question, run.found, implied, language=run.language, config=run.config.relevance
+            run.question,
+            run.found,
+            implied,
+            language=run.language,
+            config=run.config.relevance,
+            weights=weights,
         )
     for number, passage in enumerate(relevant, start=1):
         label = str(number)
@@ -167,7 +175,6 @@ def _relevance(run: AnswerRun) -> bool:
 
 def _request(run: AnswerRun) -> GenerationRequest:
     with run.step("prompt"):
-        run.weigh = answerability.term_weights(run.question, keyword_index_loaded()).coverage
         prompt = build_prompt(
             question=run.question,
             passages=[

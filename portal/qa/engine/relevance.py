@@ -41,12 +41,18 @@ def index_version() -> str:
 
 
 def relevance_signals(
-    question: str, found: list[Passage], implied: dict[tuple[int, int], frozenset[str]]
+    question: str,
+    found: list[Passage],
+    implied: dict[tuple[int, int], frozenset[str]],
+    *,
+    weights: answerability.TermWeights | None = None,
 ) -> tuple[list[tuple[Passage, float, float]], dict[int, float]]:
     """What the gate reads: per passage (passage, lexical closeness, dense similarity) in
-    retrieval order, and per document the share of the question's IDF weight it covers."""
+    retrieval order, and per document the share of the question's IDF weight it covers.
+    ``weights``: the question's term weights when the caller already has them."""
     vectors = embed_texts([question] + [p.text for p in found])
-    weights = answerability.term_weights(question, keyword_index_loaded())
+    if weights is None:
+        weights = answerability.term_weights(question, keyword_index_loaded())
     scored = [
         (passage, relevance(question, PassageEvidence.of("", passage.text)), float(vectors[0] @ v))
         for passage, v in zip(found, vectors[1:], strict=True)
@@ -70,11 +76,12 @@ def passages_relevant(
     *,
     language: str,
     config: RelevanceConfig,
+    weights: answerability.TermWeights | None = None,
 ) -> list[Passage]:
     """The passages worth prompting with (see the module docstring), best first."""
     if not found:
         return []
-    scored, covered = relevance_signals(question, found, implied)
+    scored, covered = relevance_signals(question, found, implied, weights=weights)
 
     def answers(passage: Passage, lexical: float, dense: float) -> bool:
         if passage.language and passage.language != language:
