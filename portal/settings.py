@@ -398,6 +398,9 @@ ANSWER_PASSAGE_MAX_CHARS = env_int("ANSWER_PASSAGE_MAX_CHARS", 400, minimum=100)
 ANSWER_MAX_SENTENCES = env_int("ANSWER_MAX_SENTENCES", 3, minimum=1)
 ANSWER_MAX_TOKENS = env_int("ANSWER_MAX_TOKENS", 160, minimum=16)
 ANSWER_GRAMMAR = env_bool("ANSWER_GRAMMAR", True)  # constrain the citation format where possible
+# A question whose sources are in another language is translated, answered and verified in theirs,
+# and the answer translated back where aligned (portal/qa/translation.py).
+ANSWER_CROSSLINGUAL = env_bool("ANSWER_CROSSLINGUAL", True)
 # A passage is relevant when this share of the question's content is in it, or (across
 # languages) its embedding is this close to the question's; with none relevant the answer refuses.
 # Chosen on the PubMedQA and doc2dial dev splits with every fifth question's gold document withheld
@@ -417,6 +420,10 @@ ANSWER_MIN_QUESTION_COVERAGE = env_float("ANSWER_MIN_QUESTION_COVERAGE", 0.4)
 ANSWER_SOLE_QUESTION_COVERAGE = env_float("ANSWER_SOLE_QUESTION_COVERAGE", 0.6)
 # A failed sentence is replaced by a quote only when the quote covers this share of the question.
 ANSWER_QUOTE_MIN_OVERLAP = env_float("ANSWER_QUOTE_MIN_OVERLAP", 0.4)
+# A supported sentence is published only when the answer-sentence scorer gives it at least this
+# probability of stating what was asked (and so must a quote put in its place); 0 switches the
+# check off. Chosen on the dev gold spans (docs/decisions.md, "Off-target sentences").
+ANSWER_MIN_ANSWER_SCORE = env_float("ANSWER_MIN_ANSWER_SCORE", 0.2)
 # Once one passage clears that gate, others join the prompt above these lower floors.
 ANSWER_KEEP_LEXICAL_RELEVANCE = env_float("ANSWER_KEEP_LEXICAL_RELEVANCE", 0.2)
 ANSWER_KEEP_DENSE_RELEVANCE = env_float("ANSWER_KEEP_DENSE_RELEVANCE", 0.25)

@@ -80,6 +80,34 @@ def _top1(rows: list[dict], scores: np.ndarray) -> float:
     return round(sum(g for _, g in best.values()) / len(best), 3) if best else 0.0
 
 
+FLOORS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+
+
+def floor_table(rows: list[dict], scores: np.ndarray) -> list[dict]:
+    """What each candidate ANSWER_MIN_ANSWER_SCORE would do on out-of-fold scores: the share of
+    gold sentences still publishable, of other sentences stopped, and of questions whose best
+    gold sentence survives (the answer can still be given)."""
+    gold = np.array([bool(r["gold"]) for r in rows])
+    keys = [(r["set"], r["question"]) for r in rows]
+    best_gold: dict[tuple[str, str], float] = {}
+    for key, score, is_gold in zip(keys, scores, gold, strict=True):
+        if is_gold:
+            best_gold[key] = max(best_gold.get(key, 0.0), float(score))
+    table = []
+    for floor in FLOORS:
+        table.append(
+            {
+                "floor": floor,
+                "gold_kept": round(float((scores[gold] >= floor).mean()), 3),
+                "other_stopped": round(float((scores[~gold] < floor).mean()), 3),
+                "questions_answerable": round(
+                    sum(v >= floor for v in best_gold.values()) / max(1, len(best_gold)), 3
+                ),
+            }
+        )
+    return table
+
+
 def answering_fit(rows: list[dict], *, folds: int = 5, l2: float = 1.0) -> tuple[dict, dict]:
     x = np.array([r["features"] for r in rows])
     y = np.array([1.0 if r["gold"] else 0.0 for r in rows])
@@ -111,6 +139,7 @@ def answering_fit(rows: list[dict], *, folds: int = 5, l2: float = 1.0) -> tuple
             "coverage": _top1(subset, x[mask][:, coverage_column]),
         }
     figures["per_set"] = per_set
+    figures["floors"] = floor_table(rows, oof)
     weights, bias = logistic_fit(x, y, l2=l2)
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     model = {

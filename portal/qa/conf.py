@@ -63,7 +63,9 @@ class AnswerConfig:
     max_sentences: int  # ANSWER_MAX_SENTENCES
     max_tokens: int  # ANSWER_MAX_TOKENS
     grammar: bool  # ANSWER_GRAMMAR: constrain the citation format where the backend can
+    crosslingual: bool  # ANSWER_CROSSLINGUAL: answer in the sources' language, translate back
     quote_min_overlap: float  # ANSWER_QUOTE_MIN_OVERLAP: a fallback quote shares this much
+    min_answer_score: float  # ANSWER_MIN_ANSWER_SCORE: a published sentence answers the question
     relevance: RelevanceConfig
     verifier: VerifierConfig
 
@@ -78,7 +80,9 @@ class AnswerConfig:
             max_sentences=s.ANSWER_MAX_SENTENCES,
             max_tokens=s.ANSWER_MAX_TOKENS,
             grammar=s.ANSWER_GRAMMAR,
+            crosslingual=s.ANSWER_CROSSLINGUAL,
             quote_min_overlap=_unit("ANSWER_QUOTE_MIN_OVERLAP", s.ANSWER_QUOTE_MIN_OVERLAP),
+            min_answer_score=_unit("ANSWER_MIN_ANSWER_SCORE", s.ANSWER_MIN_ANSWER_SCORE),
             relevance=RelevanceConfig(
                 min_lexical=_floor("ANSWER_MIN_LEXICAL_RELEVANCE", s.ANSWER_MIN_LEXICAL_RELEVANCE),
                 min_dense=_floor("ANSWER_MIN_DENSE_RELEVANCE", s.ANSWER_MIN_DENSE_RELEVANCE),

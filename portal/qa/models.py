@@ -43,6 +43,10 @@ class Answer(models.Model):
     asker_role = models.CharField(max_length=20, blank=True)
     question = models.TextField(help_text="With personal data redacted before it was stored.")
     language = models.CharField(max_length=5)
+    question_translated = models.TextField(
+        blank=True,
+        help_text="The question in the sources' language, when they are written in another one.",
+    )
     collections = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=AnswerStatus.choices, default=AnswerStatus.PENDING

@@ -182,3 +182,41 @@ def test_a_reader_who_leaves_the_page_ends_the_answer_row(passport, model, rf):
         request_finished.connect(close_old_connections)
     # Then the row is finalised, not left pending
     assert Answer.objects.get().status == AnswerStatus.ABANDONED
+
+
+def test_a_supported_sentence_that_does_not_answer_gives_way_to_one_that_does(db):
+    from portal.qa.verify.answering import answer_probability
+
+    passage = (
+        "Children under 16 must apply in person with both parents. "
+        "Mail renewal takes 6 to 8 weeks."
+    )
+    evidence = {"1": PassageEvidence.of("1", passage, document_title="Passport renewal")}
+    beside = "Children under 16 must apply in person with both parents."
+    answers = "Mail renewal takes 6 to 8 weeks."
+    low, high = answer_probability(QUESTION, beside), answer_probability(QUESTION, answers)
+    assert low < high  # the scorer's order; the floor is set between the two
+    floor = (low + high) / 2
+
+    def claims(policy, min_answer_score):
+        return ClaimPass(question=QUESTION, evidence=evidence, language="en", policy=policy,
+                         verifier=VerifierConfig(), min_answer_score=min_answer_score)  # fmt: skip
+
+    answer = claims(ANSWER, floor)
+    (verdict,) = answer.check_text(f"{beside} [1]")
+    # True but beside the question: not published, the answering sentence is quoted instead,
+    # and routing still counts it as supported.
+    assert Problem.OFF_TARGET.name in verdict.codes
+    assert [(p.text, p.quoted) for p in answer.published] == [(answers, True)]
+    assert answer.resolved == [True] and answer.removed == 0
+    # With the floor off, or under a policy that does not check (a person's edit), it stands.
+    off = claims(ANSWER, 0.0)
+    off.check_text(f"{beside} [1]")
+    assert [p.text for p in off.published] == [beside]
+    edit = claims(EDIT, floor)
+    edit.check_text(f"{beside} [1]")
+    assert [p.text for p in edit.published] == [beside]
+    # A floor above every sentence publishes nothing, not even a quote.
+    strict = claims(ANSWER, min(0.99, high + 0.01))
+    strict.check_text(f"{beside} [1]")
+    assert strict.published == []

@@ -40,7 +40,7 @@ from portal.knowledge.indexing import keyword_index_loaded
 from portal.knowledge.models import Chunk
 from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
-from portal.qa import answerability, guidance
+from portal.qa import answerability, guidance, translation
 from portal.qa.backends import extractive_backend, generation_backend
 from portal.qa.conf import AnswerConfig
 from portal.qa.engine.claims import ANSWER, ClaimPass, published_text
@@ -87,8 +87,10 @@ class AnswerRun:
     collections: list[str]
     requested_language: str | None
     retriever: str | None
-    question: str = ""  # redacted: what every step after the guard sees
-    language: str = "en"
+    question: str = ""  # redacted: what every step after the guard sees (translated, crossing)
+    language: str = "en"  # the asker's: guidance and translations are written in it
+    answer_language: str = "en"  # the sources': prompt, verification and quotes work in it
+    asked: str = ""  # the redacted question in the asker's words, when it was translated
     answer: Answer | None = None
     checked: safety.GuardResult | None = None
     found: list[Passage] = field(default_factory=list)
@@ -123,6 +125,7 @@ def _guard(run: AnswerRun) -> None:
         run.checked = safety.input_check(run.raw_question, language=run.requested_language)
     run.language = run.requested_language or run.checked.language
     run.question = run.checked.redacted_text
+    run.answer_language = run.language
     user = run.user
     run.answer = Answer.objects.create(
         asked_by=user if getattr(user, "is_authenticated", False) else None,
@@ -136,13 +139,60 @@ def _guard(run: AnswerRun) -> None:
 
 def _retrieve(run: AnswerRun) -> None:
     with run.step("retrieve"):
-        run.found = passages_search(
-            question=run.question,
-            user=run.user,
-            k=run.config.passages,
-            collections=run.collections or None,
-            retriever=run.retriever,
+        run.found = _search(run, run.question)
+
+
+def _search(run: AnswerRun, question: str) -> list[Passage]:
+    return passages_search(
+        question=question,
+        user=run.user,
+        k=run.config.passages,
+        collections=run.collections or None,
+        retriever=run.retriever,
+    )
+
+
+def _cross(run: AnswerRun) -> None:
+    """Sources in another language than the question: from here on work in theirs.
+
+    The question is translated into the language most retrieved passages are written in and
+    searched again (keyword search needs the sources' words; the multilingual embedding found
+    them across languages). Every later step reads the translation, so verification and quoting
+    stay within one language; ``_translate_back`` brings the answer to the asker.
+    """
+    if not run.config.crosslingual or not run.found:
+        return
+    shown = run.found[: run.config.relevance.prompt_passages]
+    source = translation.passages_language([p.text for p in shown], run.language)
+    if source == run.language:
+        return
+    with run.step("translate_question"):
+        translated = translation.translate(
+            run.question, source=run.language, target=source, backend=generation_backend()
         )
+    if not translated:
+        return  # no model to translate with: answer as before, in the sources' words
+    run.asked, run.question, run.answer_language = run.question, translated, source
+    run.answer.question_translated = translated
+    with run.step("retrieve"):
+        again = _search(run, translated)
+    seen = {p.chunk_id for p in again}
+    run.found = (again + [p for p in run.found if p.chunk_id not in seen])[: run.config.passages]
+
+
+def _translate_back(run: AnswerRun) -> None:
+    """Each published sentence gets a translation into the asker's language, shown only where
+    its numbers, negation, "only", bounds and groups match the verified original."""
+    if run.answer_language == run.language:
+        return
+    backend = generation_backend()
+    with run.step("translate_answer"):
+        for item in run.claims.published:
+            done = translation.sentence_translate(
+                item.text, source=run.answer_language, target=run.language, backend=backend
+            )
+            item.translation = done.text if done.aligned else None
+            item.translation_problems = done.problems
 
 
 def _relevance(run: AnswerRun) -> bool:
@@ -157,7 +207,7 @@ def _relevance(run: AnswerRun) -> bool:
             run.question,
             run.found,
             implied,
-            language=run.language,
+            language=run.answer_language,
             config=run.config.relevance,
             weights=weights,
         )
@@ -187,7 +237,7 @@ def _request(run: AnswerRun) -> GenerationRequest:
                 )
                 for label, ev in run.evidence.items()
             ],
-            language=run.language,
+            language=run.answer_language,
             max_sentences=run.config.max_sentences,
         )
     run.canary = prompt.canary
@@ -198,13 +248,15 @@ def _request(run: AnswerRun) -> GenerationRequest:
         max_tokens=run.config.max_tokens,
         temperature=0.0,
         grammar=(
-            citation_grammar(labels, run.config.max_sentences, latin_only=run.language == "en")
+            citation_grammar(
+                labels, run.config.max_sentences, latin_only=run.answer_language == "en"
+            )
             if run.config.grammar
             else None
         ),
         question=run.question,
         passages=tuple((label, ev.text) for label, ev in run.evidence.items()),
-        language=run.language,
+        language=run.answer_language,
     )
 
 
@@ -215,13 +267,14 @@ def _generate(run: AnswerRun) -> Iterator[dict]:
     run.claims = ClaimPass(
         question=run.question,
         evidence=run.evidence,
-        language=run.language,
+        language=run.answer_language,
         policy=replace(ANSWER, max_sentences=run.config.max_sentences),
         verifier=run.config.verifier,
         embed=embed_texts,
         canary=run.canary,
         raw_question=run.raw_question,
         quote_min_overlap=run.config.quote_min_overlap,
+        min_answer_score=run.config.min_answer_score,
         weigh=run.weigh,
     )
     backend = generation_backend()
@@ -254,12 +307,15 @@ def _pass(run: AnswerRun, backend, request: GenerationRequest, *, step: str) -> 
 
 def _route(run: AnswerRun) -> safety.Decision:
     claims = run.claims
+    # Translations are shown to the reader too, so the guard reads them beside their originals.
+    sentences = [(p.text, p.citations) for p in claims.published]
+    sentences += [(p.translation, p.citations) for p in claims.published if p.translation]
     with run.step("guard_output"):
         verdict = safety.output_check(
             question=run.raw_question,
-            sentences=[(p.text, p.citations) for p in claims.published],
+            sentences=sentences,
             passages={lbl: ev.text for lbl, ev in run.evidence.items()},
-            language=run.language,
+            language=run.answer_language,
             canary=run.canary,
         )
     decision = safety.route(
@@ -347,6 +403,8 @@ def _refused(run: AnswerRun, reason: str, text: str) -> dict:
 def _finish(run: AnswerRun) -> Iterator[dict]:
     """Route, persist, and only then release the sentences a reader may see."""
     claims = run.claims
+    if claims.published:
+        _translate_back(run)
     if not claims.published:
         yield _refused(
             run,
@@ -386,6 +444,7 @@ def _events(run: AnswerRun) -> Iterator[dict]:
         return
     yield {"event": "progress", "stage": "retrieving", "verified": 0}
     _retrieve(run)
+    _cross(run)
     if not _relevance(run):
         yield _refused(
             run, RefusalReason.NO_SUPPORT, guidance.no_support(run.found, language=run.language)

@@ -27,6 +27,7 @@ from portal.qa.verify import (
     without_leading_marks,
     without_title_prefix,
 )
+from portal.qa.verify.answering import answer_probability
 from portal.safety import services as safety
 
 _SENTENCE_END = (".", "。", "!", "！", "?", "？", ";", "；", ")", "）", '"', "”")
@@ -41,12 +42,13 @@ class ClaimPolicy:
     quote_fallback: bool  # a failing sentence is replaced by the best passage sentence
     quote_needs_sentence_end: bool  # ...and only by one that ends like a sentence (letters)
     echo_check: bool  # a supported echo of a wh-question is not an answer
+    on_target_check: bool = False  # a supported sentence that does not answer is not published
     output_guard: bool = True  # every published sentence passes the output guard
     max_sentences: int = 3
 
 
 ANSWER = ClaimPolicy("answer", recite=True, quote_fallback=True, quote_needs_sentence_end=False,
-                     echo_check=True)  # fmt: skip
+                     echo_check=True, on_target_check=True)  # fmt: skip
 DRAFT = ClaimPolicy("draft", recite=True, quote_fallback=True, quote_needs_sentence_end=True,
                     echo_check=False, max_sentences=8)  # fmt: skip
 # A person's edit is judged as written: never swapped for a quote or moved to another passage.
@@ -60,9 +62,17 @@ class Published:
     citations: list[str]
     quoted: bool
     verdict: Verdict
+    # Across languages: the reader's translation of ``text``, None where it was withheld because
+    # it did not keep the original's numbers or conditions (``translation_problems`` says which).
+    translation: str | None = None
+    translation_problems: tuple[str, ...] = ()
 
     def as_event(self) -> dict:
-        return {"text": self.text, "citations": self.citations, "quoted": self.quoted}
+        event = {"text": self.text, "citations": self.citations, "quoted": self.quoted}
+        if self.translation is not None or self.translation_problems:
+            event["translation"] = self.translation
+            event["translation_problems"] = list(self.translation_problems)
+        return event
 
 
 @dataclass
@@ -80,6 +90,9 @@ class ClaimPass:
     raw_question: str = ""  # the output guard reads what was asked, unredacted
     quote_min_overlap: float = 0.4
     weigh: Callable | None = None  # text -> share of the question's IDF weight (quote ranking)
+    # ANSWER_MIN_ANSWER_SCORE: the answer-sentence scorer's probability a published sentence
+    # (and a quote put in place of one) needs under a policy with ``on_target_check``.
+    min_answer_score: float = 0.0
     published: list[Published] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
@@ -124,12 +137,20 @@ class ClaimPass:
             verdict = replace(verdict, trivial=True).with_finding(
                 finding(Problem.RESTATES_QUESTION)
             )
+        off_target = False
+        if verdict.supported and self._answer_floor:
+            score = answer_probability(self.question, verdict.text, weigh=self.weigh)
+            if score < self._answer_floor:
+                # True but beside the question: a quote that answers may take its place.
+                off_target = True
+                verdict = verdict.with_finding(finding(Problem.OFF_TARGET, p=f"{score:.2f}"))
         self.verify_s += time.perf_counter() - mark
         self.verdicts.append(verdict)
-        self.resolved.append(verdict.supported or verdict.trivial)
+        # Routing counts unsupported drafts; an off-target sentence was supported.
+        self.resolved.append(verdict.supported or verdict.trivial or off_target)
         item = self._publishable(verdict, labels)
         if item is None:
-            self.removed += 0 if verdict.trivial else 1
+            self.removed += 0 if (verdict.trivial or off_target) else 1
             return False
         if self.policy.output_guard and not self._guard(item):
             return False
@@ -137,6 +158,10 @@ class ClaimPass:
         if self.first_published_s is None:
             self.first_published_s = time.perf_counter() - self.started
         return True
+
+    @property
+    def _answer_floor(self) -> float:
+        return self.min_answer_score if self.policy.on_target_check else 0.0
 
     def _publishable(self, verdict: Verdict, labels: tuple[str, ...]) -> Published | None:
         if verdict.supported:
@@ -152,6 +177,7 @@ class ClaimPass:
                     exclude={p.text for p in self.published},
                     min_overlap=self.quote_min_overlap,
                     weigh=self.weigh,
+                    min_answer=self._answer_floor,
                 )
                 if label
                 else None
@@ -229,4 +255,11 @@ class ClaimPass:
 
 
 def published_text(sentences: Iterable[dict]) -> str:
-    return " ".join(s["text"] + "".join(f" [{c}]" for c in s["citations"]) for s in sentences)
+    """The answer as one text: a translated sentence reads as its translation followed by the
+    original it translates, in parentheses."""
+
+    def one(s: dict) -> str:
+        text = f"{s['translation']} ({s['text']})" if s.get("translation") else s["text"]
+        return text + "".join(f" [{c}]" for c in s["citations"])
+
+    return " ".join(one(s) for s in sentences)

@@ -125,6 +125,11 @@ def answering_load(path: str = "") -> AnsweringModel | CoverageOnly:
     )
 
 
+def answer_probability(question: str, sentence: str, *, weigh: Weigh | None = None) -> float:
+    """How likely ``sentence`` states what ``question`` asks (the fitted model's probability)."""
+    return answering_load().probability(answer_features(question, sentence, weigh=weigh))
+
+
 def sentences_ranked(
     question: str, sentences: list[str], *, weigh: Weigh | None = None, model=None
 ) -> list[tuple[float, int]]:

@@ -19,6 +19,7 @@ class Problem(StrEnum):
     NOT_A_CLAIM = "V004"  # a heading, a bare question, a fragment: dropped without counting
     TOO_LITTLE = "V005"
     RESTATES_QUESTION = "V006"
+    OFF_TARGET = "V007"  # supported, but not what was asked: replaced by a quote that answers
     # Support: the calibrated score over coverage, similarity and novel words.
     LOW_SUPPORT = "V010"
     CROSSLINGUAL_LOW = "V011"
@@ -62,6 +63,10 @@ _MESSAGES: dict[Problem, tuple[str, str]] = {
     Problem.RESTATES_QUESTION: (
         "restates the question without answering it",
         "只复述了问题，没有回答",
+    ),
+    Problem.OFF_TARGET: (
+        "does not address the question (answer score {p})",
+        "没有回答所问的问题（回答度 {p}）",
     ),
     Problem.LOW_SUPPORT: (
         "the cited passage does not support it (support {p})",

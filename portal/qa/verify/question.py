@@ -52,11 +52,13 @@ def quote_for(
     exclude: set[str],
     min_overlap: float,
     weigh: Weigh | None = None,
+    min_answer: float = 0.0,
 ) -> str | None:
     """The passage sentence that best answers the question, verbatim, or None when none shares
     ``min_overlap`` of it. Among the sentences that share enough, the answer-sentence scorer
     (``answering.py``, fitted on dev gold spans) picks the one most likely to state what was
-    asked. Supported by construction; used in place of a claim that failed."""
+    asked, and none is returned when even that one scores under ``min_answer``. Supported by
+    construction; used in place of a claim that failed."""
     asked = set(word_units(question))
     if not asked:
         return None
@@ -72,7 +74,9 @@ def quote_for(
     ]
     if not candidates:
         return None
-    _, best = sentences_ranked(question, candidates, weigh=weigh)[0]
+    score, best = sentences_ranked(question, candidates, weigh=weigh)[0]
+    if score < min_answer:
+        return None
     return without_leading_marks(candidates[best]) or None
 
 

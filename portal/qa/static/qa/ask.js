@@ -95,7 +95,12 @@
     });
     source.addEventListener("sentence", function (m) {
       const d = JSON.parse(m.data);
-      const span = el("span", "sentence", d.text);
+      // Across languages the reader's translation leads, marked, with the verified original.
+      const span = el("span", "sentence", d.translation || d.text);
+      if (d.translation) {
+        span.append(" (", el("span", "mt-label", live.dataset.translated), " ",
+                    el("q", "original", d.text), ")");
+      }
       d.citations.forEach(function (label) { span.append(" ", citeButton(label)); });
       text.append(span, " ");
     });
