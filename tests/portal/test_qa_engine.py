@@ -188,8 +188,7 @@ def test_a_supported_sentence_that_does_not_answer_gives_way_to_one_that_does(db
     from portal.qa.verify.answering import answer_probability
 
     passage = (
-        "Children under 16 must apply in person with both parents. "
-        "Mail renewal takes 6 to 8 weeks."
+        "Children under 16 must apply in person with both parents. Mail renewal takes 6 to 8 weeks."
     )
     evidence = {"1": PassageEvidence.of("1", passage, document_title="Passport renewal")}
     beside = "Children under 16 must apply in person with both parents."
