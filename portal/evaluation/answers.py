@@ -123,6 +123,34 @@ def _quotes(quoted: str, passage: str) -> bool:
     return False
 
 
+# Clean published text (issue 19 part 5), read by this layer's own patterns.
+_UNCLEAN = {
+    # several list items or lines quoted as one sentence
+    "run_on": re.compile(r"\n|(?:^|\s)[-•*]\s.*\s[-•*]\s"),
+    # a cut-off piece of a sentence: "t this checklist"
+    "fragment": re.compile(r"^[a-z]"),
+    # a bullet, dash or leftover punctuation in front
+    "leading_mark": re.compile(r"^[\s,，.。;；:：、!！?？)）\]】\-–—•·*>]"),
+    # a space lost after a sentence end or an abbreviation: "needed.They", "U.S.citizen"
+    "glued": re.compile(r"[a-z]{2}[.!?][A-Z][a-z]|\b(?:[A-Z]\.){2,}[a-z]"),
+}
+
+
+def unclean_kinds(sentences: list[dict]) -> list[str]:
+    """What is wrong with the text of an answer's published sentences (one entry per fault)."""
+    kinds, seen = [], set()
+    for sentence in sentences:
+        for text in (sentence["text"], sentence.get("translation") or ""):
+            if not text:
+                continue
+            kinds += [kind for kind, pattern in _UNCLEAN.items() if pattern.search(text)]
+            key = " ".join(text.lower().split())
+            if key in seen:
+                kinds.append("duplicate")
+            seen.add(key)
+    return kinds
+
+
 def _token_f1(prediction: str, gold: str) -> float:
     p, g = list(_units(prediction)), list(_units(gold))
     if not p or not g:
@@ -243,6 +271,7 @@ def answers_evaluate(
     by_reason: dict[str, int] = {}
     backends: dict[str, int] = {}  # which backend wrote the answers (a failed model load shows)
     usefulness = Usefulness()
+    unclean: dict[str, int] = {}
     for n, question in enumerate(questions, start=1):
         collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
         started = time.perf_counter()
@@ -302,6 +331,8 @@ def answers_evaluate(
             gold = question.answer or (question.gold_spans[0] if question.gold_spans else "")
             f1s.append(_token_f1(outcome.answer.published_text if not is_refused else "", gold))
         _usefulness_add(usefulness, eval_set.name, question, outcome, all_supported)
+        for kind in unclean_kinds(outcome.sentences):
+            unclean[kind] = unclean.get(kind, 0) + 1
         if progress and n % 5 == 0:
             progress("answers", n, len(questions))
 
@@ -338,6 +369,7 @@ def answers_evaluate(
             "useful_answer_rate": useful_overall["useful_answer_rate"],
             "wrong_answer_rate": useful_overall["wrong_answer_rate"],
             "off_target_rate": useful_overall["off_target_rate"],
+            "unclean_published": rate(sum(unclean.values()), published),
         },
         "by_language": useful_by_language,
         "counts": {
@@ -345,6 +377,7 @@ def answers_evaluate(
             "drafted_sentences": drafted,
             "citations": cited,
             "refusals_by_reason": by_reason,
+            "unclean_by_kind": unclean,
         },
         "backends": backends,
         "judge": JUDGE_METHOD,

@@ -53,3 +53,22 @@ def test_rates_are_per_language_and_overall():
 def test_the_grader_tells_languages_apart_on_its_own():
     assert question_language("医保怎么报销？") == "zh"
     assert question_language("How do I renew my passport?") == "en"
+
+
+def test_unclean_published_text_is_counted_by_kind():
+    from portal.evaluation.answers import unclean_kinds
+
+    sentences = [
+        {"text": "You need 40 credits."},
+        {"text": "t this checklist"},
+        {"text": "- proof of age\n- a birth certificate"},
+        {"text": "Documents needed.They must be originals."},
+        {"text": "Be a U.S.citizen."},
+        {"text": "You need 40 credits."},
+        {"text": "，那您可以在网上申请。"},
+        {"text": "Be a U.S. citizen.", "translation": "须为美国公民。"},
+    ]
+    assert sorted(unclean_kinds(sentences)) == sorted(
+        ["fragment", "run_on", "leading_mark", "glued", "glued", "duplicate", "leading_mark"]
+    )
+    assert unclean_kinds([{"text": "Mail renewal takes 6 to 8 weeks."}]) == []
