@@ -19,6 +19,7 @@ words as before.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import textkit
@@ -100,11 +101,28 @@ def translate(
     return out
 
 
+# Chinese has no article: "a copy" is 一份, "an account" 一个. The English side's indefinite
+# article stands for the value 1 the Chinese side states.
+_ARTICLE = re.compile(r"\b(?:a|an)\b", re.I)
+
+
+def _values(text: str, other: str) -> frozenset[float]:
+    found = textkit.values(text)
+    crossing = textkit.language_of(text) == "en" and textkit.language_of(other) == "zh"
+    if crossing and _ARTICLE.search(text):
+        found |= {1.0}
+    return found
+
+
 def alignment_problems(original: str, translated: str) -> tuple[str, ...]:
     """What a translation changed that a reader relies on (empty when aligned)."""
     a, b = textkit.qualifiers_of(original), textkit.qualifiers_of(translated)
     problems = []
-    if textkit.values(original) != textkit.values(translated):
+    left, right = _values(original, translated), _values(translated, original)
+    # The article's 1 counts only where the other side states a 1 it could stand for.
+    if 1.0 not in textkit.values(translated) | textkit.values(original):
+        left, right = left - {1.0}, right - {1.0}
+    if left != right:
         problems.append("numbers")
     if a.negated != b.negated:
         problems.append("negation")
@@ -119,8 +137,9 @@ def alignment_problems(original: str, translated: str) -> tuple[str, ...]:
 
 def sentence_translate(sentence: str, *, source: str, target: str, backend: Backend) -> Translation:
     text = translate(sentence, source=source, target=target, backend=backend) or ""
-    if not text:
-        return Translation("", ("untranslated",))
+    if not text or (target == "en" and textkit.has_cjk(text)):
+        # No translation, or a half one ("If the车牌 has been lost"): the original stands alone.
+        return Translation(text, ("untranslated",))
     return Translation(text, alignment_problems(sentence, text))
 
 

@@ -186,7 +186,12 @@ def _allowed_numbers() -> set[str]:
 
 
 def _sentence_injection(
-    sentence: str, source: str, source_digits: str, spans: list[tuple[set, set]] = ()
+    sentence: str,
+    source: str,
+    source_digits: str,
+    spans: list[tuple[set, set]] = (),
+    *,
+    same_language: bool = True,
 ) -> list[Reason]:
     found = []
     folded = fold(sentence)
@@ -242,7 +247,9 @@ def _sentence_injection(
                     )
                 )
                 break
-    for m in _IMPERATIVE.finditer(sentence):
+    # An instruction is looked up in the passage by its words, which only works in the passage's
+    # language; a translation's original passed this check and says the same thing.
+    for m in _IMPERATIVE.finditer(sentence if same_language else ""):
         if not _in_source(m.group(0), source):
             found.append(
                 Reason(
@@ -319,8 +326,11 @@ def output_check(
     canary: str,
     system_prompt: str = "",
     lexicon_match: Callable[[str], list[LexiconHit]] | None = None,
+    translated: frozenset[int] = frozenset(),
 ) -> OutputGuardResult:
-    """Check a verified draft. See services.output_check for the contract."""
+    """Check a verified draft. See services.output_check for the contract. ``translated``: the
+    indexes of sentences that are aligned translations of another sentence into the reader's
+    language (every check applies to them but the word lookup of instructions in the passage)."""
     reasons: list[Reason] = []
     blocked: set[int] = set()
     full = " ".join(s for s, _ in sentences)
@@ -367,7 +377,9 @@ def output_check(
     for i, (sentence, labels) in enumerate(sentences):
         source_raw = " ".join(passages.get(label, "") for label in labels)
         source = fold(source_raw)
-        sentence_reasons = _sentence_injection(sentence, source, _digits(source_raw), spans)
+        sentence_reasons = _sentence_injection(
+            sentence, source, _digits(source_raw), spans, same_language=i not in translated
+        )
         sentence_reasons += _sentence_medical(sentence, source_raw, bool(labels))
         if medical.facts(sentence):
             dose_stated = True

@@ -3,7 +3,8 @@
 Pipeline contract (names are stable; fields may be added):
 
     input_check(text, *, language=None) -> GuardResult            before retrieval
-    output_check(*, question, sentences, passages, language, canary, system_prompt="")
+    output_check(*, question, sentences, passages, language, canary, system_prompt="",
+                 translated=frozenset())
         -> OutputGuardResult                                       after verification
     route(input_result, output_result, verification_summary) -> Decision
     redact(text, *, language=None) -> str                          for logs and the audit trail

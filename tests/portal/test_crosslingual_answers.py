@@ -98,6 +98,10 @@ def test_without_a_model_nothing_is_translated(passport):
         ("You may not renew by mail.", "您可以邮寄续办。", ("negation",)),
         ("Only residents can apply.", "居民可以申请。", ("only",)),
         ("Expedited service costs $60.", "加急服务费用为50美元。", ("numbers",)),
+        # Chinese has no article: "an" permit is 一份, but "the" copy is not one copy.
+        ("You must bring an International Driving Permit.", "您必须携带一份国际驾照。", ()),
+        ("Bring two copies.", "携带一份。", ("numbers",)),
+        ("Bring the copy.", "携带一份。", ("numbers",)),
     ],
 )
 def test_alignment_compares_numbers_negation_only_and_bounds(original, translated, problems):
@@ -117,3 +121,23 @@ def test_the_sources_language_is_the_majority_of_the_passages():
         == "en"
     )
     assert passages_language([], "zh") == "zh"
+
+
+def test_the_output_guard_does_not_look_up_a_translations_instruction_by_its_words(db):
+    from portal.safety.services import output_check
+
+    passages = {"1": "Select the Update Contact Information button to change your address."}
+    sentences = [
+        ("Select the Update Contact Information button to change your address.", ["1"]),
+        ("点击“更新联系信息”按钮即可更改地址。", ["1"]),
+    ]
+
+    def blocked(translated):
+        return output_check(question="怎么改地址？", sentences=sentences, passages=passages,
+                            language="en", canary="", translated=translated,
+                            ).blocked_sentence_indexes  # fmt: skip
+
+    # Read as a sentence of its own, the Chinese imperative is not in the English passage...
+    assert 1 in blocked(frozenset())
+    # ...read as the aligned translation of sentence 0 (which passed), it is not held for that.
+    assert blocked(frozenset({1})) == ()

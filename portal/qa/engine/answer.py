@@ -309,6 +309,7 @@ def _route(run: AnswerRun) -> safety.Decision:
     claims = run.claims
     # Translations are shown to the reader too, so the guard reads them beside their originals.
     sentences = [(p.text, p.citations) for p in claims.published]
+    originals = len(sentences)
     sentences += [(p.translation, p.citations) for p in claims.published if p.translation]
     with run.step("guard_output"):
         verdict = safety.output_check(
@@ -317,6 +318,7 @@ def _route(run: AnswerRun) -> safety.Decision:
             passages={lbl: ev.text for lbl, ev in run.evidence.items()},
             language=run.answer_language,
             canary=run.canary,
+            translated=frozenset(range(originals, len(sentences))),
         )
     decision = safety.route(
         run.checked, verdict, {"drafted": len(claims.resolved), "supported": sum(claims.resolved)}
