@@ -219,3 +219,37 @@ def test_a_supported_sentence_that_does_not_answer_gives_way_to_one_that_does(db
     strict = claims(ANSWER, min(0.99, high + 0.01))
     strict.check_text(f"{beside} [1]")
     assert strict.published == []
+
+
+@pytest.mark.parametrize(
+    ("drafted", "published"),
+    [
+        # spaces the model dropped when it copied come back from the passage
+        (
+            "Your record doesn't have the number of credits needed.They can get benefits.",
+            "Your record doesn't have the number of credits needed. They can get benefits.",
+        ),
+        (
+            "You must be a U.S.citizen residing in one of the fifty states.",
+            "You must be a U.S. citizen residing in one of the fifty states.",
+        ),
+        # a heading line swallowed in front is dropped
+        (
+            "Renew by mail WARNING: Your new ID will show 'NOT FOR FEDERAL PURPOSES'.",
+            "WARNING: Your new ID will show 'NOT FOR FEDERAL PURPOSES'.",
+        ),
+    ],
+)
+def test_a_copied_sentence_is_published_in_the_passages_own_spacing(db, drafted, published):
+    passage = (
+        "Your record doesn't have the number of credits needed. They can get benefits.\n"
+        "You must be a U.S. citizen residing in one of the fifty states.\n"
+        "Renew by mail\n"
+        "WARNING: Your new ID will show 'NOT FOR FEDERAL PURPOSES'."
+    )
+    evidence = {"1": PassageEvidence.of("1", passage, document_title="Renewal")}
+    claims = ClaimPass(question="Can I renew by mail?", evidence=evidence, language="en",
+                       policy=EDIT, verifier=VerifierConfig())  # fmt: skip
+    (verdict,) = claims.check_text(f"{drafted} [1]")
+    assert verdict.supported, verdict.problems
+    assert [p.text for p in claims.published] == [published]

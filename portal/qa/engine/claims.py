@@ -24,6 +24,7 @@ from portal.qa.verify import (
     finding,
     quote_for,
     restates_question,
+    with_passage_spacing,
     without_leading_marks,
     without_title_prefix,
 )
@@ -117,6 +118,8 @@ class ClaimPass:
         labels = tuple(drafted.labels) or tuple(fallback_labels)
         cited = [self.evidence[lbl] for lbl in labels if lbl in self.evidence]
         text = without_leading_marks(without_title_prefix(drafted.text, cited))
+        # Copied but for whitespace: judged and shown in the passage's own spacing.
+        text = with_passage_spacing(text, [ev.text for ev in cited])
         if not text:
             return False
         mark = time.perf_counter()

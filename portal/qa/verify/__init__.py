@@ -20,6 +20,7 @@ from portal.qa.verify.question import (
     quote_for,
     relevance,
     restates_question,
+    with_passage_spacing,
     without_leading_marks,
     without_title_prefix,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "quote_for",
     "relevance",
     "restates_question",
+    "with_passage_spacing",
     "without_document_groups",
     "without_leading_marks",
     "without_title_prefix",

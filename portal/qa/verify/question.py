@@ -89,6 +89,32 @@ def without_leading_marks(text: str) -> str:
     return text.lstrip(_LEADING)
 
 
+def with_passage_spacing(text: str, passages: Sequence[str]) -> str:
+    """A sentence copied from a passage but for its whitespace, in the passage's own spacing.
+
+    The model drops spaces when it copies ("credits needed.They can get", "U.S.citizen") and
+    swallows a heading line in front ("Renew by mail WARNING: ..."); the verifier rightly calls
+    such a sentence verbatim. What the reader sees is the passage's text: spaces restored, line
+    breaks read as spaces, heading lines in front dropped (removing words adds no claim).
+    Chinese is left as written: its line breaks are no spaces.
+    """
+    squeezed = "".join(text.split())
+    if not squeezed or textkit.has_cjk(text):
+        return text
+    for passage in passages:
+        index = [i for i, c in enumerate(passage) if not c.isspace()]
+        flat = "".join(passage[i] for i in index)
+        at = flat.find(squeezed)
+        if at < 0:
+            continue
+        span = passage[index[at] : index[at + len(squeezed) - 1] + 1]
+        lines = [line.strip() for line in span.splitlines() if line.strip()]
+        while len(lines) > 1 and is_heading(lines[0]):
+            lines.pop(0)
+        return " ".join(" ".join(lines).split())
+    return text
+
+
 def without_title_prefix(text: str, cited: Sequence[PassageEvidence]) -> str:
     """The sentence without a title of a passage it cites copied in front of it ("sciencemag.org#14
     Examples may include ..."): dropped only where a new sentence visibly starts after it (a
