@@ -63,7 +63,12 @@ def answering_rows(eval_set: EvalSet, *, limit: int, weigher: Weigher | None) ->
                     "set": eval_set.name,
                     "question": question.id,
                     "gold": gold,
-                    "features": answer_features(question.question, text, weigh=weigh)
+                    "features": answer_features(
+                        question.question,
+                        text,
+                        weigh=weigh,
+                        previous=doc.text[slice(*sentences[i - 1])] if i else "",
+                    )
                     .vector()
                     .tolist(),
                 }

@@ -65,3 +65,34 @@ def test_the_fit_reads_gold_spans_from_dev_and_refuses_test():
         assert "dev" in str(exc)
     else:
         raise AssertionError("a test split must be refused")
+
+
+def test_the_kind_of_answer_asked_for_is_a_feature():
+    # A duration asked, a duration given; a place asked, none given.
+    given = answer_features("How long does renewal by mail take?", "It takes 6 to 8 weeks.")
+    assert (given.type_match, given.type_missing) == (1.0, 0.0)
+    missing = answer_features("Where do I renew my card?", "Renewal takes 6 to 8 weeks.")
+    assert (missing.type_match, missing.type_missing) == (0.0, 1.0)
+    chinese = answer_features("办理需要多长时间？", "一般需要15个工作日。")
+    assert chinese.type_match == 1.0
+    untyped = answer_features("Tell me about renewal.", "Renewal takes 6 to 8 weeks.")
+    assert (untyped.type_match, untyped.type_missing) == (0.0, 0.0)
+
+
+def test_a_sentence_under_a_heading_that_asks_the_question_is_marked_as_such():
+    question = "Will I get a refund when I surrender my plates?"
+    heading = "Will I receive a refund when I surrender my plates?"
+    under = answer_features(question, "It depends.", previous=heading)
+    assert under.after_heading >= 0.5
+    # The same line before, but a statement rather than a heading or question: no mark.
+    assert (
+        answer_features(question, "It depends.", previous="You surrender plates.").after_heading
+        == 0.0
+    )
+    evidence = PassageEvidence.of(
+        "1", "Refunds\nWill I receive a refund when I surrender my plates?\nIt depends."
+    )
+    assert evidence.line_before("It depends.") == (
+        "Will I receive a refund when I surrender my plates?"
+    )
+    assert evidence.line_before("Refunds") == ""

@@ -142,7 +142,11 @@ class ClaimPass:
             )
         off_target = False
         if verdict.supported and self._answer_floor:
-            score = answer_probability(self.question, verdict.text, weigh=self.weigh)
+            aligned = self.evidence.get(verdict.aligned_label or verdict.labels[0])
+            previous = aligned.line_before(verdict.aligned_span) if aligned else ""
+            score = answer_probability(
+                self.question, verdict.text, weigh=self.weigh, previous=previous
+            )
             if score < self._answer_floor:
                 # True but beside the question: a quote that answers may take its place.
                 off_target = True

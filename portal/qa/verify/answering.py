@@ -6,12 +6,16 @@ sentence that states what was asked leads, rather than the one sharing the most 
 
 ``AnswerFeatures`` are cheap (no embedding per sentence): how much of the question's content and
 of its rare-term (IDF) weight the sentence holds, how much of the sentence is the question's own
-words, whether the question asks for a figure and the sentence gives one, length, and
-whether the line is a heading. A logistic model fitted on dev gold spans (doc2dial, PolicyQA and
-the demo questions: a sentence answers when it lies inside a gold span; ``manage.py
-answering_fit``) turns them into a probability. Without a fitted model file the scorer falls
-back to the question coverage the quoting used before, so nothing breaks. (Position in the
-passage was tried and dropped: in the training windows it describes the window, not the passage.)
+words, whether the question asks for a figure and the sentence gives one, whether it asks for a
+kind of answer (a duration, an amount, an age, a date, a place, a count, a permission, steps:
+``data/answer_types.tsv``) and the sentence holds one, length, whether the line is a heading,
+and whether the line before it is a heading or question that covers the question (pages answer
+"Will I get a refund?" right under that heading). A logistic model fitted on dev gold spans
+(doc2dial, PolicyQA and the demo questions: a sentence answers when it lies inside a gold span;
+``manage.py answering_fit``) turns them into a probability. Without a fitted model file the
+scorer falls back to the question coverage the quoting used before, so nothing breaks.
+(Position in the passage was tried and dropped: in the training windows it describes the window,
+not the passage.)
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from portal.qa.verify.evidence import word_units
 from portal.qa.verify.verifier import coverage
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "answering_model.json"
+TYPES_FILE = Path(__file__).resolve().parent / "data" / "answer_types.tsv"
 
 # Questions that ask for a figure: an answer without one rarely answers them.
 _ASKS_FIGURE = re.compile(
@@ -52,6 +57,9 @@ class AnswerFeatures:
     figure_missing: float  # ...and the sentence states none
     length: float  # log-scaled number of content units
     heading: float  # 1 for a heading or title line
+    type_match: float = 0.0  # the question asks for a kind of answer the sentence holds
+    type_missing: float = 0.0  # ...it asks for one (or more) and the sentence holds none
+    after_heading: float = 0.0  # question coverage of the line before, if a heading or question
 
     NAMES = (
         "question_coverage",
@@ -61,6 +69,9 @@ class AnswerFeatures:
         "figure_missing",
         "length",
         "heading",
+        "type_match",
+        "type_missing",
+        "after_heading",
     )
 
     def vector(self) -> np.ndarray:
@@ -75,11 +86,41 @@ def _own_share(question: str, sentence: str) -> float:
     return len(units & textkit.content_units(question)) / len(units) if units else 1.0
 
 
-def answer_features(question: str, sentence: str, *, weigh: Weigh | None = None) -> AnswerFeatures:
+@cache
+def answer_types() -> tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]:
+    rows = []
+    for line in TYPES_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, asked, given = line.split("\t")
+            rows.append((name, re.compile(asked, re.I), re.compile(given, re.I)))
+    return tuple(rows)
+
+
+def _types(question: str, sentence: str) -> tuple[float, float]:
+    asked = [given for _, pattern, given in answer_types() if pattern.search(question)]
+    if not asked:
+        return 0.0, 0.0
+    held = any(given.search(sentence) for given in asked)
+    return float(held), float(not held)
+
+
+def _after_heading(asked: set[str], previous: str) -> float:
+    line = previous.strip()
+    if not line or not (is_heading(line) or line.endswith(("?", "？"))):
+        return 0.0
+    units = set(word_units(line))
+    return coverage(asked, units) if units else 0.0
+
+
+def answer_features(
+    question: str, sentence: str, *, weigh: Weigh | None = None, previous: str = ""
+) -> AnswerFeatures:
+    """``previous``: the passage line before ``sentence`` ("" when unknown or at the start)."""
     asked = set(word_units(question))
     units = set(word_units(sentence))
     asks_figure = bool(_ASKS_FIGURE.search(question))
     has_figure = bool(textkit.values(sentence))
+    type_match, type_missing = _types(question, sentence)
     return AnswerFeatures(
         question_coverage=coverage(asked, units),
         weighted_coverage=weigh(sentence) if weigh else coverage(asked, units),
@@ -88,6 +129,9 @@ def answer_features(question: str, sentence: str, *, weigh: Weigh | None = None)
         figure_missing=float(asks_figure and not has_figure),
         length=min(1.0, math.log1p(len(units)) / math.log(40)),
         heading=float(is_heading(sentence)),
+        type_match=type_match,
+        type_missing=type_missing,
+        after_heading=_after_heading(asked, previous),
     )
 
 
@@ -125,18 +169,28 @@ def answering_load(path: str = "") -> AnsweringModel | CoverageOnly:
     )
 
 
-def answer_probability(question: str, sentence: str, *, weigh: Weigh | None = None) -> float:
+def answer_probability(
+    question: str, sentence: str, *, weigh: Weigh | None = None, previous: str = ""
+) -> float:
     """How likely ``sentence`` states what ``question`` asks (the fitted model's probability)."""
-    return answering_load().probability(answer_features(question, sentence, weigh=weigh))
+    features = answer_features(question, sentence, weigh=weigh, previous=previous)
+    return answering_load().probability(features)
 
 
 def sentences_ranked(
-    question: str, sentences: list[str], *, weigh: Weigh | None = None, model=None
+    question: str,
+    sentences: list[str],
+    *,
+    weigh: Weigh | None = None,
+    model=None,
+    previous: list[str] | None = None,
 ) -> list[tuple[float, int]]:
-    """(probability of answering, index) for each sentence, best first."""
+    """(probability of answering, index) for each sentence, best first. ``previous``: the line
+    before each sentence in its passage; by default the list is read as consecutive lines."""
     model = model or answering_load()
+    before = previous if previous is not None else ["", *sentences[:-1]]
     scored = [
-        (model.probability(answer_features(question, s, weigh=weigh)), i)
-        for i, s in enumerate(sentences)
+        (model.probability(answer_features(question, s, weigh=weigh, previous=p)), i)
+        for i, (s, p) in enumerate(zip(sentences, before, strict=True))
     ]
     return sorted(scored, key=lambda pair: (-pair[0], pair[1]))

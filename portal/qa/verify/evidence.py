@@ -78,6 +78,13 @@ class PassageEvidence:
             textkit.language_of(text),
         )
 
+    def line_before(self, span: str) -> str:
+        """The passage sentence just before the first one ``span`` holds ("" if none)."""
+        for i, sentence in enumerate(self.sentences):
+            if sentence and sentence in span:
+                return self.sentences[i - 1] if i else ""
+        return ""
+
     def windows(self) -> list[Window]:
         statement = [not is_question(s) for s in self.sentences]
         out = [

@@ -62,6 +62,7 @@ def quote_for(
     asked = set(word_units(question))
     if not asked:
         return None
+    before = dict(zip(evidence.sentences, ["", *evidence.sentences[:-1]], strict=True))
     candidates = [
         sentence
         for sentence, units in zip(evidence.sentences, evidence.units, strict=True)
@@ -74,7 +75,8 @@ def quote_for(
     ]
     if not candidates:
         return None
-    score, best = sentences_ranked(question, candidates, weigh=weigh)[0]
+    previous = [before.get(c, "") for c in candidates]
+    score, best = sentences_ranked(question, candidates, weigh=weigh, previous=previous)[0]
     if score < min_answer:
         return None
     return without_leading_marks(candidates[best]) or None

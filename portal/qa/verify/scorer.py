@@ -93,19 +93,26 @@ def scorer_load(path: str = "") -> SupportScorer:
 
 
 def logistic_fit(
-    x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: int = 50
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2: float = 1.0,
+    iterations: int = 50,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method (a few hundred rows, a few
-    features: no library needed). Returns weights and bias."""
+    features: no library needed). ``sample_weight`` lets a small data set count as much as a
+    large one. Returns weights and bias."""
     n, d = x.shape
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     design = np.hstack([x, np.ones((n, 1))])
     theta = np.zeros(d + 1)
     penalty = np.eye(d + 1) * l2
     penalty[-1, -1] = 0.0  # the bias is not shrunk
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ theta, -40, 40)))
-        gradient = design.T @ (p - y) + penalty @ theta
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        gradient = design.T @ (w * (p - y)) + penalty @ theta
+        hessian = design.T @ (design * (w * p * (1 - p))[:, None]) + penalty
         step = np.linalg.solve(hessian, gradient)
         theta -= step
         if np.max(np.abs(step)) < 1e-8:
