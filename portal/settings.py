@@ -441,7 +441,7 @@ ANSWER_CONTACT_ZH = env_str(
 # drafts labelled by the strict judge with `manage.py verifier_fit`) replaces the old lexical,
 # semantic, combined and novel-word thresholds. The threshold and its dev figures are recorded in
 # docs/decisions.md. VERIFY_SCORER_PATH points at another fitted scorer file ("" = the shipped one).
-VERIFY_SUPPORT_THRESHOLD = env_float("VERIFY_SUPPORT_THRESHOLD", 0.54)
+VERIFY_SUPPORT_THRESHOLD = env_float("VERIFY_SUPPORT_THRESHOLD", 0.67)
 VERIFY_SCORER_PATH = env_str("VERIFY_SCORER_PATH", "")
 # A sentence that fails against the passage it cites may be published citing another passage it
 # was given that states it with no unstated word (portal/qa/verify/verifier.py, recite).

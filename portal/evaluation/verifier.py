@@ -26,7 +26,7 @@ import numpy as np
 
 from portal.evaluation.answers import JUDGE_METHOD, strict_support
 from portal.evaluation.verifier_drafts import drafts_digest
-from portal.qa.verify import PassageEvidence, VerifierConfig
+from portal.qa.verify import PassageEvidence, VerifierConfig, as_claimed
 from portal.qa.verify.checks import FACTS, REGISTRY, STRUCTURE, SUPPORT, Claim, checks
 from portal.qa.verify.scorer import SupportFeatures, logistic_fit
 from portal.qa.verify.verifier import assess, claim_features
@@ -54,7 +54,10 @@ def dev_claims(rows: list[dict], *, config: VerifierConfig, embed: Embed | None)
             for label, text in row["passages"].items()
         }
         for sentence in row["sentences"]:
-            claim = Claim(sentence["text"], tuple(sentence["labels"]), evidence)
+            # Judged as the engine judges it: title, leading marks and spacing as published.
+            cited_evidence = [evidence[lbl] for lbl in sentence["labels"] if lbl in evidence]
+            text = as_claimed(sentence["text"], cited_evidence) or sentence["text"]
+            claim = Claim(text, tuple(sentence["labels"]), evidence)
             cited = [row["passages"][lbl] for lbl in claim.labels if lbl in row["passages"]]
             judge = bool(cited) and strict_support(claim.text, cited)
             structural = next((c.problem.name for c in checks(STRUCTURE) if c.run(claim)), None)
@@ -123,8 +126,10 @@ def scorer_fit(
     folds: int = 5,
     l2: float = 1.0,
     target: float = PRECISION_TARGET,
+    files: tuple[str, ...] = ("portal/evaluation/data/verifier_dev_drafts.jsonl",),
 ) -> tuple[dict, dict]:
-    """Fit both weight sets; return (scorer file content, report with out-of-fold figures)."""
+    """Fit both weight sets; return (scorer file content, report with out-of-fold figures).
+    ``files``: the draft files the claims came from, recorded with the scorer."""
     usable = [c for c in claims if c.features is not None]
     if len(usable) < 30 or len({c.judge for c in usable}) < 2:
         raise ValueError(f"too few labelled dev sentences to fit ({len(usable)})")
@@ -157,7 +162,7 @@ def scorer_fit(
         **parts,
         "threshold_dev": report["full"]["threshold"],
         "trained_on": {
-            "file": "portal/evaluation/data/verifier_dev_drafts.jsonl",
+            "files": list(files),
             "digest": rows_digest,
             "sentences": len(usable),
             "judge": JUDGE_METHOD,

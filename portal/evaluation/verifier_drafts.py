@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import textkit
 from llm_backend.base import Backend, GenerationRequest
 from llm_backend.grammars import citation_grammar
 from portal.evaluation.datasets import EvalSet
@@ -190,3 +191,52 @@ def drafts_digest(rows: list[dict]) -> str:
     for row in rows:
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
     return digest.hexdigest()
+
+
+DEV_ANSWER_DRAFTS = DATA_DIR / "verifier_dev_answer_drafts.jsonl"
+_DEV_COLLECTION = re.compile(r"^eval-(?P<name>.+?)(?:-answers-[0-9a-f]+)?-dev(?:-.+)?$")
+
+
+def answer_source(collections: list[str]) -> str | None:
+    """``<dataset>:dev`` when every collection an answer searched is a dev evaluation one."""
+    names = set()
+    for slug in collections:
+        match = _DEV_COLLECTION.match(slug)
+        if not match:
+            return None
+        names.add(match.group("name"))
+    return f"{names.pop()}:dev" if len(names) == 1 else None
+
+
+def drafts_from_answers(answers, *, chunk_texts: Callable[[list[int]], dict[int, tuple]]):
+    """Rows in the drafts format from answers stored by ``evaluate answers`` on dev splits: what
+    the model really wrote for the questions as the engine put them (translated where the
+    sources are in another language), over the full passages it was verified against. Answers of
+    test or product collections are skipped. ``chunk_texts(ids)`` -> {id: (text, title)}."""
+    for answer in answers:
+        source = answer_source(list(answer.collections or []))
+        if source is None or not answer.verification:
+            continue
+        drafted = [v for v in answer.verification if not v.get("fallback")]
+        if not drafted:
+            continue
+        labels = {r["label"]: r["chunk_id"] for r in answer.retrieved}
+        chunks = chunk_texts(list(labels.values()))
+        passages = {lbl: chunks[cid][0] for lbl, cid in labels.items() if cid in chunks}
+        question = answer.question_translated or answer.question
+        yield {
+            "source": source,
+            "question_id": f"answer-{answer.public_id}",
+            "question": question,
+            "language": textkit.language_of(question),
+            "passages": passages,
+            "titles": {lbl: chunks[cid][1] for lbl, cid in labels.items() if cid in chunks},
+            "gold_labels": [],
+            "draft": answer.draft.split("\n--- extractive fallback ---\n")[0],
+            "sentences": [
+                {"text": v["text"], "labels": v.get("drafted_labels") or v["labels"]}
+                for v in drafted
+            ],
+            "model": answer.model_id,
+            "prompt_version": answer.prompt_version,
+        }

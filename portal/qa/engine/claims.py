@@ -20,13 +20,11 @@ from portal.qa.verify import (
     Problem,
     Verdict,
     VerifierConfig,
+    as_claimed,
     claim_verify,
     finding,
     quote_for,
     restates_question,
-    with_passage_spacing,
-    without_leading_marks,
-    without_title_prefix,
 )
 from portal.qa.verify.answering import answer_probability
 from portal.safety import services as safety
@@ -117,9 +115,7 @@ class ClaimPass:
             return False
         labels = tuple(drafted.labels) or tuple(fallback_labels)
         cited = [self.evidence[lbl] for lbl in labels if lbl in self.evidence]
-        text = without_leading_marks(without_title_prefix(drafted.text, cited))
-        # Copied but for whitespace: judged and shown in the passage's own spacing.
-        text = with_passage_spacing(text, [ev.text for ev in cited])
+        text = as_claimed(drafted.text, cited)
         if not text:
             return False
         mark = time.perf_counter()

@@ -15,6 +15,7 @@ from portal.qa.verify.evidence import (
 )
 from portal.qa.verify.problems import FACT_PROBLEMS, Finding, Problem, finding
 from portal.qa.verify.question import (
+    as_claimed,
     asks_for_content,
     quotable,
     quote_for,
@@ -34,6 +35,7 @@ __all__ = [
     "Problem",
     "Verdict",
     "VerifierConfig",
+    "as_claimed",
     "asks_for_content",
     "claim_verify",
     "coverage",

@@ -91,6 +91,13 @@ def without_leading_marks(text: str) -> str:
     return text.lstrip(_LEADING)
 
 
+def as_claimed(text: str, cited: Sequence[PassageEvidence]) -> str:
+    """What of a drafted sentence is judged: a glued title and leading marks removed, and the
+    passage's own spacing where it was copied (the same for the engine and the verifier's fit)."""
+    text = without_leading_marks(without_title_prefix(text, cited))
+    return with_passage_spacing(text, [ev.text for ev in cited])
+
+
 def with_passage_spacing(text: str, passages: Sequence[str]) -> str:
     """A sentence copied from a passage but for its whitespace, in the passage's own spacing.
 

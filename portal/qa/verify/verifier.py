@@ -42,7 +42,7 @@ class VerifierConfig:
     """How strict the verifier is. ``portal.qa.conf.verifier_config()`` builds it from settings;
     tests build it directly, the same way."""
 
-    threshold: float = 0.54  # VERIFY_SUPPORT_THRESHOLD: calibrated probability a claim needs
+    threshold: float = 0.67  # VERIFY_SUPPORT_THRESHOLD: calibrated probability a claim needs
     min_crosslingual: float = 0.6  # VERIFY_MIN_CROSSLINGUAL: embedding similarity across languages
     crosslingual: bool = False  # VERIFY_CROSSLINGUAL: verify claims in another language at all
     recite: bool = True  # VERIFY_RECITE: try the other passages when the cited one fails
