@@ -253,3 +253,29 @@ def test_a_copied_sentence_is_published_in_the_passages_own_spacing(db, drafted,
     (verdict,) = claims.check_text(f"{drafted} [1]")
     assert verdict.supported, verdict.problems
     assert [p.text for p in claims.published] == [published]
+
+
+def test_a_yes_no_question_gets_the_sentence_that_answers_it_first(db):
+    from portal.qa.verify.answering import answer_probability
+
+    passage = (
+        "Expedited service takes 2 to 3 weeks and costs $60. "
+        "Adults may renew their passport by mail if it was issued within the last 15 years."
+    )
+    evidence = {"1": PassageEvidence.of("1", passage, document_title="Passport renewal")}
+    first, second = passage.split(". ", 1)
+    first += "."
+
+    def ordered(question: str) -> list[str]:
+        claims = ClaimPass(question=question, evidence=evidence, language="en", policy=EDIT,
+                           verifier=VerifierConfig())  # fmt: skip
+        claims.check_text(f"{first} [1] {second} [1]")
+        assert len(claims.published) == 2, [v.problems for v in claims.verdicts]
+        claims.conclusion_first()
+        return [p.text for p in claims.published]
+
+    yes_no = "Can adults renew their passport by mail?"
+    assert answer_probability(yes_no, second) > answer_probability(yes_no, first)
+    assert ordered(yes_no) == [second, first]
+    # A wh-question reads in the drafted order.
+    assert ordered("How do adults renew their passport by mail?") == [first, second]

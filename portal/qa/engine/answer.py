@@ -406,6 +406,7 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
     """Route, persist, and only then release the sentences a reader may see."""
     claims = run.claims
     if claims.published:
+        claims.conclusion_first()
         _translate_back(run)
     if not claims.published:
         yield _refused(

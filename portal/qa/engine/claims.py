@@ -21,12 +21,14 @@ from portal.qa.verify import (
     Verdict,
     VerifierConfig,
     as_claimed,
+    asks_for_content,
     claim_verify,
     finding,
     quote_for,
     restates_question,
 )
 from portal.qa.verify.answering import answer_probability
+from portal.qa.verify.evidence import is_question
 from portal.safety import services as safety
 
 _SENTENCE_END = (".", "。", "!", "！", "?", "？", ";", "；", ")", "）", '"', "”")
@@ -216,6 +218,23 @@ class ClaimPass:
         self.resolved[-1] = False
         self.removed += 1
         return False
+
+    def conclusion_first(self) -> None:
+        """A yes/no question gets its conclusion first: the published sentences in order of how
+        well each answers the question (the answer-sentence scorer), ties kept in drafted order.
+        A wh-question keeps the drafted order, which reads as the model wrote it."""
+        if len(self.published) < 2 or not is_question(self.question):
+            return
+        if asks_for_content(self.question):
+            return
+
+        def score(item: Published) -> float:
+            label = item.verdict.aligned_label or item.citations[0]
+            evidence = self.evidence.get(label)
+            previous = evidence.line_before(item.text) if evidence else ""
+            return answer_probability(self.question, item.text, weigh=self.weigh, previous=previous)
+
+        self.published.sort(key=score, reverse=True)
 
     # -- sources of sentences -------------------------------------------------------------------
 
