@@ -424,6 +424,9 @@ ANSWER_QUOTE_MIN_OVERLAP = env_float("ANSWER_QUOTE_MIN_OVERLAP", 0.4)
 # probability of stating what was asked (and so must a quote put in its place); 0 switches the
 # check off. Chosen on the dev gold spans (docs/decisions.md, "Off-target sentences").
 ANSWER_MIN_ANSWER_SCORE = env_float("ANSWER_MIN_ANSWER_SCORE", 0.2)
+# The passage sentence that scores best leads the answer when it outranks the model's first
+# sentence (dev simulation and run in docs/decisions.md, "lead quote").
+ANSWER_LEAD_QUOTE = env_bool("ANSWER_LEAD_QUOTE", True)
 # Once one passage clears that gate, others join the prompt above these lower floors.
 ANSWER_KEEP_LEXICAL_RELEVANCE = env_float("ANSWER_KEEP_LEXICAL_RELEVANCE", 0.2)
 ANSWER_KEEP_DENSE_RELEVANCE = env_float("ANSWER_KEEP_DENSE_RELEVANCE", 0.25)

@@ -66,6 +66,7 @@ class AnswerConfig:
     crosslingual: bool  # ANSWER_CROSSLINGUAL: answer in the sources' language, translate back
     quote_min_overlap: float  # ANSWER_QUOTE_MIN_OVERLAP: a fallback quote shares this much
     min_answer_score: float  # ANSWER_MIN_ANSWER_SCORE: a published sentence answers the question
+    lead_quote: bool  # ANSWER_LEAD_QUOTE: the best-answering passage sentence may lead
     relevance: RelevanceConfig
     verifier: VerifierConfig
 
@@ -83,6 +84,7 @@ class AnswerConfig:
             crosslingual=s.ANSWER_CROSSLINGUAL,
             quote_min_overlap=_unit("ANSWER_QUOTE_MIN_OVERLAP", s.ANSWER_QUOTE_MIN_OVERLAP),
             min_answer_score=_unit("ANSWER_MIN_ANSWER_SCORE", s.ANSWER_MIN_ANSWER_SCORE),
+            lead_quote=s.ANSWER_LEAD_QUOTE,
             relevance=RelevanceConfig(
                 min_lexical=_floor("ANSWER_MIN_LEXICAL_RELEVANCE", s.ANSWER_MIN_LEXICAL_RELEVANCE),
                 min_dense=_floor("ANSWER_MIN_DENSE_RELEVANCE", s.ANSWER_MIN_DENSE_RELEVANCE),

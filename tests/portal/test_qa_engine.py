@@ -279,3 +279,31 @@ def test_a_yes_no_question_gets_the_sentence_that_answers_it_first(db):
     assert ordered(yes_no) == [second, first]
     # A wh-question reads in the drafted order.
     assert ordered("How do adults renew their passport by mail?") == [first, second]
+
+
+def test_the_sentence_that_answers_best_leads_when_it_outranks_the_models_first(db):
+    from portal.qa.verify.answering import answer_probability
+
+    passages = {
+        "1": "Children under 16 must apply in person with both parents.",
+        "2": "Adults may renew by mail. Mail renewal takes 6 to 8 weeks.",
+    }
+    evidence = {lbl: PassageEvidence.of(lbl, text) for lbl, text in passages.items()}
+    drafted, answers = passages["1"], "Mail renewal takes 6 to 8 weeks."
+    assert answer_probability(QUESTION, answers) > answer_probability(QUESTION, drafted)
+
+    def claims(policy):
+        claims = ClaimPass(question=QUESTION, evidence=evidence, language="en", policy=policy,
+                           verifier=VerifierConfig())  # fmt: skip
+        claims.check_text(f"{drafted} [1]")
+        claims.lead_with_best_quote()
+        return claims
+
+    answer = claims(ANSWER)
+    assert [(p.text, p.citations, p.quoted) for p in answer.published] == [
+        (answers, ["2"], True),
+        (drafted, ["1"], False),
+    ]
+    assert answer.lead_verdicts == [1] and answer.verdicts[1].supported
+    # A person's edit is never overruled by a quote.
+    assert [p.text for p in claims(EDIT).published] == [drafted]

@@ -106,8 +106,9 @@ def test_the_documents_title_copied_before_a_sentence_is_not_published(knowledge
     scripted("Passport renewal Mail renewal takes 6 to 8 weeks [1].")
     outcome = answer_run(question="How long does passport renewal by mail take?")
     assert outcome.status == "answered", outcome.guidance
-    assert outcome.sentences[0]["text"] == "Mail renewal takes 6 to 8 weeks."
-    assert not outcome.sentences[0]["quoted"]  # the model's sentence, verified, not a quote
+    # The model's sentence, verified, not a quote (a better-answering quote may lead it).
+    drafted = [s for s in outcome.sentences if not s["quoted"]]
+    assert drafted[0]["text"] == "Mail renewal takes 6 to 8 weeks."
     assert outcome.answer.draft.startswith("Passport renewal Mail renewal")  # the draft as written
 
 
@@ -436,7 +437,8 @@ def test_a_case_record_answer_may_call_its_subject_the_patient(knowledge, script
     question = "痔的病例中，患者肛门肿物脱出和便血各有多长时间？结肠镜检查发现了什么？"
     outcome = answer_run(question=question)
     assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
-    assert outcome.sentences[0]["text"].startswith("患者")
+    drafted = [s for s in outcome.sentences if not s["quoted"]]
+    assert drafted[0]["text"].startswith("患者")
 
 
 def test_the_real_models_draft_for_the_hemorrhoid_case_is_published_with_corrected_citations(
@@ -468,9 +470,10 @@ def test_the_real_models_draft_for_the_hemorrhoid_case_is_published_with_correct
     outcome = answer_run(question=question)
     assert outcome.status == "answered", (outcome.guidance, outcome.answer.verification)
     assert labels["history"] != labels["exams"]
-    published = [(s["text"], s["citations"], s["quoted"]) for s in outcome.sentences]
-    assert published[0] == ("患者肛门肿物脱出2年，便血1周。", [labels["history"]], False)
-    assert published[1][1:] == ([labels["exams"]], False) and "结直肠粘膜" in published[1][0]
+    # The model's sentences (a quote that answers better may lead them, within three).
+    published = [(s["text"], s["citations"]) for s in outcome.sentences if not s["quoted"]]
+    assert published[0] == ("患者肛门肿物脱出2年，便血1周。", [labels["history"]])
+    assert published[1][1] == [labels["exams"]] and "结直肠粘膜" in published[1][0]
     recited = outcome.answer.verification[1]
     assert recited["drafted_labels"] == [labels["history"]] and recited["supported"]
 

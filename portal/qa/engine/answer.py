@@ -345,9 +345,12 @@ def _persist(run: AnswerRun, *, status: str, reason: str = "", text: str = "") -
     answer.guidance = text
     answer.sentences = published
     answer.published_text = published_text(published)
+    lead = set(claims.lead_verdicts) if claims else set()
     answer.verification = [
         v.as_dict()
         | ({"fallback": True} if run.fallback_from is not None and i >= run.fallback_from else {})
+        # Quotes the engine put in front are not the model's writing either.
+        | ({"fallback": True, "lead_quote": True} if i in lead else {})
         for i, v in enumerate(claims.verdicts if claims else [])
     ]
     answer.retrieved = [
@@ -406,6 +409,8 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
     """Route, persist, and only then release the sentences a reader may see."""
     claims = run.claims
     if claims.published:
+        if run.config.lead_quote:
+            claims.lead_with_best_quote()
         claims.conclusion_first()
         _translate_back(run)
     if not claims.published:

@@ -22,6 +22,7 @@ from portal.qa.verify import (
     VerifierConfig,
     as_claimed,
     asks_for_content,
+    best_answer_sentence,
     claim_verify,
     finding,
     quote_for,
@@ -99,6 +100,7 @@ class ClaimPass:
     resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
     model_refused: bool = False
     removed: int = 0
+    lead_verdicts: list[int] = field(default_factory=list)  # verdicts of quotes put in front
     verify_s: float = 0.0
     guard_s: float = 0.0
     first_published_s: float | None = None
@@ -199,7 +201,8 @@ class ClaimPass:
             return None
         return item
 
-    def _guard(self, item: Published) -> bool:
+    def _blocked(self, item: Published) -> str | None:
+        """Why the output guard blocks ``item``, or None when it passes."""
         mark = time.perf_counter()
         verdict = safety.output_check(
             question=self.raw_question or self.question,
@@ -210,14 +213,63 @@ class ClaimPass:
         )
         self.guard_s += time.perf_counter() - mark
         if not verdict.blocked_sentence_indexes:
+            return None
+        return ", ".join(f"{r.code}.{r.category}" for r in verdict.reasons) or "blocked"
+
+    def _guard(self, item: Published) -> bool:
+        reason = self._blocked(item)
+        if reason is None:
             return True
-        reason = ", ".join(f"{r.code}.{r.category}" for r in verdict.reasons) or "blocked"
         self.verdicts[-1] = self.verdicts[-1].with_finding(
             finding(Problem.OUTPUT_BLOCKED, reason=reason)
         )
         self.resolved[-1] = False
         self.removed += 1
         return False
+
+    def _answer_score(self, item: Published) -> float:
+        evidence = self.evidence.get(item.verdict.aligned_label or item.citations[0])
+        previous = evidence.line_before(item.text) if evidence else ""
+        return answer_probability(self.question, item.text, weigh=self.weigh, previous=previous)
+
+    def lead_with_best_quote(self) -> None:
+        """The passage sentence the answer-sentence scorer ranks best among all the passages
+        leads the answer when it outranks what the model wrote first: the 0.5B model often
+        writes a true sentence of the right page that is not the one asked about. It is quoted
+        verbatim, verified and guarded like any sentence, and the answer stays within
+        ``max_sentences`` (the last sentence gives way). Only under a policy with
+        ``on_target_check``, and only where something was published (a model that found no
+        answer is not overruled)."""
+        if not self.policy.on_target_check or not self.published:
+            return
+        best = best_answer_sentence(
+            self.question,
+            self.evidence,
+            exclude={p.text for p in self.published},
+            weigh=self.weigh,
+            min_answer=self._answer_floor,
+        )
+        if best is None or best[2] <= self._answer_score(self.published[0]):
+            return
+        label, sentence, _ = best
+        mark = time.perf_counter()
+        verdict = claim_verify(
+            sentence,
+            (label,),
+            self.evidence,
+            config=replace(self.verifier, recite=False),
+            embed=self.embed,
+        )
+        self.verify_s += time.perf_counter() - mark
+        if not verdict.supported:
+            return
+        item = Published(verdict.text, [label], True, verdict)
+        if self._blocked(item) is not None:
+            return
+        self.lead_verdicts.append(len(self.verdicts))  # on the record, marked as not drafted
+        self.verdicts.append(verdict)
+        self.published.insert(0, item)
+        del self.published[self.policy.max_sentences :]
 
     def conclusion_first(self) -> None:
         """A yes/no question gets its conclusion first: the published sentences in order of how
@@ -228,13 +280,7 @@ class ClaimPass:
         if asks_for_content(self.question):
             return
 
-        def score(item: Published) -> float:
-            label = item.verdict.aligned_label or item.citations[0]
-            evidence = self.evidence.get(label)
-            previous = evidence.line_before(item.text) if evidence else ""
-            return answer_probability(self.question, item.text, weigh=self.weigh, previous=previous)
-
-        self.published.sort(key=score, reverse=True)
+        self.published.sort(key=self._answer_score, reverse=True)
 
     # -- sources of sentences -------------------------------------------------------------------
 

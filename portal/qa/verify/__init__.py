@@ -17,6 +17,7 @@ from portal.qa.verify.problems import FACT_PROBLEMS, Finding, Problem, finding
 from portal.qa.verify.question import (
     as_claimed,
     asks_for_content,
+    best_answer_sentence,
     quotable,
     quote_for,
     relevance,
@@ -37,6 +38,7 @@ __all__ = [
     "VerifierConfig",
     "as_claimed",
     "asks_for_content",
+    "best_answer_sentence",
     "claim_verify",
     "coverage",
     "finding",

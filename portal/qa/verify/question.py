@@ -7,7 +7,7 @@ its registry (which judges a claim against its evidence alone).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import textkit
 from llm_backend.text import is_heading, is_title
@@ -80,6 +80,43 @@ def quote_for(
     if score < min_answer:
         return None
     return without_leading_marks(candidates[best]) or None
+
+
+def best_answer_sentence(
+    question: str,
+    evidence: Mapping[str, PassageEvidence],
+    *,
+    exclude: set[str],
+    weigh: Weigh | None = None,
+    min_answer: float = 0.0,
+) -> tuple[str, str, float] | None:
+    """(label, sentence, probability) of the passage sentence most likely to answer the
+    question across all the passages (the answer-sentence scorer, each sentence read with the
+    line before it), or None when none is quotable or the best scores under ``min_answer``."""
+    candidates: list[tuple[str, str, str]] = []
+    for label, ev in evidence.items():
+        for i, sentence in enumerate(ev.sentences):
+            if (
+                sentence in exclude
+                or not quotable(sentence)
+                or is_heading(sentence)
+                or sentence.strip() in ev.titles
+            ):
+                continue
+            candidates.append((label, sentence, ev.sentences[i - 1] if i else ""))
+    if not candidates:
+        return None
+    score, best = sentences_ranked(
+        question,
+        [c[1] for c in candidates],
+        weigh=weigh,
+        previous=[c[2] for c in candidates],
+    )[0]
+    if score < min_answer:
+        return None
+    label, sentence, _ = candidates[best]
+    text = without_leading_marks(sentence)
+    return (label, text, score) if text else None
 
 
 # Marks no sentence may open with: list bullets, dashes, and punctuation left over from a split
