@@ -288,6 +288,12 @@ INGEST_PARSE_MEMORY_MB = env_int("INGEST_PARSE_MEMORY_MB", 1024, minimum=128)
 INGEST_STUCK_AFTER_S = env_int("INGEST_STUCK_AFTER_S", 900, minimum=30)
 # After this many deliveries (worker deaths included) a document is marked failed with the reason.
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3, minimum=1)
+# Planted instructions (ingestion/screening.py): every sentence of a new document is scored by the
+# learned detector; flagged ones are stored on the chunk and cut from evidence, prompts and
+# quotes. The threshold is the classifier file's per language unless set here.
+INGEST_SCREEN_PLANTED = env_bool("INGEST_SCREEN_PLANTED", True)
+INGEST_PLANTED_CLASSIFIER_PATH = env_str("INGEST_PLANTED_CLASSIFIER_PATH", "")
+INGEST_PLANTED_THRESHOLD = env_float("INGEST_PLANTED_THRESHOLD", None)
 
 # Embeddings and search (RetrievalConfig).
 # "use-multilingual" (default: Chinese + English + cross-language, offline), "minilm" (English),
@@ -508,6 +514,20 @@ SAFETY_CRISIS_LINES_ZH = env_str(
 )
 SAFETY_EMERGENCY_NUMBER_EN = env_str("SAFETY_EMERGENCY_NUMBER_EN", "911")
 SAFETY_EMERGENCY_NUMBER_ZH = env_str("SAFETY_EMERGENCY_NUMBER_ZH", "120")
+# The learned layer (portal/safety/learned.py; decision note in docs/decisions.md): harm and
+# medication-risk heads over the question's embedding, fitted by `manage.py safety_fit` on dev
+# splits. Thresholds come from the classifier file (chosen per language on dev); a value here
+# overrides them for every language. Empty = the file's.
+SAFETY_CLASSIFIER = env_bool("SAFETY_CLASSIFIER", True)
+SAFETY_CLASSIFIER_PATH = env_str("SAFETY_CLASSIFIER_PATH", "")  # default: the shipped file
+SAFETY_HARM_THRESHOLD = env_float("SAFETY_HARM_THRESHOLD", None)
+SAFETY_MEDICATION_ROUTING = env_bool("SAFETY_MEDICATION_ROUTING", True)
+SAFETY_MEDICATION_THRESHOLD = env_float("SAFETY_MEDICATION_THRESHOLD", None)
+SAFETY_MEDICATION_HOLD_THRESHOLD = env_float("SAFETY_MEDICATION_HOLD_THRESHOLD", None)
+# Harm in context: questions whose harm score reaches the floor are scored again with the
+# passages retrieval found (after retrieval, before the model sees anything).
+SAFETY_CONTEXT_CHECK = env_bool("SAFETY_CONTEXT_CHECK", True)
+SAFETY_CONTEXT_FLOOR = env_float("SAFETY_CONTEXT_FLOOR", None)
 
 # --- Audit (portal/audit/; docs/audit.md; AuditConfig in portal/audit/conf.py) ---
 # Signs checkpoints and keys the hashes of client addresses and attempted usernames. Production

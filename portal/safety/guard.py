@@ -1,8 +1,9 @@
 """The input guard: runs before retrieval on every question.
 
 Steps, each cheap: fold and decode the text (normalize.views), score the rules on every view
-(rules.py), match the sensitive-term lexicon, find personal data (pii.py), then choose one action
-with explainable reasons. No model call, no network.
+(rules.py), score the learned heads on the question's embedding (learned.py: harm, medication
+risk), match the sensitive-term lexicon, find personal data (pii.py), then choose one action with
+explainable reasons. No generative model call, no network.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from portal.safety import guidance, rules
+from portal.safety import guidance, learned, rules
 from portal.safety.lexicon import LexiconHit, lexicon_current
 from portal.safety.normalize import language_detect, views
 from portal.safety.pii import redact_with_findings
@@ -133,6 +134,11 @@ def input_check(
         reasons.append(Reason("injection", "encoded", "the request was hidden with an encoding"))
         escalate("refuse", "injection", "encoded")
 
+    verdict = learned.question_verdict(text, language)
+    for reason, wanted in verdict.reasons if verdict else ():
+        reasons.append(reason)
+        escalate(wanted, reason.code if wanted == "refuse" else None, reason.category)
+
     match = lexicon_match or (lambda folded: lexicon_current().match(folded))
     lex_seen: set[str] = set()
     for variant, value in seen.all_texts():
@@ -185,4 +191,5 @@ def input_check(
         emergency_notice=guidance.emergency_notice(language) if emergency else None,
         pii_kinds=tuple(sorted({f.kind for f in findings})),
         elapsed_ms=(time.perf_counter() - started) * 1000,
+        learned=verdict.summary() if verdict else {},
     )

@@ -38,6 +38,12 @@ class GuardResult:
     emergency_notice: str | None = None  # shown first when the question mentions an emergency
     pii_kinds: tuple[str, ...] = ()  # kinds redacted, e.g. ("PHONE", "PRC_ID")
     elapsed_ms: float = 0.0
+    # The learned heads' scores and whether the context check is due (learned.Verdict.summary).
+    learned: dict = field(default_factory=dict)
+
+    @property
+    def context_check(self) -> bool:
+        return bool(self.learned.get("context_check"))
 
     def as_dict(self) -> dict:
         return {
@@ -46,6 +52,7 @@ class GuardResult:
             "language": self.language,
             "refusal_reason": self.refusal_reason,
             "pii_kinds": list(self.pii_kinds),
+            "learned": self.learned,
         }
 
 

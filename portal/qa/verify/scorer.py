@@ -12,6 +12,7 @@ verifies on words alone, e.g. with the embedder switched off), each fitted on th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -118,3 +119,31 @@ def logistic_fit(
         if np.max(np.abs(step)) < 1e-8:
             break
     return theta[:-1], float(theta[-1])
+
+
+def fold_of(key: str, folds: int) -> int:
+    """A stable fold for ``key`` (a question, a prompt): rows that share a key share a fold."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def oof_probabilities(
+    x: np.ndarray,
+    y: np.ndarray,
+    keys: list[str],
+    *,
+    folds: int = 5,
+    l2: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """Out-of-fold probabilities: each row scored by a model fitted without its fold, the honest
+    dev estimate that thresholds are chosen on."""
+    fold = np.array([fold_of(k, folds) for k in keys])
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+    out = np.zeros(len(y))
+    for k in range(folds):
+        train, held = fold != k, fold == k
+        if not held.any() or len(set(y[train].tolist())) < 2:
+            continue
+        w, b = logistic_fit(x[train], y[train], l2=l2, sample_weight=weight[train])
+        out[held] = 1.0 / (1.0 + np.exp(-np.clip(x[held] @ w + b, -40, 40)))
+    return out

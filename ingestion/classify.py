@@ -1,0 +1,188 @@
+"""Small learned text classifiers over the product's sentence embeddings (no Django).
+
+A classifier file (JSON) holds one or more *heads*: a logistic model over the L2-normalised
+embedding of a text and its hashed word / character n-grams, plus the decision thresholds chosen
+for it on dev data, per language. The embedding carries meaning across phrasings and languages;
+the n-grams carry the few words that flip a request's intent ("without being caught", "不被发现"),
+which a sentence embedding blurs (dev, issue 20: Chinese contrast recall 0.59 -> 0.76 at the same
+false-refusal rate when n-grams were added). The
+file also records which embedder it was trained with, the hash of its training data and the dev
+figures behind each threshold, so a running process can say exactly what decided.
+
+Two files ship with the product, both fitted by ``manage.py safety_fit`` (portal/evaluation):
+
+- ``portal/safety/data/safety_classifier.json``: ``harm`` (a request the service must refuse) and
+  ``medication`` / ``medication_hold`` (a question about changing someone's medicines);
+- ``ingestion/data/planted_classifier.json``: ``planted`` (a document sentence addressed to an AI
+  that reads it, i.e. a planted instruction).
+
+Scoring one text costs one embedding (~2-5 ms with the default multilingual encoder on one
+thread) and a dot product per head.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingestion.embedding import load_embedder
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+PLANTED_FILE = DATA_DIR / "planted_classifier.json"
+NGRAM_DIM = 1 << 15
+# Lower-cased Latin words and numbers, and single Chinese characters: English n-grams are word
+# uni/bigrams, Chinese ones character uni/bi/trigrams (no segmenter needed, none can drift).
+_TOKEN = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
+
+
+def _is_cjk(token: str) -> bool:
+    return "\u4e00" <= token[0] <= "\u9fff"
+
+
+def ngrams(text: str) -> list[int]:
+    """The hashed n-gram indices of ``text`` (sorted, unique)."""
+    tokens = _TOKEN.findall(text.lower())
+    found: set[int] = set()
+    for n in (1, 2, 3):
+        for i in range(len(tokens) - n + 1):
+            gram = tokens[i : i + n]
+            if n == 3 and not all(_is_cjk(t) for t in gram):
+                continue
+            found.add(zlib.crc32(" ".join(gram).encode("utf-8")) % NGRAM_DIM)
+    return sorted(found)
+
+
+def ngram_value(indices: list[int]) -> float:
+    """Each present n-gram's feature value: the row is L2-normalised like the embedding."""
+    return 1.0 / math.sqrt(len(indices)) if indices else 0.0
+
+
+@dataclass(frozen=True)
+class Head:
+    """A logistic model over an embedding; ``thresholds`` maps a language (or "*") to the
+    probability from which the head fires."""
+
+    name: str
+    weights: np.ndarray
+    bias: float
+    thresholds: dict[str, float]
+    dev: dict = field(default_factory=dict)  # the dev figures that chose the thresholds
+    ngram_weights: dict[int, float] = field(default_factory=dict)  # absent n-grams weigh 0
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        z = vectors @ self.weights + self.bias
+        if self.ngram_weights:
+            for i, text in enumerate(texts):
+                found = ngrams(text)
+                z[i] += ngram_value(found) * sum(self.ngram_weights.get(g, 0.0) for g in found)
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+    def threshold(self, language: str) -> float:
+        return float(self.thresholds.get(language, self.thresholds.get("*", 0.5)))
+
+
+@dataclass(frozen=True)
+class EmbeddingClassifier:
+    version: str
+    embedder: str
+    data_hash: str
+    heads: dict[str, Head]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EmbeddingClassifier:
+        heads = {
+            name: Head(
+                name=name,
+                weights=np.asarray(part["weights"], dtype=np.float32),
+                bias=float(part["bias"]),
+                thresholds={k: float(v) for k, v in part["thresholds"].items()},
+                dev=part.get("dev", {}),
+                ngram_weights={int(k): float(v) for k, v in part.get("ngrams", {}).items()},
+            )
+            for name, part in data["heads"].items()
+        }
+        return cls(data["version"], data["embedder"], data["data_hash"], heads)
+
+    @classmethod
+    def from_file(cls, path: Path) -> EmbeddingClassifier:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(
+                f"classifier file {path} is missing: run `manage.py safety_fit` or point the "
+                "setting at a fitted file"
+            ) from exc
+        return cls.from_dict(data)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return _embed_cached(self.embedder, texts)
+
+    def scores(self, texts: list[str], heads: tuple[str, ...] | None = None) -> dict[str, list]:
+        """{head: [probability per text]} for the named heads (default: all)."""
+        vectors = self.embed(texts)
+        names = heads or tuple(self.heads)
+        return {name: self.heads[name].probabilities(vectors, texts).tolist() for name in names}
+
+
+def to_dict(*, version: str, embedder: str, data_hash: str, heads: dict[str, dict]) -> dict:
+    """The JSON a classifier file holds (the fit command writes it)."""
+    return {"version": version, "embedder": embedder, "data_hash": data_hash, "heads": heads}
+
+
+# A question is embedded by the guard and, a moment later, by the context check on the same
+# text; a small per-process memo keeps that to one encoder call.
+_MEMO_SIZE = 256
+_memo: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _embed_cached(spec: str, texts: list[str]) -> np.ndarray:
+    embedder = load_embedder(spec)
+    found: dict[int, np.ndarray] = {}
+    missing: list[int] = []
+    with _memo_lock:
+        for i, text in enumerate(texts):
+            hit = _memo.get((spec, text))
+            if hit is None:
+                missing.append(i)
+            else:
+                found[i] = hit
+    if missing:
+        fresh = embedder.embed([texts[i] for i in missing])
+        with _memo_lock:
+            for i, vector in zip(missing, fresh, strict=True):
+                found[i] = vector
+                if len(texts[i]) <= 2000:
+                    _memo[(spec, texts[i])] = vector
+                    if len(_memo) > _MEMO_SIZE:
+                        _memo.popitem(last=False)
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack([found[i] for i in range(len(texts))])
+
+
+_loaded: dict[str, EmbeddingClassifier] = {}
+_load_lock = threading.Lock()
+
+
+def classifier_load(path: str | Path) -> EmbeddingClassifier:
+    """The classifier in ``path``, loaded once per process."""
+    key = str(path)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded[key] = EmbeddingClassifier.from_file(Path(path))
+        return _loaded[key]
+
+
+def classifier_forget() -> None:
+    """Drop loaded classifiers (after a refit, or a settings change in a test)."""
+    with _load_lock:
+        _loaded.clear()

@@ -1,0 +1,490 @@
+"""`manage.py safety_fit`: train the learned safety heads on dev data only, choose their
+thresholds per language on out-of-fold dev scores, and write the classifier files.
+
+Heads (logistic models over the multilingual sentence embedding, ingestion.classify):
+
+- ``harm``: requests the service must refuse. Positives: the dev halves of the shared
+  AdvBench/HarmBench/JailbreakBench prompts, the bank's ``harm.*`` rows, the contrast set's
+  politely phrased harmful requests (both languages) and Flames' Safety/Legality/Data-protection
+  prompts (half weight: Flames has no refuse label, see safety_bank.py). Negatives: every
+  should-answer prompt (bank, CValues, Flames' other dimensions, the contrast set's harmless
+  questions that use alarming words) and the dev questions of every answer set (doc2dial,
+  PolicyQA, PubMedQA, CMB-Clin, STARD, the demo questions, the cross-lingual translations, the
+  medication-risk set). Threshold per language: the lowest whose out-of-fold false-refusal rate
+  on that language's harmless rows stays within ``--harm-false-rate``.
+- ``medication`` (hold-or-caution vs none) and ``medication_hold`` (hold vs caution): the dev half
+  of the medication-risk set written for issue 20, plus the answer sets' dev questions as
+  negatives of ``medication``.
+- ``planted``: sentences addressed to an AI (BIPIA's train attacks, the bank's injection rows and
+  the dev half of the written planted sentences) vs ordinary document sentences (dev corpora of
+  doc2dial, PolicyQA, PubMedQA, STARD, CMB-Clin, the demo knowledge, and the written hard
+  negatives). Threshold: the lowest whose out-of-fold false-flag rate on document sentences stays
+  within ``--planted-false-rate`` (a flagged sentence is cut from the evidence).
+
+Every class is balanced within its language, and the two languages weigh the same, so the few
+hundred Chinese rows are not drowned by the English ones. Test rows are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from sklearn.linear_model import LogisticRegression
+
+from ingestion.classify import NGRAM_DIM, PLANTED_FILE, ngram_value, ngrams, to_dict
+from ingestion.embedding import load_embedder
+from portal.evaluation import datasets
+from portal.qa.verify.scorer import fold_of
+from textkit import language_of, split_sentences
+
+DATA = Path(__file__).resolve().parent / "data"
+SAFETY_FILE = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "safety_classifier.json"
+EMBEDDER = "use-multilingual"
+C_GRID = (3.0, 10.0, 30.0)  # inverse L2 strength; the best out-of-fold AUC wins
+FOLDS = 5
+HARD_WEIGHT = 3.0
+NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
+# The written near misses each head's thresholds are chosen on (see head_fit).
+HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk"})
+MEDICATION_HARD = frozenset({"medication", "bank"})
+PLANTED_HARD = frozenset({"planted_sentences"})
+PER_SET_QUESTIONS = 400  # dev questions drawn from each answer set (negatives)
+PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    label: int
+    language: str
+    source: str
+    weight: float = 1.0
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _split_of(row: dict, prompt: str) -> str:
+    if row.get("split"):
+        return row["split"]
+    digest = hashlib.sha1(prompt.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return "dev" if int(digest[0], 16) < 8 else "test"
+
+
+def _dev(path: Path, field: str = "prompt") -> list[dict]:
+    return [r for r in _jsonl(path) if _split_of(r, r[field]) == "dev"]
+
+
+def _lang(row: dict, text: str) -> str:
+    return row.get("language") or language_of(text)
+
+
+def _sample(items: list[str], n: int) -> list[str]:
+    """A deterministic sample (by hash), so a refit sees the same rows."""
+    unique = sorted(
+        set(items), key=lambda t: hashlib.sha1(t.encode(), usedforsecurity=False).hexdigest()
+    )
+    return unique[:n]
+
+
+def _answer_set_questions() -> list[Row]:
+    rows = []
+    # CMB-Clin is held out (test only): it is never read here.
+    for name in (
+        "doc2dial",
+        "policyqa",
+        "pubmedqa",
+        "stard",
+        "doc2dial_zh",
+        "policyqa_zh",
+        "pubmedqa_zh",
+        "stard_en",
+    ):
+        try:
+            loaded = datasets.load(name, "dev")
+        except (FileNotFoundError, ValueError):
+            continue  # a checkout without ../shared: fit on what is here
+        for text in _sample([q.question for q in loaded.questions], PER_SET_QUESTIONS):
+            rows.append(Row(text, 0, language_of(text), f"questions:{name}"))
+    demo = DATA / "demo_questions" / "questions.jsonl"
+    for r in _jsonl(demo):
+        rows.append(Row(r["question"], 0, language_of(r["question"]), "questions:demo"))
+    return rows
+
+
+def harm_rows() -> list[Row]:
+    rows: list[Row] = []
+    shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
+    if shared.exists():
+        for r in _dev(shared):
+            rows.append(Row(r["prompt"], 1, "en", f"safety_prompts:{r['source']}"))
+    for r in _dev(DATA / "safety_bank.jsonl"):
+        category = r.get("category", "")
+        if r["expect"] == "refuse" and not category.startswith("harm."):
+            continue  # injections and out-of-scope requests have rules of their own
+        rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "bank"))
+    for r in _dev(DATA / "safety_contrast.jsonl"):
+        rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "contrast"))
+    for r in _dev(DATA / "flames_zh.jsonl"):
+        refuse = r["expect"] == "refuse"
+        rows.append(Row(r["prompt"], int(refuse), "zh", "flames", 0.5 if refuse else 1.0))
+    for r in _dev(DATA / "cvalues_answer.jsonl"):
+        rows.append(Row(r["prompt"], 0, "zh", "cvalues"))
+    for r in _dev(DATA / "medication_risk.jsonl"):
+        rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
+    return rows + _answer_set_questions()
+
+
+def medication_rows() -> tuple[list[Row], list[Row]]:
+    risk, hold = [], []
+    for r in _dev(DATA / "medication_risk.jsonl"):
+        risky = r["expect"] in ("hold", "caution")
+        risk.append(Row(r["prompt"], int(risky), r["language"], f"medication:{r['expect']}"))
+        if risky:
+            hold.append(Row(r["prompt"], int(r["expect"] == "hold"), r["language"], "medication"))
+    for row in _answer_set_questions():
+        if not row.source.startswith("questions:pubmedqa"):
+            # PubMedQA asks whether a treatment works in a trial: research, not a regimen; but
+            # its wording is close enough to dosing questions to blur the head, so it is
+            # left to the medication set's own "none" rows.
+            risk.append(row)
+    for r in _dev(DATA / "safety_bank.jsonl"):
+        if r["expect"] == "answer":
+            risk.append(Row(r["prompt"], 0, r["language"], "bank"))
+    return risk, hold
+
+
+def _corpus_sentences() -> list[Row]:
+    rows = []
+    for name in ("doc2dial", "policyqa", "pubmedqa"):
+        try:
+            loaded = datasets.load(name, "dev")
+        except (FileNotFoundError, ValueError):
+            continue
+        sentences = [s for d in loaded.corpus for s in split_sentences(d.text) if len(s) >= 12]
+        for text in _sample(sentences, PER_SET_SENTENCES):
+            rows.append(Row(text, 0, language_of(text), f"document:{name}"))
+    stard = datasets.DATASETS_DIR / "stard_lecoqa_zh" / "corpus-00.jsonl"
+    if stard.exists():
+        lines = stard.read_text(encoding="utf-8").splitlines()[:3000]
+        sentences = [
+            s for x in lines for s in split_sentences(json.loads(x)["content"]) if len(s) >= 12
+        ]
+        for text in _sample(sentences, PER_SET_SENTENCES):
+            rows.append(Row(text, 0, "zh", "document:stard"))
+    demo = DATA / "demo_questions" / "corpus.jsonl"
+    sentences = [s for d in _jsonl(demo) for s in split_sentences(d["text"]) if len(s) >= 12]
+    for text in _sample(sentences, PER_SET_SENTENCES):
+        rows.append(Row(text, 0, language_of(text), "document:demo"))
+    return rows
+
+
+def planted_rows() -> list[Row]:
+    rows: list[Row] = []
+    bipia = datasets.DATASETS_DIR / "bipia"
+    for name in ("text_attack_train.json", "code_attack_train.json"):
+        path = bipia / name
+        if path.exists():
+            for attacks in json.loads(path.read_text(encoding="utf-8")).values():
+                for text in attacks:
+                    rows.append(Row(text.strip(), 1, language_of(text), f"bipia:{name[:4]}"))
+    for r in _dev(DATA / "safety_bank.jsonl"):
+        if r.get("category", "").startswith("injection.") and r["expect"] == "refuse":
+            rows.append(Row(r["prompt"], 1, r["language"], "bank:injection"))
+    for r in _dev(DATA / "planted_sentences.jsonl", "text"):
+        rows.append(
+            Row(r["text"], int(r["label"] == "instruction"), r["language"], "planted_sentences")
+        )
+    return rows + _corpus_sentences()
+
+
+# --- fitting ----------------------------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Embeddings of training texts kept on disk between fits (keyed by the text's hash)."""
+
+    def __init__(self, path: Path, spec: str) -> None:
+        self.path, self.spec = path, spec
+        self.vectors: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as data:
+                self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+    def embed(self, texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
+        missing = sorted({t for t in texts if self.key(t) not in self.vectors})
+        if missing:
+            embedder = load_embedder(self.spec)
+            for start in range(0, len(missing), 256):
+                batch = missing[start : start + 256]
+                for text, vec in zip(batch, embedder.embed(batch), strict=True):
+                    self.vectors[self.key(text)] = vec
+                progress(f"embedded {min(start + 256, len(missing))}/{len(missing)} new texts")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(self.vectors)
+            vectors = np.stack([self.vectors[k] for k in keys])
+            np.savez(self.path, keys=np.array(keys), vectors=vectors)
+        return np.stack([self.vectors[self.key(t)] for t in texts]).astype(np.float64)
+
+
+def balanced_weights(rows: list[Row], hard: frozenset[str] = frozenset()) -> np.ndarray:
+    """Each (language, label) group sums to the same weight, times each row's own weight; rows
+    of the ``hard`` sources (written contrast cases) count HARD_WEIGHT times, so the boundary is
+    drawn where the near misses are, not among the easy negatives."""
+    weight = np.array(
+        [r.weight * (HARD_WEIGHT if r.source.split(":")[0] in hard else 1.0) for r in rows]
+    )
+    groups: dict[tuple[str, int], float] = {}
+    for r, w in zip(rows, weight, strict=True):
+        groups[(r.language, r.label)] = groups.get((r.language, r.label), 0.0) + w
+    return np.array(
+        [
+            w * len(rows) / (len(groups) * groups[(r.language, r.label)])
+            for r, w in zip(rows, weight, strict=True)
+        ]
+    )
+
+
+def features(x: np.ndarray, texts: list[str]) -> sp.csr_matrix:
+    """The design matrix the heads read: embedding | hashed n-grams (ingestion.classify)."""
+    rows, cols, vals = [], [], []
+    for i, text in enumerate(texts):
+        found = ngrams(text)
+        rows += [i] * len(found)
+        cols += found
+        vals += [ngram_value(found)] * len(found)
+    grams = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), NGRAM_DIM))
+    return sp.hstack([sp.csr_matrix(x), grams]).tocsr()
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    pos, neg = p[y == 1], p[y == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    order = np.argsort(np.concatenate([pos, neg]))
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(1, len(order) + 1)
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def threshold_for(p: np.ndarray, y: np.ndarray, *, false_rate: float) -> float:
+    """The lowest threshold whose false-positive rate on the negatives is <= ``false_rate``."""
+    negatives = np.sort(p[y == 0])[::-1]
+    if not len(negatives):
+        return 0.5
+    allowed = int(np.floor(false_rate * len(negatives)))
+    # Everything strictly above the (allowed+1)-th highest negative fires.
+    edge = negatives[min(allowed, len(negatives) - 1)]
+    return float(min(0.99, edge + 1e-6))
+
+
+def _model(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=3000)
+
+
+def oof(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, keys: list[str], c: float) -> np.ndarray:
+    """Out-of-fold probabilities (5 folds by the text's hash): the honest dev estimate that
+    thresholds are chosen on."""
+    fold = np.array([fold_of(k, FOLDS) for k in keys])
+    out = np.zeros(len(y))
+    for k in range(FOLDS):
+        train, held = fold != k, fold == k
+        model = _model(c).fit(x[train], y[train], sample_weight=w[train])
+        out[held] = model.predict_proba(x[held])[:, 1]
+    return out
+
+
+def head_fit(
+    name: str,
+    rows: list[Row],
+    x: np.ndarray,
+    *,
+    false_rate: float,
+    hard: frozenset[str] = frozenset(),
+    choose_on: frozenset[str] = frozenset(),
+    extra_rates: dict[str, float] | None = None,
+    progress: Callable[[str], None],
+) -> dict:
+    """Fit one head; thresholds per language are chosen on the out-of-fold scores of the
+    negatives from the ``choose_on`` sources (all negatives when none are named); ``hard``
+    sources weigh more in the fit. ``extra_rates`` records further named thresholds at other
+    false rates (the harm head's context floor)."""
+    y = np.array([r.label for r in rows], dtype=int)
+    w = balanced_weights(rows, hard)
+    keys = [r.text for r in rows]
+    design = features(x, keys)
+    best = None
+    for c in C_GRID:
+        p = oof(design, y, w, keys, c)
+        auc = _auc(y, p)
+        progress(f"{name}: C={c} out-of-fold AUC {auc:.4f}")
+        if best is None or auc > best[0]:
+            best = (auc, c, p)
+    auc, c, p = best
+    languages = np.array([r.language for r in rows])
+    sources = np.array([r.source for r in rows])
+    roots = np.array([r.source.split(":")[0] for r in rows])
+    chooser = np.isin(roots, list(choose_on)) if choose_on else np.ones(len(rows), dtype=bool)
+    dev = {
+        "C": c,
+        "oof_auc": round(auc, 4),
+        "false_rate_target": false_rate,
+        "chosen_on": sorted(choose_on) or "all negatives",
+    }
+    thresholds: dict[str, float] = {}
+    extra: dict[str, dict[str, float]] = {k: {} for k in extra_rates or {}}
+    for language in ("en", "zh"):
+        mask = languages == language
+        negatives = mask & (y == 0) & chooser
+        if not negatives.any() or not (mask & (y == 1)).any():
+            continue
+        t = threshold_for(p[negatives], y[negatives], false_rate=false_rate)
+        thresholds[language] = round(t, 6)
+        for key, rate in (extra_rates or {}).items():
+            extra[key][language] = round(
+                threshold_for(p[negatives], y[negatives], false_rate=rate), 6
+            )
+        fired = p >= t
+        dev[language] = {
+            "n_positive": int((mask & (y == 1)).sum()),
+            "n_negative": int((mask & (y == 0)).sum()),
+            "recall": round(float(fired[mask & (y == 1)].mean()), 4),
+            "false_rate_chosen_on": round(float(fired[negatives].mean()), 4),
+            "false_rate_all": round(float(fired[mask & (y == 0)].mean()), 4),
+            "auc": round(_auc(y[mask], p[mask]), 4),
+        }
+    thresholds["*"] = max(thresholds.values()) if thresholds else 0.5
+    for key, values in extra.items():
+        values["*"] = max(values.values()) if values else 1.0
+        dev[key] = values
+    by_source = {}
+    for source in sorted(set(sources.tolist())):
+        for label in (1, 0):
+            mask = (sources == source) & (y == label)
+            if not mask.any():
+                continue
+            t = np.array([thresholds.get(lang, thresholds["*"]) for lang in languages[mask]])
+            by_source[f"{source}:{'positive' if label else 'negative'}"] = {
+                "n": int(mask.sum()),
+                "fired": round(float((p[mask] >= t).mean()), 4),
+            }
+    dev["by_source"] = by_source
+    model = _model(c).fit(design, y, sample_weight=w)
+    coef = model.coef_[0]
+    dim = x.shape[1]
+    return {
+        "weights": [round(float(v), 6) for v in coef[:dim]],
+        "bias": round(float(model.intercept_[0]), 6),
+        "ngrams": {
+            str(i): round(float(v), 5)
+            for i, v in enumerate(coef[dim:])
+            if abs(v) >= NGRAM_MIN_WEIGHT
+        },
+        "thresholds": thresholds,
+        "dev": dev,
+    }
+
+
+def _data_hash(parts: list[list[Row]]) -> str:
+    digest = hashlib.sha256()
+    for rows in parts:
+        for r in rows:
+            digest.update(f"{r.label}\t{r.language}\t{r.weight}\t{r.text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def safety_fit(
+    *,
+    harm_false_rate: float = 0.03,
+    context_false_rate: float = 0.15,
+    medication_false_rate: float = 0.10,
+    planted_false_rate: float = 0.005,
+    out_safety: Path = SAFETY_FILE,
+    out_planted: Path = PLANTED_FILE,
+    cache: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    started = time.perf_counter()
+    cache = EmbeddingCache(cache or Path(settings.DATA_DIR) / "cache" / "safety_fit.npz", EMBEDDER)
+    harm = harm_rows()
+    risk, hold = medication_rows()
+    planted = planted_rows()
+    progress(f"rows: harm {len(harm)}, medication {len(risk)}/{len(hold)}, planted {len(planted)}")
+
+    def x_of(rows: list[Row]) -> np.ndarray:
+        return cache.embed([r.text for r in rows], progress)
+
+    heads = {
+        "harm": head_fit(
+            "harm",
+            harm,
+            x_of(harm),
+            false_rate=harm_false_rate,
+            hard=HARM_HARD,
+            choose_on=HARM_HARD,
+            extra_rates={"context_floor": context_false_rate},
+            progress=progress,
+        ),
+        "medication": head_fit(
+            "medication",
+            risk,
+            x_of(risk),
+            false_rate=medication_false_rate,
+            hard=MEDICATION_HARD,
+            choose_on=MEDICATION_HARD,
+            progress=progress,
+        ),
+        # Hold vs caution: a caution-labelled question that is held is safe, only slower, so
+        # this head is allowed a looser false rate.
+        "medication_hold": head_fit(
+            "medication_hold", hold, x_of(hold), false_rate=0.25, progress=progress
+        ),
+    }
+    safety_hash = _data_hash([harm, risk, hold])
+    safety = to_dict(
+        version=f"safety-lr-{safety_hash[:10]}",
+        embedder=EMBEDDER,
+        data_hash=safety_hash,
+        heads=heads,
+    )
+    planted_head = head_fit(
+        "planted",
+        planted,
+        x_of(planted),
+        false_rate=planted_false_rate,
+        hard=PLANTED_HARD,
+        progress=progress,
+    )
+    planted_hash = _data_hash([planted])
+    planted_file = to_dict(
+        version=f"planted-lr-{planted_hash[:10]}",
+        embedder=EMBEDDER,
+        data_hash=planted_hash,
+        heads={"planted": planted_head},
+    )
+    for path, data in ((out_safety, safety), (out_planted, planted_file)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+    summary = {
+        name: {k: v for k, v in head["dev"].items() if k != "by_source"}
+        | {"thresholds": head["thresholds"]}
+        for name, head in (*heads.items(), ("planted", planted_head))
+    }
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    summary["by_source"] = {
+        name: head["dev"]["by_source"] for name, head in (*heads.items(), ("planted", planted_head))
+    }
+    return summary

@@ -1,0 +1,140 @@
+"""The learned layer of the guard: harm and medication-risk heads over the question's embedding.
+
+The rules (rules.py) stay the fast first layer: they name the category and explain themselves.
+Rules only know the phrasings someone wrote down, so every question is also scored by logistic
+heads trained on a few thousand dev prompts from public benchmarks and our own written sets, in
+both languages (portal/evaluation/safety_fit.py; the file records its version, training-data
+hash and the dev figures behind each threshold):
+
+- ``harm`` >= its language's threshold refuses the question as unsafe;
+- ``harm`` >= the lower *context floor* marks it for the context check: once retrieval has run,
+  the question is scored again together with the passages it found, and refused when that
+  crosses the threshold (a question that reads mild alone but whose passages would help it:
+  lethal doses, synthesis routes, weapon details);
+- ``medication`` (a question about changing someone's medicines) cautions the answer, and
+  ``medication_hold`` on top of it holds the answer for a reviewer.
+
+Thresholds come from the classifier file; the SAFETY_*_THRESHOLD settings override them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from ingestion.classify import EmbeddingClassifier, classifier_load
+from portal.safety.results import Reason
+
+SAFETY_CLASSIFIER_FILE = Path(__file__).resolve().parent / "data" / "safety_classifier.json"
+# How much of each passage joins the question in the context check: the sentences a reader
+# would be helped by sit near the top of a chunk far more often than at its end.
+CONTEXT_CHARS = 400
+
+
+def safety_classifier() -> EmbeddingClassifier | None:
+    """The configured classifier, or None when SAFETY_CLASSIFIER is off."""
+    if not settings.SAFETY_CLASSIFIER:
+        return None
+    return classifier_load(settings.SAFETY_CLASSIFIER_PATH or SAFETY_CLASSIFIER_FILE)
+
+
+def _threshold(classifier: EmbeddingClassifier, head: str, language: str) -> float:
+    override = {
+        "harm": settings.SAFETY_HARM_THRESHOLD,
+        "medication": settings.SAFETY_MEDICATION_THRESHOLD,
+        "medication_hold": settings.SAFETY_MEDICATION_HOLD_THRESHOLD,
+    }.get(head)
+    if override is not None:
+        return override
+    return classifier.heads[head].threshold(language)
+
+
+def _context_floor(classifier: EmbeddingClassifier, language: str) -> float:
+    if settings.SAFETY_CONTEXT_FLOOR is not None:
+        return settings.SAFETY_CONTEXT_FLOOR
+    floors = classifier.heads["harm"].dev.get("context_floor", {})
+    return float(floors.get(language, floors.get("*", 1.0)))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the learned heads say about one question."""
+
+    harm: float
+    medication: float
+    medication_hold: float
+    reasons: tuple[tuple[Reason, str], ...]  # (reason, the action it asks for)
+    context_check: bool  # harm >= the context floor: score again with the passages
+    version: str = ""
+
+    def summary(self) -> dict:
+        """Scores only (no text): safe for the audit trail."""
+        return {
+            "version": self.version,
+            "harm": round(self.harm, 4),
+            "medication": round(self.medication, 4),
+            "medication_hold": round(self.medication_hold, 4),
+            "context_check": self.context_check,
+        }
+
+
+def question_verdict(text: str, language: str) -> Verdict | None:
+    classifier = safety_classifier()
+    if classifier is None:
+        return None
+    scores = classifier.scores([text])
+    harm = scores["harm"][0]
+    medication = scores["medication"][0]
+    hold = scores["medication_hold"][0]
+    reasons: list[tuple[Reason, str]] = []
+    version = classifier.version
+    harm_limit = limit = _threshold(classifier, "harm", language)
+    if harm >= limit:
+        reasons.append(
+            (
+                Reason("unsafe", "learned.harm",
+                       f"harm classifier {harm:.2f} >= {limit:.2f} ({version})", harm),
+                "refuse",
+            )
+        )  # fmt: skip
+    limit = _threshold(classifier, "medication", language)
+    if settings.SAFETY_MEDICATION_ROUTING and medication >= limit:
+        hold_limit = _threshold(classifier, "medication_hold", language)
+        if hold >= hold_limit:
+            detail = (
+                f"changes to one person's medicines ({medication:.2f}, hold {hold:.2f} >= "
+                f"{hold_limit:.2f}): a reviewer checks the answer first"
+            )
+            reasons.append((Reason("medical_risk", "medication.personal", detail, hold), "hold"))
+        else:
+            detail = f"a medicine dosing or interaction question ({medication:.2f} >= {limit:.2f})"
+            reasons.append(
+                (Reason("medical_caution", "medication.general", detail, medication), "caution")
+            )
+    floor = _context_floor(classifier, language)
+    return Verdict(
+        harm, medication, hold, tuple(reasons), floor <= harm < harm_limit, classifier.version
+    )
+
+
+def context_reason(question: str, language: str, passages: list[str]) -> Reason | None:
+    """Harm in context: the question read together with each retrieved passage (its opening
+    ``CONTEXT_CHARS``); a refusal reason when any pair crosses the harm threshold."""
+    classifier = safety_classifier()
+    if classifier is None or not passages or not settings.SAFETY_CONTEXT_CHECK:
+        return None
+    texts = [f"{question}\n{p[:CONTEXT_CHARS]}" for p in passages]
+    scores = classifier.scores(texts, heads=("harm",))["harm"]
+    best = max(scores)
+    limit = _threshold(classifier, "harm", language)
+    if best < limit:
+        return None
+    return Reason(
+        "unsafe",
+        "learned.harm_in_context",
+        f"with the passages retrieval found, the request scores {best:.2f} >= {limit:.2f} "
+        f"({classifier.version})",
+        best,
+    )
