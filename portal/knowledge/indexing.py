@@ -334,11 +334,13 @@ def keywords_refresh(*, batch: int = 2000) -> int:
     changed = 0
     for start in range(0, len(ids), batch):
         rows = list(
-            Chunk.objects.filter(pk__in=ids[start : start + batch]).only("text", "keywords")
+            Chunk.objects.filter(pk__in=ids[start : start + batch]).only(
+                "text", "keywords", "planted"
+            )
         )
         stale = []
         for chunk in rows:
-            keywords = " ".join(tokenize(chunk.text))
+            keywords = " ".join(tokenize(chunk.evidence_text))
             if keywords != chunk.keywords:
                 chunk.keywords = keywords
                 stale.append(chunk)

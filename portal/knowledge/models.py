@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ingestion.screening import text_without
+
 
 class Audience(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -122,6 +124,10 @@ class Chunk(models.Model):
     # Space-separated BM25 tokens (ingestion.tokenize), computed once at chunk time so the keyword
     # index can be rebuilt from the database without segmenting Chinese text again.
     keywords = models.TextField(blank=True, default="")
+    # Sentences the planted-instruction detector flagged at ingestion (ingestion.screening):
+    # [{"start", "end", "text", "score"}] with offsets into ``text``. They stay in the stored
+    # text (citations point into the original) but never reach evidence, prompts or quotes.
+    planted = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["version", "position"]
@@ -132,6 +138,11 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.pk} ({self.version_id}#{self.position})"
+
+    @property
+    def evidence_text(self) -> str:
+        """The text retrieval, prompts, verification and quotes read: flagged spans cut out."""
+        return text_without(self.text, self.planted)
 
 
 class ChunkEmbedding(models.Model):

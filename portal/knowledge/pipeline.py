@@ -23,6 +23,7 @@ from ingestion.chunking import chunk_document
 from ingestion.embedding import load_embedder
 from ingestion.errors import IngestionError
 from ingestion.sandbox import parse_file_shared
+from ingestion.screening import PlantedSpan, planted_classifier, planted_spans, text_without
 from ingestion.tokenize import tokenize
 from ingestion.types import ParsedDocument, ParseLimits
 from portal.knowledge.indexing import indexes_sync
@@ -143,6 +144,7 @@ def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
         max_chars=settings.INGEST_CHUNK_MAX_CHARS,
         overlap_chars=settings.INGEST_CHUNK_OVERLAP_CHARS,
     )
+    planted = _screen(drafts)
     # One transaction: either every chunk of the version exists or none does, which is what the
     # exists() check above relies on when the step is re-run.
     with transaction.atomic():
@@ -157,13 +159,28 @@ def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
                     page_end=d.page_end,
                     char_start=d.char_start,
                     char_end=d.char_end,
-                    keywords=" ".join(tokenize(d.text)),
+                    keywords=" ".join(tokenize(text_without(d.text, spans))),
+                    planted=[span.as_json() for span in spans],
                 )
-                for d in drafts
+                for d, spans in zip(drafts, planted, strict=True)
             ],
             ignore_conflicts=True,
         )
-    _step_finished(job, "chunk", started, f"{len(drafts)} chunks")
+    flagged = sum(len(spans) for spans in planted)
+    if flagged:
+        _log(job, f"{flagged} sentence(s) addressed to an AI were flagged and kept out of answers")
+    _step_finished(job, "chunk", started, f"{len(drafts)} chunks, {flagged} flagged sentence(s)")
+
+
+def _screen(drafts: list) -> list[list[PlantedSpan]]:
+    """The planted-instruction spans of each chunk (none when INGEST_SCREEN_PLANTED is off)."""
+    if not settings.INGEST_SCREEN_PLANTED:
+        return [[] for _ in drafts]
+    classifier = planted_classifier(settings.INGEST_PLANTED_CLASSIFIER_PATH)
+    return [
+        planted_spans(d.text, classifier=classifier, threshold=settings.INGEST_PLANTED_THRESHOLD)
+        for d in drafts
+    ]
 
 
 def _embed_rows(rows: list[tuple[int, str]], on_batch: Callable[[int], None]) -> None:
@@ -187,12 +204,15 @@ def _embed_rows(rows: list[tuple[int, str]], on_batch: Callable[[int], None]) ->
 
 
 def _pending_rows(version_ids: list[int]) -> list[tuple[int, str]]:
-    return list(
+    """(chunk id, evidence text) of the chunks without a vector: flagged spans are not embedded,
+    so a planted instruction cannot pull its chunk into a search either."""
+    rows = (
         Chunk.objects.filter(version_id__in=version_ids)
         .exclude(embeddings__model=settings.EMBEDDING_MODEL)
         .order_by("version_id", "position")
-        .values_list("id", "text")
+        .values_list("id", "text", "planted")
     )
+    return [(pk, text_without(text, planted)) for pk, text, planted in rows]
 
 
 def _embed(job: IngestionJob, progress: Progress | None) -> None:

@@ -57,6 +57,9 @@ class Passage:
     page_end: int | None
     document_id: int = 0
     language: str = ""
+    # The flagged planted-instruction sentences cut from ``text`` (the output guard blocks a
+    # published sentence that repeats one).
+    planted: tuple[str, ...] = ()
 
 
 class Reranker(Protocol):
@@ -259,7 +262,7 @@ def _passages(ranked: list[tuple[int, float]]) -> list[Passage]:
         Passage(
             chunk_id=c.pk,
             score=score,
-            text=c.text,
+            text=c.evidence_text,
             document_title=c.version.document.title,
             collection=c.version.document.collection.name,
             version=c.version.number,
@@ -269,6 +272,7 @@ def _passages(ranked: list[tuple[int, float]]) -> list[Passage]:
             page_end=c.page_end,
             document_id=c.version.document_id,
             language=c.version.language,
+            planted=tuple(span["text"] for span in c.planted),
         )
         for chunk_id, score in ranked
         if (c := by_id.get(chunk_id)) is not None

@@ -153,3 +153,21 @@ def groups_mentioned(
         for hit in hits:
             found[hit] = found.get(hit, frozenset()) | {key}
     return found
+
+
+def planted_by_version(document) -> dict[int, list[dict]]:
+    """{version id: [{"position", "text", "score"}]}: the sentences ingestion flagged as
+    addressed to an AI in each version of ``document`` (shown to admins on its page)."""
+    flagged: dict[int, list[dict]] = {}
+    rows = (
+        Chunk.objects.filter(version__document=document)
+        .exclude(planted=[])
+        .order_by("version_id", "position")
+        .values_list("version_id", "position", "planted")
+    )
+    for version_id, position, spans in rows:
+        for span in spans:
+            flagged.setdefault(version_id, []).append(
+                {"position": position, "text": span["text"], "score": span["score"]}
+            )
+    return flagged

@@ -24,6 +24,7 @@ from portal.knowledge.selectors import (
     documents_overview,
     ingestion_health,
     live_versions,
+    planted_by_version,
 )
 from portal.knowledge.services import (
     UploadResult,
@@ -112,6 +113,9 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("knowledge:document_detail", pk=document.pk)
     versions = document.versions.select_related("job").order_by("-number")
     live = set(live_versions().filter(document=document).values_list("pk", flat=True))
+    flagged = planted_by_version(document)
+    for version in versions:
+        version.flagged = flagged.get(version.pk, [])
     return render(
         request,
         "knowledge/document_detail.html",

@@ -172,7 +172,7 @@ def _citations_ensure(answer: Answer, labels: set[str], passages: list[dict]) ->
             page_start=chunk.page_start,
             page_end=chunk.page_end,
             effective_from=chunk.version.effective_from.isoformat(),
-            quote=chunk.text,
+            quote=chunk.evidence_text,
         )
 
 

@@ -19,7 +19,7 @@ from portal.safety.lexicon import LexiconHit, lexicon_current
 from portal.safety.normalize import fold
 from portal.safety.pii import _CN_LANDLINE, _CN_MOBILE, _EMAIL, _US_PHONE
 from portal.safety.results import OutputGuardResult, Reason
-from textkit import CJK_CHARS, CJK_RUN, split_sentences
+from textkit import CJK_CHARS, CJK_RUN, content_units, split_sentences
 
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s)\]>，。]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|cn|io|xyz|top|"
@@ -317,6 +317,21 @@ def question_notice(question: str, language: str) -> str | None:
     return "\n".join(notices) or None
 
 
+# A published sentence that holds this share of a flagged sentence's content units repeats it.
+PLANTED_REPEAT_SHARE = 0.5
+
+
+def repeats_planted(sentence: str, planted: tuple[str, ...]) -> bool:
+    if not planted:
+        return False
+    mine = content_units(sentence)
+    for span in planted:
+        theirs = content_units(span)
+        if len(theirs) >= 3 and len(mine & theirs) >= PLANTED_REPEAT_SHARE * len(theirs):
+            return True
+    return False
+
+
 def output_check(
     *,
     question: str,
@@ -327,10 +342,13 @@ def output_check(
     system_prompt: str = "",
     lexicon_match: Callable[[str], list[LexiconHit]] | None = None,
     translated: frozenset[int] = frozenset(),
+    planted: tuple[str, ...] = (),
 ) -> OutputGuardResult:
     """Check a verified draft. See services.output_check for the contract. ``translated``: the
     indexes of sentences that are aligned translations of another sentence into the reader's
-    language (every check applies to them but the word lookup of instructions in the passage)."""
+    language (every check applies to them but the word lookup of instructions in the passage).
+    ``planted``: sentences ingestion flagged as addressed to an AI in the cited chunks; a
+    sentence that repeats one is blocked, whatever else it says."""
     reasons: list[Reason] = []
     blocked: set[int] = set()
     full = " ".join(s for s, _ in sentences)
@@ -381,6 +399,14 @@ def output_check(
             sentence, source, _digits(source_raw), spans, same_language=i not in translated
         )
         sentence_reasons += _sentence_medical(sentence, source_raw, bool(labels))
+        if i not in translated and repeats_planted(sentence, planted):
+            sentence_reasons.append(
+                Reason(
+                    "indirect_injection",
+                    "planted_span",
+                    "repeats a sentence that ingestion flagged as an instruction to an AI",
+                )
+            )
         if medical.facts(sentence):
             dose_stated = True
         for hit in match(fold(sentence)):

@@ -4,8 +4,10 @@ Pipeline contract (names are stable; fields may be added):
 
     input_check(text, *, language=None) -> GuardResult            before retrieval
     output_check(*, question, sentences, passages, language, canary, system_prompt="",
-                 translated=frozenset())
+                 translated=frozenset(), planted=())
         -> OutputGuardResult                                       after verification
+    context_reason(question, language, passages) -> Reason | None  after retrieval, when
+                                                                   GuardResult.context_check
     route(input_result, output_result, verification_summary) -> Decision
     redact(text, *, language=None) -> str                          for logs and the audit trail
     emergency_notice(text, *, language=None) -> str | None         crisis/emergency notice first
@@ -21,6 +23,7 @@ from pathlib import Path
 from django.db import transaction
 
 from portal.safety.guard import input_check
+from portal.safety.learned import context_reason
 from portal.safety.lexicon import lexicon_forget
 from portal.safety.models import LexiconVersion, SensitiveTerm, TermAction
 from portal.safety.normalize import language_detect
@@ -35,6 +38,7 @@ __all__ = [
     "GuardResult",
     "OutputGuardResult",
     "Reason",
+    "context_reason",
     "emergency_notice",
     "input_check",
     "lexicon_load",

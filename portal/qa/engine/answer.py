@@ -195,6 +195,26 @@ def _translate_back(run: AnswerRun) -> None:
             item.translation_problems = done.problems
 
 
+# The passages the context check reads with the question: those the prompt would show first.
+CONTEXT_PASSAGES = 3
+
+
+def _harmful_in_context(run: AnswerRun) -> bool:
+    """Harm in context: a question the guard found borderline is scored again with what
+    retrieval found; a request whose passages would help it is refused before any model reads
+    them (portal/safety/learned.py)."""
+    if not run.checked.context_check or not run.found:
+        return False
+    with run.step("guard_context"):
+        reason = safety.context_reason(
+            run.question, run.language, [p.text for p in run.found[:CONTEXT_PASSAGES]]
+        )
+    if reason is None:
+        return False
+    run.answer.guard["context"] = reason.as_dict()
+    return True
+
+
 def _relevance(run: AnswerRun) -> bool:
     with run.step("relevance"):
         implied = groups_mentioned(
@@ -276,6 +296,7 @@ def _generate(run: AnswerRun) -> Iterator[dict]:
         quote_min_overlap=run.config.quote_min_overlap,
         min_answer_score=run.config.min_answer_score,
         weigh=run.weigh,
+        planted=_planted(run),
     )
     backend = generation_backend()
     run.answer.backend = backend.kind
@@ -305,6 +326,10 @@ def _pass(run: AnswerRun, backend, request: GenerationRequest, *, step: str) -> 
         run.timings.setdefault("first_token", round(claims.usage.first_token_s, 4))
 
 
+def _planted(run: AnswerRun) -> tuple[str, ...]:
+    return tuple(text for p in run.passages.values() for text in p.planted)
+
+
 def _route(run: AnswerRun) -> safety.Decision:
     claims = run.claims
     # Translations are shown to the reader too, so the guard reads them beside their originals.
@@ -319,6 +344,7 @@ def _route(run: AnswerRun) -> safety.Decision:
             language=run.answer_language,
             canary=run.canary,
             translated=frozenset(range(originals, len(sentences))),
+            planted=_planted(run),
         )
     decision = safety.route(
         run.checked, verdict, {"drafted": len(claims.resolved), "supported": sum(claims.resolved)}
@@ -453,6 +479,11 @@ def _events(run: AnswerRun) -> Iterator[dict]:
     yield {"event": "progress", "stage": "retrieving", "verified": 0}
     _retrieve(run)
     _cross(run)
+    if _harmful_in_context(run):
+        yield _refused(
+            run, RefusalReason.UNSAFE, guidance.refused(RefusalReason.UNSAFE, language=run.language)
+        )
+        return
     if not _relevance(run):
         yield _refused(
             run, RefusalReason.NO_SUPPORT, guidance.no_support(run.found, language=run.language)

@@ -95,6 +95,7 @@ class ClaimPass:
     # ANSWER_MIN_ANSWER_SCORE: the answer-sentence scorer's probability a published sentence
     # (and a quote put in place of one) needs under a policy with ``on_target_check``.
     min_answer_score: float = 0.0
+    planted: tuple[str, ...] = ()  # flagged sentences of the cited chunks (never published)
     published: list[Published] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
@@ -210,6 +211,7 @@ class ClaimPass:
             passages={lbl: ev.text for lbl, ev in self.evidence.items()},
             language=self.language,
             canary=self.canary,
+            planted=self.planted,
         )
         self.guard_s += time.perf_counter() - mark
         if not verdict.blocked_sentence_indexes:

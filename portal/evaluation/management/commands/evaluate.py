@@ -53,13 +53,23 @@ class Command(BaseCommand):
             "(chosen by a hash of their id), for corpora too large to ingest in one sitting",
         )
         # --- Safety (portal/evaluation/safety.py): `evaluate safety --prompts FILE.jsonl`
-        parser.add_argument("--prompts", help="safety: JSONL bank, or bank / cvalues / flames")
+        parser.add_argument(
+            "--prompts",
+            help="safety: a JSONL bank, or bank / cvalues / flames / contrast / medication / "
+            "safety_prompts",
+        )
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 
     def handle(self, *args, **opts) -> None:
         if opts["what"] == "safety":
+            bar = tqdm(desc="prompts", disable=None)
+
+            def advance(n: int, total: int) -> None:
+                bar.total = total
+                bar.update(n - bar.n)
+
             try:
-                evaluate_command(opts=opts, write=self.stdout.write)
+                evaluate_command(opts=opts, write=self.stdout.write, progress=advance)
             except (ValueError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
             return
