@@ -34,17 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from ingestion.embedding import load_embedder
+from textkit import CJK_RANGES, is_cjk_char
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PLANTED_FILE = DATA_DIR / "planted_classifier.json"
 NGRAM_DIM = 1 << 15
 # Lower-cased Latin words and numbers, and single Chinese characters: English n-grams are word
 # uni/bigrams, Chinese ones character uni/bi/trigrams (no segmenter needed, none can drift).
-_TOKEN = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
-
-
-def _is_cjk(token: str) -> bool:
-    return "\u4e00" <= token[0] <= "\u9fff"
+_TOKEN = re.compile(rf"[a-z0-9']+|[{CJK_RANGES}]")
 
 
 def ngrams(text: str) -> list[int]:
@@ -54,7 +51,7 @@ def ngrams(text: str) -> list[int]:
     for n in (1, 2, 3):
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
-            if n == 3 and not all(_is_cjk(t) for t in gram):
+            if n == 3 and not all(is_cjk_char(t[0]) for t in gram):
                 continue
             found.add(zlib.crc32(" ".join(gram).encode("utf-8")) % NGRAM_DIM)
     return sorted(found)
@@ -76,6 +73,9 @@ class Head:
     thresholds: dict[str, float]
     dev: dict = field(default_factory=dict)  # the dev figures that chose the thresholds
     ngram_weights: dict[int, float] = field(default_factory=dict)  # absent n-grams weigh 0
+    # "embedding": the head reads a text's embedding (and n-grams); any other name: a vector its
+    # caller builds (e.g. the harm-in-context combiner's few features).
+    inputs: str = "embedding"
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         z = vectors @ self.weights + self.bias
@@ -106,6 +106,7 @@ class EmbeddingClassifier:
                 thresholds={k: float(v) for k, v in part["thresholds"].items()},
                 dev=part.get("dev", {}),
                 ngram_weights={int(k): float(v) for k, v in part.get("ngrams", {}).items()},
+                inputs=part.get("inputs", "embedding"),
             )
             for name, part in data["heads"].items()
         }
@@ -126,9 +127,10 @@ class EmbeddingClassifier:
         return _embed_cached(self.embedder, texts)
 
     def scores(self, texts: list[str], heads: tuple[str, ...] | None = None) -> dict[str, list]:
-        """{head: [probability per text]} for the named heads (default: all)."""
+        """{head: [probability per text]} for the named heads (default: every head that reads
+        an embedding)."""
         vectors = self.embed(texts)
-        names = heads or tuple(self.heads)
+        names = heads or tuple(n for n, h in self.heads.items() if h.inputs == "embedding")
         return {name: self.heads[name].probabilities(vectors, texts).tolist() for name in names}
 
 

@@ -292,10 +292,11 @@ def evaluate_command(
             part = [p for p in prompts if p["split"] == name]
             if part:
                 sub = safety_evaluate(prompts=part, outcome=outcome)
-                report["by_split"][name] = {
-                    "should_refuse": sub["should_refuse"],
-                    "should_answer": sub["should_answer"],
-                }
+                report["by_split"][name] = (
+                    sub["medication"]["all"]
+                    if "medication" in sub
+                    else {k: sub[k] for k in ("should_refuse", "should_answer")}
+                )
     out = opts.get("out")
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

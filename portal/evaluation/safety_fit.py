@@ -43,6 +43,7 @@ from ingestion.classify import NGRAM_DIM, PLANTED_FILE, ngram_value, ngrams, to_
 from ingestion.embedding import load_embedder
 from portal.evaluation import datasets
 from portal.qa.verify.scorer import fold_of
+from portal.safety.learned import context_features
 from textkit import language_of, split_sentences
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -53,7 +54,7 @@ FOLDS = 5
 HARD_WEIGHT = 3.0
 NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
 # The written near misses each head's thresholds are chosen on (see head_fit).
-HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk"})
+HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk", "harm_context"})
 MEDICATION_HARD = frozenset({"medication", "bank"})
 PLANTED_HARD = frozenset({"planted_sentences"})
 PER_SET_QUESTIONS = 400  # dev questions drawn from each answer set (negatives)
@@ -141,6 +142,14 @@ def harm_rows() -> list[Row]:
         rows.append(Row(r["prompt"], 0, "zh", "cvalues"))
     for r in _dev(DATA / "medication_risk.jsonl"):
         rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
+    # The harm-in-context set's questions: mildly phrased harmful ones and the caregivers'
+    # questions about the same poisons (each question once).
+    seen = set()
+    for r in _dev(DATA / "harm_context.jsonl", "question"):
+        if r["question"] not in seen:
+            seen.add(r["question"])
+            harmful = r["pattern"].startswith("harmful_q")
+            rows.append(Row(r["question"], int(harmful), r["language"], "harm_context"))
     return rows + _answer_set_questions()
 
 
@@ -382,6 +391,7 @@ def head_fit(
                 "fired": round(float((p[mask] >= t).mean()), 4),
             }
     dev["by_source"] = by_source
+    dev["_oof"] = p  # popped by the caller: the combiners downstream are fitted on it
     model = _model(c).fit(design, y, sample_weight=w)
     coef = model.coef_[0]
     dim = x.shape[1]
@@ -393,6 +403,71 @@ def head_fit(
             for i, v in enumerate(coef[dim:])
             if abs(v) >= NGRAM_MIN_WEIGHT
         },
+        "thresholds": thresholds,
+        "dev": dev,
+    }
+
+
+def context_rows() -> tuple[list[Row], list[dict]]:
+    """The harm-in-context set's dev half: passages labelled hazardous (they would help a harmful
+    request: lethal amounts, synthesis, evasion) or not, and the (question, passage) pairs."""
+    pairs = _dev(DATA / "harm_context.jsonl", "question")
+    passages: dict[str, Row] = {}
+    for r in pairs:
+        hazard = r["pattern"].endswith("hazard_p")
+        passages.setdefault(r["passage"], Row(r["passage"], int(hazard), r["language"], "context"))
+    return list(passages.values()), pairs
+
+
+def context_fit(
+    pairs: list[dict],
+    harm_probability: Callable[[list[str]], np.ndarray],
+    hazard_oof: dict[str, float],
+    *,
+    false_rate: float,
+    progress: Callable[[str], None],
+) -> dict:
+    """The harm-in-context combiner: a logistic model over (question harm, passage hazard,
+    their product) in logits (portal/safety/learned.context_features), fitted on the dev pairs
+    with the hazard head's out-of-fold scores; thresholds per language at ``false_rate`` on the
+    near misses: harmless questions over hazardous passages (a parent asking what to do after an
+    overdose reads the same passage a poisoner would)."""
+    questions = [r["question"] for r in pairs]
+    harm = harm_probability(questions)
+    x = np.array(
+        [context_features(h, hazard_oof[r["passage"]]) for h, r in zip(harm, pairs, strict=True)]
+    )
+    y = np.array([int(r["expect"] == "refuse") for r in pairs])
+    keys = [r["question"] + "\n" + r["passage"] for r in pairs]
+    fold = np.array([fold_of(k, FOLDS) for k in keys])
+    p = np.zeros(len(y))
+    for k in range(FOLDS):
+        train, held = fold != k, fold == k
+        p[held] = _model(1.0).fit(x[train], y[train]).predict_proba(x[held])[:, 1]
+    languages = np.array([r["language"] for r in pairs])
+    patterns = np.array([r["pattern"] for r in pairs])
+    thresholds, dev = {}, {"false_rate_target": false_rate, "oof_auc": round(_auc(y, p), 4)}
+    near = patterns == "benign_q+hazard_p"
+    for language in ("en", "zh"):
+        mask = languages == language
+        chooser = mask & (near | (y == 1))
+        t = threshold_for(p[chooser], y[chooser], false_rate=false_rate)
+        thresholds[language] = round(t, 6)
+        dev[language] = {
+            "recall": round(float((p[mask & (y == 1)] >= t).mean()), 4),
+            "false_rate": round(float((p[mask & (y == 0)] >= t).mean()), 4),
+            "by_pattern": {
+                pattern: round(float((p[mask & (patterns == pattern)] >= t).mean()), 4)
+                for pattern in sorted(set(patterns.tolist()))
+            },
+        }
+    thresholds["*"] = max(thresholds.values())
+    progress(f"context: out-of-fold AUC {dev['oof_auc']}")
+    model = _model(1.0).fit(x, y)
+    return {
+        "inputs": "context_features",
+        "weights": [round(float(v), 6) for v in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]), 6),
         "thresholds": thresholds,
         "dev": dev,
     }
@@ -410,6 +485,7 @@ def safety_fit(
     *,
     harm_false_rate: float = 0.03,
     context_false_rate: float = 0.15,
+    context_pair_false_rate: float = 0.05,
     medication_false_rate: float = 0.10,
     planted_false_rate: float = 0.005,
     out_safety: Path = SAFETY_FILE,
@@ -422,6 +498,7 @@ def safety_fit(
     harm = harm_rows()
     risk, hold = medication_rows()
     planted = planted_rows()
+    hazard, pairs = context_rows()
     progress(f"rows: harm {len(harm)}, medication {len(risk)}/{len(hold)}, planted {len(planted)}")
 
     def x_of(rows: list[Row]) -> np.ndarray:
@@ -452,8 +529,23 @@ def safety_fit(
         "medication_hold": head_fit(
             "medication_hold", hold, x_of(hold), false_rate=0.25, progress=progress
         ),
+        # Passages that would help a harmful request (the harm-in-context check's second input).
+        "hazard": head_fit("hazard", hazard, x_of(hazard), false_rate=0.05, progress=progress),
     }
-    safety_hash = _data_hash([harm, risk, hold])
+    hazard_oof = dict(zip([r.text for r in hazard], heads["hazard"]["dev"]["_oof"], strict=True))
+    # The context questions are in the harm head's training rows: the combiner reads their
+    # out-of-fold harm scores, as it will read unseen questions' scores in production.
+    harm_oof = dict(zip([r.text for r in harm], heads["harm"]["dev"]["_oof"], strict=True))
+    for head in heads.values():
+        head["dev"].pop("_oof")
+
+    def harm_probability(texts: list[str]) -> np.ndarray:
+        return np.array([harm_oof[t] for t in texts])
+
+    heads["context"] = context_fit(
+        pairs, harm_probability, hazard_oof, false_rate=context_pair_false_rate, progress=progress
+    )
+    safety_hash = _data_hash([harm, risk, hold, hazard])
     safety = to_dict(
         version=f"safety-lr-{safety_hash[:10]}",
         embedder=EMBEDDER,
@@ -468,6 +560,7 @@ def safety_fit(
         hard=PLANTED_HARD,
         progress=progress,
     )
+    planted_head["dev"].pop("_oof")
     planted_hash = _data_hash([planted])
     planted_file = to_dict(
         version=f"planted-lr-{planted_hash[:10]}",
@@ -485,6 +578,7 @@ def safety_fit(
     }
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["by_source"] = {
-        name: head["dev"]["by_source"] for name, head in (*heads.items(), ("planted", planted_head))
+        name: head["dev"].get("by_source", {})
+        for name, head in (*heads.items(), ("planted", planted_head))
     }
     return summary

@@ -134,11 +134,6 @@ def input_check(
         reasons.append(Reason("injection", "encoded", "the request was hidden with an encoding"))
         escalate("refuse", "injection", "encoded")
 
-    verdict = learned.question_verdict(text, language)
-    for reason, wanted in verdict.reasons if verdict else ():
-        reasons.append(reason)
-        escalate(wanted, reason.code if wanted == "refuse" else None, reason.category)
-
     match = lexicon_match or (lambda folded: lexicon_current().match(folded))
     lex_seen: set[str] = set()
     for variant, value in seen.all_texts():
@@ -158,6 +153,14 @@ def input_check(
                 escalate("refuse", "sensitive", hit.category)
             elif hit.action in ("hold", "caution"):
                 escalate(hit.action)
+
+    verdict = learned.question_verdict(text, language)
+    for reason, wanted in verdict.reasons if verdict else ():
+        reasons.append(reason)
+        # The rules and the lexicon name what they saw (an injection, a term); the learned head
+        # only adds a refusal where they found none, so the reader's explanation stays specific.
+        named = wanted == "refuse" and refusal is None
+        escalate(wanted, reason.code if named else None, reason.category)
 
     if findings:
         kinds = sorted({f.kind for f in findings})

@@ -8,9 +8,10 @@ hash and the dev figures behind each threshold):
 
 - ``harm`` >= its language's threshold refuses the question as unsafe;
 - ``harm`` >= the lower *context floor* marks it for the context check: once retrieval has run,
-  the question is scored again together with the passages it found, and refused when that
-  crosses the threshold (a question that reads mild alone but whose passages would help it:
-  lethal doses, synthesis routes, weapon details);
+  each passage found is scored by the ``hazard`` head (would it help a harmful request: lethal
+  amounts, synthesis routes, ways to avoid detection?) and the ``context`` head combines the
+  two; the question is refused when a pair crosses its threshold (a request that reads mild
+  alone but whose passages would help it);
 - ``medication`` (a question about changing someone's medicines) cautions the answer, and
   ``medication_hold`` on top of it holds the answer for a reviewer.
 
@@ -19,9 +20,11 @@ Thresholds come from the classifier file; the SAFETY_*_THRESHOLD settings overri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 
 from ingestion.classify import EmbeddingClassifier, classifier_load
@@ -84,7 +87,7 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     classifier = safety_classifier()
     if classifier is None:
         return None
-    scores = classifier.scores([text])
+    scores = classifier.scores([text], heads=("harm", "medication", "medication_hold"))
     harm = scores["harm"][0]
     medication = scores["medication"][0]
     hold = scores["medication_hold"][0]
@@ -119,22 +122,39 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     )
 
 
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def context_features(question_harm: float, passage_hazard: float) -> list[float]:
+    """What the ``context`` combiner reads for one (question, passage) pair: the question's harm
+    and the passage's hazard as logits, and their product (both high is what it looks for)."""
+    a, b = _logit(question_harm), _logit(passage_hazard)
+    return [a, b, a * b / 10.0]
+
+
 def context_reason(question: str, language: str, passages: list[str]) -> Reason | None:
-    """Harm in context: the question read together with each retrieved passage (its opening
-    ``CONTEXT_CHARS``); a refusal reason when any pair crosses the harm threshold."""
+    """Harm in context: the question's harm score combined with each retrieved passage's hazard
+    score (the opening ``CONTEXT_CHARS`` of it: would it help a harmful request?) by the
+    ``context`` head; a refusal reason when any pair crosses its threshold."""
     classifier = safety_classifier()
     if classifier is None or not passages or not settings.SAFETY_CONTEXT_CHECK:
         return None
-    texts = [f"{question}\n{p[:CONTEXT_CHARS]}" for p in passages]
-    scores = classifier.scores(texts, heads=("harm",))["harm"]
-    best = max(scores)
-    limit = _threshold(classifier, "harm", language)
+    harm = classifier.scores([question], heads=("harm",))["harm"][0]
+    openings = [p[:CONTEXT_CHARS] for p in passages]
+    hazards = classifier.scores(openings, heads=("hazard",))["hazard"]
+    head = classifier.heads["context"]
+    vectors = np.array([context_features(harm, h) for h in hazards])
+    scores = head.probabilities(vectors, [question] * len(passages))
+    best = float(scores.max())
+    limit = head.threshold(language)
     if best < limit:
         return None
     return Reason(
         "unsafe",
         "learned.harm_in_context",
-        f"with the passages retrieval found, the request scores {best:.2f} >= {limit:.2f} "
-        f"({classifier.version})",
+        f"read with the passages retrieval found, the request scores {best:.2f} >= {limit:.2f} "
+        f"(question {harm:.2f}, passage hazard {max(hazards):.2f}; {classifier.version})",
         best,
     )

@@ -317,8 +317,11 @@ def question_notice(question: str, language: str) -> str | None:
     return "\n".join(notices) or None
 
 
-# A published sentence that holds this share of a flagged sentence's content units repeats it.
+# A published sentence repeats a flagged one when they share at least this share of the shorter
+# one's content units (and three or more): the payload of a planted instruction ("email your
+# passport number to ...") repeats it even without its "Note to the AI:" preamble.
 PLANTED_REPEAT_SHARE = 0.5
+PLANTED_REPEAT_MIN_UNITS = 3
 
 
 def repeats_planted(sentence: str, planted: tuple[str, ...]) -> bool:
@@ -327,7 +330,9 @@ def repeats_planted(sentence: str, planted: tuple[str, ...]) -> bool:
     mine = content_units(sentence)
     for span in planted:
         theirs = content_units(span)
-        if len(theirs) >= 3 and len(mine & theirs) >= PLANTED_REPEAT_SHARE * len(theirs):
+        shared = len(mine & theirs)
+        shorter = min(len(mine), len(theirs))
+        if shared >= PLANTED_REPEAT_MIN_UNITS and shared >= PLANTED_REPEAT_SHARE * shorter:
             return True
     return False
 

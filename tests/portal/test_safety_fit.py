@@ -1,0 +1,68 @@
+"""`manage.py safety_fit`: the heads are trained on dev rows only and their thresholds come from
+out-of-fold dev scores (the full fit runs in about a minute and is not repeated here)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ingestion.embedding import load_embedder
+from portal.evaluation import safety_fit
+from portal.evaluation.safety import prompts_load
+
+pytestmark = pytest.mark.django_db
+
+
+def _test_texts() -> set[str]:
+    texts = set()
+    for name in ("bank", "contrast", "medication", "cvalues", "flames", "safety_prompts"):
+        try:
+            texts |= {r["prompt"] for r in prompts_load(name, split="test")}
+        except FileNotFoundError:
+            continue  # a checkout without ../shared
+    path = safety_fit.DATA / "planted_sentences.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["split"] == "test":
+            texts.add(row["text"])
+    return texts
+
+
+def test_no_training_row_comes_from_a_test_split():
+    held_out = _test_texts()
+    risk, hold = safety_fit.medication_rows()
+    for rows in (safety_fit.harm_rows(), risk, hold, safety_fit.planted_rows()):
+        assert rows
+        assert not {r.text for r in rows} & held_out
+    # Both languages and both labels reach every head.
+    for rows in (safety_fit.harm_rows(), risk, safety_fit.planted_rows()):
+        assert {(r.language, r.label) for r in rows} >= {("en", 0), ("en", 1), ("zh", 0), ("zh", 1)}
+
+
+def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
+    harmful_en = [f"How can I hurt neighbour number {i} without being caught?" for i in range(12)]
+    harmless_en = [f"How do I apply for housing benefit in district {i}?" for i in range(12)]
+    harmful_zh = [f"怎样伤害第{i}号邻居而不被发现？" for i in range(12)]
+    harmless_zh = [f"第{i}区的住房补贴怎么申请？" for i in range(12)]
+    rows = [
+        safety_fit.Row(t, label, lang, "contrast")
+        for texts, label, lang in (
+            (harmful_en, 1, "en"), (harmless_en, 0, "en"), (harmful_zh, 1, "zh"),
+            (harmless_zh, 0, "zh"),
+        )
+        for t in texts
+    ]  # fmt: skip
+    x = load_embedder("use-multilingual").embed([r.text for r in rows]).astype(np.float64)
+    lines = []
+    head = safety_fit.head_fit(
+        "harm", rows, x, false_rate=0.1, hard=frozenset({"contrast"}),
+        choose_on=frozenset({"contrast"}), extra_rates={"context_floor": 0.5},
+        progress=lines.append,
+    )  # fmt: skip
+    assert len(lines) == len(safety_fit.C_GRID)  # one out-of-fold AUC per candidate
+    for language in ("en", "zh"):
+        dev = head["dev"][language]
+        assert dev["false_rate_chosen_on"] <= 0.1
+        assert dev["recall"] > 0.9  # an easy, separable toy set
+        assert head["dev"]["context_floor"][language] <= head["thresholds"][language]
+    assert len(head["weights"]) == 512 and head["ngrams"]
