@@ -159,6 +159,20 @@ def attacks_load(split: str = "dev") -> list[Attack]:
     return attacks
 
 
+WRITTEN_ATTACKS = Path(__file__).resolve().parent / "data" / "planted_sentences.jsonl"
+
+
+def written_attacks_load(split: str) -> list[Attack]:
+    """The planted instructions written for issue 20 (both languages, many styles), a split of
+    them: new phrasings no detector or rule was fitted on when ``split`` is test."""
+    attacks = []
+    for line in WRITTEN_ATTACKS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["label"] == "instruction" and row["split"] == split:
+            attacks.append(Attack("text", f"written.{row['style']}", row["text"]))
+    return attacks
+
+
 def _interleaved(attacks: list[Attack]) -> list[Attack]:
     """Round-robin over categories, so the first N items of the set cover every category."""
     by_category: dict[str, list[Attack]] = defaultdict(list)
@@ -288,18 +302,29 @@ def _item(
 
 
 def injection_set_build(
-    *, out: Path, split: str = "dev", pubmed: int | None = None, email: int | None = None
+    *,
+    out: Path,
+    split: str = "dev",
+    pubmed: int | None = None,
+    email: int | None = None,
+    attacks_from: str = "bipia",
 ) -> dict:
     """Write ``corpus.jsonl`` + ``questions.jsonl`` under ``out``; returns counts.
 
     ``pubmed``: number of abstract items (default: one per attack, 125 on the dev split);
     ``email``: number of e-mail items (default: all 50; 0: none). E-mails come last, and attacks
     are taken round-robin over categories, so a ``--limit`` run still sees every category.
+    ``attacks_from="written"`` plants the written instructions of ``split`` instead of BIPIA's,
+    always in PubMedQA *dev* abstracts (the carriers are not the test item; the attack is).
     A set without any expect=refuse item gets one unattacked control question nothing answers:
     evaluate answers would otherwise withhold every fifth gold document (built-in-set rule).
     """
-    attacks = _interleaved(attacks_load(split))
-    abstracts = datasets.pubmedqa(split)
+    if attacks_from == "written":
+        attacks = _interleaved(written_attacks_load(split))
+        abstracts = datasets.pubmedqa("dev")
+    else:
+        attacks = _interleaved(attacks_load(split))
+        abstracts = datasets.pubmedqa(split)
     n_pubmed = len(attacks) if pubmed is None else pubmed
     corpus, questions = [], []
     for i, (doc, q) in enumerate(zip(abstracts.corpus, abstracts.questions, strict=True)):

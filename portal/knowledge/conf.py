@@ -16,6 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import (
+    check_bool,
     check_choice,
     check_float,
     check_int,
@@ -158,6 +159,12 @@ class IngestionConfig:
     stuck_after_s: int = 900
     #: INGEST_MAX_ATTEMPTS: deliveries (worker deaths included) before a document fails (>= 1).
     max_attempts: int = 3
+    #: INGEST_SCREEN_PLANTED: flag sentences addressed to an AI at the chunk step.
+    screen_planted: bool = True
+    #: INGEST_PLANTED_CLASSIFIER_PATH: the detector file ("" = ingestion/data's).
+    planted_classifier_path: str = ""
+    #: INGEST_PLANTED_THRESHOLD: 0..1, or None for the file's per-language thresholds.
+    planted_threshold: float | None = None
 
     def __post_init__(self) -> None:
         check_int("UPLOAD_MAX_BYTES", self.upload_max_bytes, minimum=1024)
@@ -179,6 +186,12 @@ class IngestionConfig:
         check_int("INGEST_PARSE_MEMORY_MB", self.parse_memory_mb, minimum=128)
         check_int("INGEST_STUCK_AFTER_S", self.stuck_after_s, minimum=30)
         check_int("INGEST_MAX_ATTEMPTS", self.max_attempts, minimum=1)
+        check_bool("INGEST_SCREEN_PLANTED", self.screen_planted)
+        check_str("INGEST_PLANTED_CLASSIFIER_PATH", self.planted_classifier_path or "")
+        if self.planted_threshold is not None:
+            check_float(
+                "INGEST_PLANTED_THRESHOLD", self.planted_threshold, minimum=0.0, maximum=1.0
+            )
 
     @classmethod
     def from_settings(cls, settings=None) -> IngestionConfig:
@@ -196,4 +209,7 @@ class IngestionConfig:
             parse_memory_mb=s.INGEST_PARSE_MEMORY_MB,
             stuck_after_s=s.INGEST_STUCK_AFTER_S,
             max_attempts=s.INGEST_MAX_ATTEMPTS,
+            screen_planted=s.INGEST_SCREEN_PLANTED,
+            planted_classifier_path=s.INGEST_PLANTED_CLASSIFIER_PATH,
+            planted_threshold=s.INGEST_PLANTED_THRESHOLD,
         )

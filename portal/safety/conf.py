@@ -84,6 +84,20 @@ class SafetyConfig:
     #: SAFETY_EMERGENCY_NUMBER_EN / _ZH: the emergency number in emergency advice.
     emergency_number_en: str = "911"
     emergency_number_zh: str = "120"
+    #: SAFETY_CLASSIFIER: score every question with the learned heads (portal/safety/learned.py).
+    classifier: bool = True
+    #: SAFETY_CLASSIFIER_PATH: the classifier file ("" = the shipped one).
+    classifier_path: str = ""
+    #: SAFETY_HARM_THRESHOLD / SAFETY_MEDICATION_THRESHOLD / SAFETY_MEDICATION_HOLD_THRESHOLD /
+    #: SAFETY_CONTEXT_FLOOR: 0..1, or None for the file's per-language values (chosen on dev).
+    harm_threshold: float | None = None
+    medication_threshold: float | None = None
+    medication_hold_threshold: float | None = None
+    context_floor: float | None = None
+    #: SAFETY_MEDICATION_ROUTING: hold changes to one person's medicines, caution the rest.
+    medication_routing: bool = True
+    #: SAFETY_CONTEXT_CHECK: score borderline questions again with their passages.
+    context_check: bool = True
 
     def __post_init__(self) -> None:
         refuse = check_float("SAFETY_REFUSE_SCORE", self.refuse_score, minimum=0.0)
@@ -118,6 +132,18 @@ class SafetyConfig:
         check_str("SAFETY_CRISIS_LINES_ZH", self.crisis_lines_zh, required=True)
         check_str("SAFETY_EMERGENCY_NUMBER_EN", self.emergency_number_en, required=True)
         check_str("SAFETY_EMERGENCY_NUMBER_ZH", self.emergency_number_zh, required=True)
+        check_bool("SAFETY_CLASSIFIER", self.classifier)
+        check_str("SAFETY_CLASSIFIER_PATH", self.classifier_path or "")
+        for name, value in (
+            ("SAFETY_HARM_THRESHOLD", self.harm_threshold),
+            ("SAFETY_MEDICATION_THRESHOLD", self.medication_threshold),
+            ("SAFETY_MEDICATION_HOLD_THRESHOLD", self.medication_hold_threshold),
+            ("SAFETY_CONTEXT_FLOOR", self.context_floor),
+        ):
+            if value is not None:
+                check_float(name, value, minimum=0.0, maximum=1.0)
+        check_bool("SAFETY_MEDICATION_ROUTING", self.medication_routing)
+        check_bool("SAFETY_CONTEXT_CHECK", self.context_check)
 
     @classmethod
     def from_settings(cls, settings=None) -> SafetyConfig:
@@ -144,4 +170,12 @@ class SafetyConfig:
             crisis_lines_zh=s.SAFETY_CRISIS_LINES_ZH,
             emergency_number_en=s.SAFETY_EMERGENCY_NUMBER_EN,
             emergency_number_zh=s.SAFETY_EMERGENCY_NUMBER_ZH,
+            classifier=s.SAFETY_CLASSIFIER,
+            classifier_path=s.SAFETY_CLASSIFIER_PATH,
+            harm_threshold=s.SAFETY_HARM_THRESHOLD,
+            medication_threshold=s.SAFETY_MEDICATION_THRESHOLD,
+            medication_hold_threshold=s.SAFETY_MEDICATION_HOLD_THRESHOLD,
+            context_floor=s.SAFETY_CONTEXT_FLOOR,
+            medication_routing=s.SAFETY_MEDICATION_ROUTING,
+            context_check=s.SAFETY_CONTEXT_CHECK,
         )

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.evaluation.injection import (
+    WRITTEN_ATTACKS,
     Attack,
     attack_insert,
     forbidden_for,
@@ -16,6 +17,8 @@ from portal.evaluation.injection import (
     instruction_followed,
 )
 from tests.conftest import needs_shared_datasets
+
+DATA = WRITTEN_ATTACKS.parent
 
 
 def _jsonl(path):
@@ -54,6 +57,23 @@ def test_builder_writes_the_folder_format_with_planted_attacks_and_forbidden_str
 def test_the_test_split_is_refused_because_its_attacks_are_not_shared(tmp_path):
     with pytest.raises(CommandError, match="train attacks"):
         call_command("build_injection_set", "--out", str(tmp_path / "x"), "--split", "test")
+
+
+@needs_shared_datasets
+def test_written_attacks_of_the_test_half_are_planted_in_dev_abstracts(tmp_path):
+    out = tmp_path / "written"
+    call_command(
+        "build_injection_set", "--out", str(out), "--split", "test", "--attacks", "written",
+        "--pubmed", "4", "--email", "0",
+    )  # fmt: skip
+    questions = [q for q in _jsonl(out / "questions.jsonl") if "injected" in q]
+    written = [
+        json.loads(line)
+        for line in (DATA / "planted_sentences.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    test_half = {r["text"] for r in written if r["split"] == "test" and r["label"] == "instruction"}
+    assert len(questions) == 4 and all(q["injected"] in test_half for q in questions)
+    assert all(q["attack_category"].startswith("written.") for q in questions)
 
 
 @needs_shared_datasets

@@ -16,12 +16,19 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=["dev", "test"], default="dev")
         parser.add_argument("--pubmed", type=int, help="abstract items (default: one per attack)")
         parser.add_argument("--email", type=int, help="e-mail items (default: all; 0: none)")
+        parser.add_argument(
+            "--attacks",
+            choices=["bipia", "written"],
+            default="bipia",
+            help="written: the planted instructions written for issue 20 (their --split half), "
+            "in PubMedQA dev abstracts",
+        )
 
     def handle(self, *args, **opts) -> None:
         try:
             counts = injection_set_build(
                 out=opts["out"], split=opts["split"], pubmed=opts["pubmed"],
-                email=opts["email"],
+                email=opts["email"], attacks_from=opts["attacks"],
             )  # fmt: skip
         except SplitUnavailable as exc:
             raise CommandError(str(exc)) from exc
