@@ -18,7 +18,7 @@ import numpy as np
 import textkit
 from portal.evaluation.datasets import EvalSet
 from portal.qa.verify.answering import AnswerFeatures, answer_features
-from portal.qa.verify.scorer import logistic_fit
+from portal.qa.verify.scorer import logistic_fit, oof_probabilities
 
 WINDOW = 3  # sentences either side of the span's first sentence: about a retrieved passage
 Weigher = Callable[[str], Callable[[str], float]]  # question -> (text -> IDF share)
@@ -119,13 +119,7 @@ def answering_fit(rows: list[dict], *, folds: int = 5, l2: float = 1.0) -> tuple
     if len(rows) < 50 or len(set(y)) < 2:
         raise ValueError(f"too few dev rows to fit the answer scorer ({len(rows)})")
     keys = [f"{r['set']}/{r['question']}" for r in rows]
-    fold = np.array([int(hashlib.sha256(k.encode()).hexdigest(), 16) % folds for k in keys])
-    oof = np.zeros(len(y))
-    for k in range(folds):
-        train, held = fold != k, fold == k
-        if held.any() and len(set(y[train])) == 2:
-            w, b = logistic_fit(x[train], y[train], l2=l2)
-            oof[held] = 1 / (1 + np.exp(-(x[held] @ w + b)))
+    oof = oof_probabilities(x, y, keys, folds=folds, l2=l2)
     coverage_column = AnswerFeatures.NAMES.index("question_coverage")
     weighted_column = AnswerFeatures.NAMES.index("weighted_coverage")
     figures = {

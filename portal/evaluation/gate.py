@@ -21,7 +21,6 @@ is better on dev (docs/decisions.md has the figures).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -36,7 +35,7 @@ from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
 from portal.qa.engine.relevance import relevance_signals
 from portal.qa.verify import DOCUMENT_GROUP_TERMS
-from portal.qa.verify.scorer import logistic_fit
+from portal.qa.verify.scorer import logistic_fit, oof_probabilities
 from portal.safety import services as safety
 
 REFUSAL_TARGET = 0.95
@@ -179,10 +178,6 @@ def gate_rows(
     return rows
 
 
-def _fold(key: str, folds: int) -> int:
-    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % folds
-
-
 def _decisions(rows: list[dict], passes: list[bool]) -> dict:
     """Question-level figures of one gate: the product answers a question when one of its
     documents passes. ``answered``: share of answerable questions let through; ``gold``: ...let
@@ -226,13 +221,8 @@ def gates_compare(rows: list[dict], hand_config, *, folds: int = 5, l2: float = 
     y = np.array([1.0 if rows[i]["gold"] else 0.0 for i in usable])
     if len(usable) < 30 or len(set(y)) < 2:
         raise ValueError(f"too few dev rows to fit a gate ({len(usable)})")
-    fold = np.array([_fold(f"{rows[i]['set']}/{rows[i]['question']}", folds) for i in usable])
-    oof = np.zeros(len(y))
-    for k in range(folds):
-        train, held = fold != k, fold == k
-        if held.any() and len(set(y[train])) == 2:
-            w, b = logistic_fit(x[train], y[train], l2=l2)
-            oof[held] = 1 / (1 + np.exp(-(x[held] @ w + b)))
+    keys = [f"{rows[i]['set']}/{rows[i]['question']}" for i in usable]
+    oof = oof_probabilities(x, y, keys, folds=folds, l2=l2)
     probability = dict(zip(usable, oof, strict=True))
 
     def learned(threshold: float) -> dict:

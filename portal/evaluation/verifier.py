@@ -14,7 +14,6 @@ labelled by the strict judge (``answers.strict_support``, written without the ve
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from portal.evaluation.answers import JUDGE_METHOD, strict_support
 from portal.evaluation.verifier_drafts import drafts_digest
 from portal.qa.verify import PassageEvidence, VerifierConfig, as_claimed
 from portal.qa.verify.checks import FACTS, REGISTRY, STRUCTURE, SUPPORT, Claim, checks
-from portal.qa.verify.scorer import SupportFeatures, logistic_fit
+from portal.qa.verify.scorer import SupportFeatures, logistic_fit, oof_probabilities
 from portal.qa.verify.verifier import assess, claim_features
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -76,10 +75,6 @@ def dev_claims(rows: list[dict], *, config: VerifierConfig, embed: Embed | None)
                 )
             )
     return out
-
-
-def _fold(group: str, folds: int) -> int:
-    return int(hashlib.sha256(group.encode()).hexdigest(), 16) % folds
 
 
 def _metrics(p: np.ndarray, y: np.ndarray, threshold: float) -> dict:
@@ -134,16 +129,11 @@ def scorer_fit(
     if len(usable) < 30 or len({c.judge for c in usable}) < 2:
         raise ValueError(f"too few labelled dev sentences to fit ({len(usable)})")
     y = np.array([1.0 if c.judge else 0.0 for c in usable])
-    fold = np.array([_fold(c.group, folds) for c in usable])
+    groups = [c.group for c in usable]  # folds never split one question's sentences
     parts, report = {}, {}
     for name, names in (("full", SupportFeatures.FULL), ("lexical", SupportFeatures.LEXICAL)):
         x = np.array([c.features.vector(names) for c in usable])
-        oof = np.zeros(len(y))
-        for k in range(folds):
-            train, held = fold != k, fold == k
-            if held.any() and len(set(y[train])) == 2:
-                w, b = logistic_fit(x[train], y[train], l2=l2)
-                oof[held] = 1 / (1 + np.exp(-(x[held] @ w + b)))
+        oof = oof_probabilities(x, y, groups, folds=folds, l2=l2)
         threshold = _threshold(oof, y, target)
         weights, bias = logistic_fit(x, y, l2=l2)
         parts[name] = {
