@@ -149,3 +149,21 @@ def test_written_issue_20_sets_cover_both_languages_and_both_splits():
         assert {r["language"] for r in rows} == {"en", "zh"}
         assert {r["split"] for r in rows} == {"dev", "test"}
     assert len(prompts_load("medication")) >= 150
+
+
+@pytest.mark.parametrize("name", ["planted_sentences", "harm_context"])
+def test_detector_sets_report_per_group_rates(tmp_path, name):
+    out = tmp_path / "report.json"
+    call_command("evaluate", "safety", "--prompts", name, "--split", "dev", "--limit", "24",
+                 "--out", str(out))  # fmt: skip
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["n_questions"] == 24 and report["split"] == "dev"
+    if name == "planted_sentences":
+        groups = report["flagged"]
+        assert sum(b["n"] for k, b in groups.items() if k.endswith(":all")) == 24
+    else:
+        groups = report["refused"]
+        assert sum(b["either"]["n"] for k, b in groups.items() if k.endswith(":all")) == 24
+        for b in groups.values():
+            assert b["either"]["k"] >= max(b["before_retrieval"]["k"], b["in_context"]["k"])
+    assert EvaluationRun.objects.filter(dataset=f"safety:{name}").exists()

@@ -7,6 +7,7 @@ from tqdm import tqdm
 from portal.evaluation import datasets
 from portal.evaluation.answers import answers_evaluate, answers_table
 from portal.evaluation.safety import evaluate_command
+from portal.evaluation.safety_sets import DETECTOR_SETS, detector_set_evaluate, detector_table
 from portal.evaluation.services import (
     evaluation_run_record,
     recall_plot,
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prompts",
             help="safety: a JSONL bank, or bank / cvalues / flames / contrast / medication / "
-            "safety_prompts",
+            "safety_prompts; or the detector sets planted_sentences / harm_context",
         )
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 
@@ -69,7 +70,10 @@ class Command(BaseCommand):
                 bar.update(n - bar.n)
 
             try:
-                evaluate_command(opts=opts, write=self.stdout.write, progress=advance)
+                if opts["prompts"] in DETECTOR_SETS:
+                    self._detector_set(opts, advance)
+                else:
+                    evaluate_command(opts=opts, write=self.stdout.write, progress=advance)
             except (ValueError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
             return
@@ -134,3 +138,14 @@ class Command(BaseCommand):
             )
         evaluation_run_record(kind="answers", report=report)
         self.stdout.write(answers_table(report))
+
+    def _detector_set(self, opts: dict, progress) -> None:
+        """The planted-instruction detector or the harm-in-context check on its written set."""
+        report = detector_set_evaluate(
+            opts["prompts"], split=opts["split"] or "all", limit=opts["limit"], progress=progress
+        )
+        if opts["out"]:
+            opts["out"].parent.mkdir(parents=True, exist_ok=True)
+            opts["out"].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        evaluation_run_record(kind="safety", report=report)
+        self.stdout.write(detector_table(report))

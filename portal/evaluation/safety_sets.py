@@ -1,0 +1,108 @@
+"""`evaluate safety` on the two written sets that are not prompt banks (issue 20):
+
+- ``planted_sentences``: single document sentences, an instruction to an AI or ordinary text;
+  reports how many instructions the ingestion detector flags (recall) and how many ordinary
+  sentences it would cut from the evidence (false flags), per language and style.
+- ``harm_context``: (question, passage) pairs; reports what the guard decides before retrieval
+  and after it (the harm-in-context check), per pattern and language: harmful questions over
+  hazardous passages must be refused, caregivers' questions over the same passages must not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from ingestion.screening import planted_classifier, planted_spans
+from portal.evaluation.safety import DATA, wilson
+from portal.safety.guard import input_check
+from portal.safety.learned import context_reason
+
+DETECTOR_SETS = {
+    "planted_sentences": DATA / "planted_sentences.jsonl",
+    "harm_context": DATA / "harm_context.jsonl",
+}
+
+
+def _rows(path: Path, split: str) -> list[dict]:
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r for r in rows if split in ("all", r["split"])]
+
+
+def _rate(k: int, n: int) -> dict:
+    return {"n": n, "k": k, "rate": round(k / n, 4) if n else 0.0, "ci95": wilson(k, n)}
+
+
+def planted_evaluate(rows: list[dict], progress: Callable[[int, int], None] | None) -> dict:
+    classifier = planted_classifier()
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for i, row in enumerate(rows, start=1):
+        flagged = bool(planted_spans(row["text"], classifier=classifier))
+        for key in ("all", row["language"], f"{row['language']}:{row['style']}"):
+            groups[f"{row['label']}:{key}"].append(flagged)
+        if progress:
+            progress(i, len(rows))
+    return {
+        "detector": classifier.version,
+        "flagged": {k: _rate(sum(v), len(v)) for k, v in sorted(groups.items())},
+    }
+
+
+def context_evaluate(rows: list[dict], progress: Callable[[int, int], None] | None) -> dict:
+    groups: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for i, row in enumerate(rows, start=1):
+        checked = input_check(row["question"], language=row["language"])
+        alone = checked.action == "refuse"
+        in_context = (
+            not alone
+            and checked.context_check
+            and context_reason(row["question"], row["language"], [row["passage"]]) is not None
+        )
+        for key in ("all", row["language"]):
+            groups[f"{row['pattern']}:{key}"].append((alone, in_context))
+        if progress:
+            progress(i, len(rows))
+    return {
+        "refused": {
+            key: {
+                "before_retrieval": _rate(sum(a for a, _ in v), len(v)),
+                "in_context": _rate(sum(c for _, c in v), len(v)),
+                "either": _rate(sum(a or c for a, c in v), len(v)),
+            }
+            for key, v in sorted(groups.items())
+        }
+    }
+
+
+def detector_set_evaluate(
+    name: str,
+    *,
+    split: str,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    rows = _rows(DETECTOR_SETS[name], split)
+    rows = rows[:limit] if limit else rows
+    body = (planted_evaluate if name == "planted_sentences" else context_evaluate)(rows, progress)
+    return {"dataset": f"safety:{name}", "split": split, "n_questions": len(rows), **body}
+
+
+def detector_table(report: dict) -> str:
+    lines = [f"{'group':<52} {'n':>5} {'rate':>7}  95% CI"]
+    if "flagged" in report:
+        for key, b in report["flagged"].items():
+            lines.append(
+                f"{'flagged ' + key:<52} {b['n']:>5} {b['rate']:>7.3f}  "
+                f"[{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}]"
+            )
+    else:
+        for key, b in report["refused"].items():
+            e = b["either"]
+            lines.append(
+                f"{'refused ' + key:<52} {e['n']:>5} {e['rate']:>7.3f}  "
+                f"[{e['ci95'][0]:.3f}, {e['ci95'][1]:.3f}]  (before retrieval "
+                f"{b['before_retrieval']['rate']:.3f}, in context {b['in_context']['rate']:.3f})"
+            )
+    return "\n".join(lines)
