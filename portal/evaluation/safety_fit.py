@@ -55,9 +55,10 @@ HARD_WEIGHT = 3.0
 NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
 # The written near misses each head's thresholds are chosen on (see head_fit).
 HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk", "harm_context"})
-MEDICATION_HARD = frozenset({"medication", "bank"})
+MEDICATION_HARD = frozenset({"medication", "bank", "questions:pubmedqa"})
+MEDICATION_CHOOSE_ON = frozenset({"medication", "bank"})
 PLANTED_HARD = frozenset({"planted_sentences"})
-PER_SET_QUESTIONS = 400  # dev questions drawn from each answer set (negatives)
+PER_SET_QUESTIONS = 2500  # dev questions drawn from each answer set (negatives): all of most
 PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
 
 
@@ -160,12 +161,10 @@ def medication_rows() -> tuple[list[Row], list[Row]]:
         risk.append(Row(r["prompt"], int(risky), r["language"], f"medication:{r['expect']}"))
         if risky:
             hold.append(Row(r["prompt"], int(r["expect"] == "hold"), r["language"], "medication"))
-    for row in _answer_set_questions():
-        if not row.source.startswith("questions:pubmedqa"):
-            # PubMedQA asks whether a treatment works in a trial: research, not a regimen; but
-            # its wording is close enough to dosing questions to blur the head, so it is
-            # left to the medication set's own "none" rows.
-            risk.append(row)
+    # Every answer set's questions are negatives, PubMedQA's research questions ("Does
+    # pretreatment with statins improve outcome after stroke?") included: left out, the head
+    # held 7 of 60 PubMedQA dev questions in the injection run (dev, issue 20).
+    risk += _answer_set_questions()
     for r in _dev(DATA / "safety_bank.jsonl"):
         if r["expect"] == "answer":
             risk.append(Row(r["prompt"], 0, r["language"], "bank"))
@@ -249,12 +248,17 @@ class EmbeddingCache:
         return np.stack([self.vectors[self.key(t)] for t in texts]).astype(np.float64)
 
 
+def _in(source: str, names: frozenset[str]) -> bool:
+    """A row's source is named by itself ("questions:pubmedqa") or by its root ("contrast")."""
+    return source in names or source.split(":")[0] in names
+
+
 def balanced_weights(rows: list[Row], hard: frozenset[str] = frozenset()) -> np.ndarray:
     """Each (language, label) group sums to the same weight, times each row's own weight; rows
     of the ``hard`` sources (written contrast cases) count HARD_WEIGHT times, so the boundary is
     drawn where the near misses are, not among the easy negatives."""
     weight = np.array(
-        [r.weight * (HARD_WEIGHT if r.source.split(":")[0] in hard else 1.0) for r in rows]
+        [r.weight * (HARD_WEIGHT if _in(r.source, hard) else 1.0) for r in rows]
     )
     groups: dict[tuple[str, int], float] = {}
     for r, w in zip(rows, weight, strict=True):
@@ -346,7 +350,7 @@ def head_fit(
     languages = np.array([r.language for r in rows])
     sources = np.array([r.source for r in rows])
     roots = np.array([r.source.split(":")[0] for r in rows])
-    chooser = np.isin(roots, list(choose_on)) if choose_on else np.ones(len(rows), dtype=bool)
+    chooser = np.array([_in(r.source, choose_on) if choose_on else True for r in rows])
     dev = {
         "C": c,
         "oof_auc": round(auc, 4),
@@ -521,7 +525,7 @@ def safety_fit(
             x_of(risk),
             false_rate=medication_false_rate,
             hard=MEDICATION_HARD,
-            choose_on=MEDICATION_HARD,
+            choose_on=MEDICATION_CHOOSE_ON,
             progress=progress,
         ),
         # Hold vs caution: a caution-labelled question that is held is safe, only slower, so

@@ -647,9 +647,12 @@ def _citations_create(answer: Answer, passages: dict[str, Passage]) -> list[Cita
 
 
 def _guard_json(result) -> dict:
-    return {
+    record = {
         "action": result.action,
         "reasons": [
             {"code": r.code, "category": r.category, "detail": r.detail} for r in result.reasons
         ],
     }
+    if getattr(result, "learned", None):
+        record["learned"] = result.learned  # the heads' version and scores, never text
+    return record
