@@ -349,7 +349,6 @@ def head_fit(
     auc, c, p = best
     languages = np.array([r.language for r in rows])
     sources = np.array([r.source for r in rows])
-    roots = np.array([r.source.split(":")[0] for r in rows])
     chooser = np.array([_in(r.source, choose_on) if choose_on else True for r in rows])
     dev = {
         "C": c,
