@@ -257,9 +257,7 @@ def balanced_weights(rows: list[Row], hard: frozenset[str] = frozenset()) -> np.
     """Each (language, label) group sums to the same weight, times each row's own weight; rows
     of the ``hard`` sources (written contrast cases) count HARD_WEIGHT times, so the boundary is
     drawn where the near misses are, not among the easy negatives."""
-    weight = np.array(
-        [r.weight * (HARD_WEIGHT if _in(r.source, hard) else 1.0) for r in rows]
-    )
+    weight = np.array([r.weight * (HARD_WEIGHT if _in(r.source, hard) else 1.0) for r in rows])
     groups: dict[tuple[str, int], float] = {}
     for r, w in zip(rows, weight, strict=True):
         groups[(r.language, r.label)] = groups.get((r.language, r.label), 0.0) + w

@@ -347,3 +347,47 @@ def ingestion_run_many(*, job_ids: list[int], progress: Progress | None = None) 
         _log(job, f"index {result.model} v{result.version}")
         outcomes[job.pk] = _finish(job)
     return [outcomes[job_id] for job_id in job_ids]
+
+
+def planted_rescreen(*, progress: Progress | None = None, batch: int = 200) -> dict:
+    """Screen every stored chunk again (chunks ingested before screening existed, or after the
+    detector was refitted): chunks whose flags change get new keywords and a new vector, and
+    both indexes are rebuilt when any did. Idempotent: a second run changes nothing."""
+    classifier = planted_classifier(settings.INGEST_PLANTED_CLASSIFIER_PATH)
+    ids = list(Chunk.objects.order_by("id").values_list("id", flat=True))
+    changed: list[int] = []
+    flagged = 0
+    for start in range(0, len(ids), batch):
+        chunks = list(
+            Chunk.objects.filter(pk__in=ids[start : start + batch]).only("text", "planted")
+        )
+        stale = []
+        for chunk in chunks:
+            spans = [
+                span.as_json()
+                for span in planted_spans(
+                    chunk.text, classifier=classifier, threshold=settings.INGEST_PLANTED_THRESHOLD
+                )
+            ]
+            flagged += len(spans)
+            if spans != chunk.planted:
+                chunk.planted = spans
+                chunk.keywords = " ".join(tokenize(text_without(chunk.text, spans)))
+                stale.append(chunk)
+        with transaction.atomic():
+            Chunk.objects.bulk_update(stale, ["planted", "keywords"])
+            ChunkEmbedding.objects.filter(chunk__in=stale).delete()
+        changed += [c.pk for c in stale]
+        if progress:
+            progress("screen", min(start + batch, len(ids)), len(ids))
+    pending = _rows_of_chunks(changed)
+    _embed_rows(pending, lambda n: progress("embed", n, len(pending)) if progress else None)
+    if changed:
+        indexes_sync(rebuild=True)
+    return {"chunks": len(ids), "changed": len(changed), "flagged_sentences": flagged}
+
+
+def _rows_of_chunks(chunk_ids: list[int]) -> list[tuple[int, str]]:
+    rows = Chunk.objects.filter(pk__in=chunk_ids).order_by("id")
+    return [(pk, text_without(text, planted)) for pk, text, planted in
+            rows.values_list("id", "text", "planted")]  # fmt: skip

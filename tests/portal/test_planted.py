@@ -2,9 +2,13 @@
 to admins, and blocked on output. The detector's rates are measured by `evaluate safety` and the
 injection evaluation (docs/evaluation.md); these tests pin the behaviour around it."""
 
+from io import StringIO
+
+from django.core.management import call_command
 from django.test import override_settings
 
 from ingestion.screening import planted_spans, text_without
+from portal.knowledge.indexing import index_check
 from portal.knowledge.models import Chunk
 from portal.knowledge.retrieval import passages_search
 from portal.safety.services import output_check
@@ -77,3 +81,21 @@ def test_output_guard_blocks_a_sentence_that_repeats_a_flagged_span(db):
     )
     assert verdict.blocked_sentence_indexes == (1,)
     assert any(r.category == "planted_span" for r in verdict.reasons)
+
+
+def test_screen_planted_flags_chunks_stored_before_screening(db, make_user):
+    with override_settings(INGEST_SCREEN_PLANTED=False):
+        result, _ = ingest(DOC, filename="passport.md")
+    user = make_user(None)
+    question = "What should I email to renewals-help@example.net?"
+    assert any("renewals-help" in p.text for p in passages_search(question=question, user=user))
+    out = StringIO()
+    call_command("screen_planted", stdout=out, stderr=StringIO())
+    assert "2 flagged sentence(s)" in out.getvalue()
+    assert Chunk.objects.filter(version=result.version).exclude(planted=[]).exists()
+    found = passages_search(question=question, user=user)
+    assert found and all("renewals-help" not in p.text for p in found)
+    assert index_check().ok
+    again = StringIO()
+    call_command("screen_planted", stdout=again, stderr=StringIO())
+    assert "0 changed" in again.getvalue()  # idempotent
