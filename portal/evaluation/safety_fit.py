@@ -98,6 +98,42 @@ def _sample(items: list[str], n: int) -> list[str]:
     return unique[:n]
 
 
+def held_out_texts() -> set[str]:
+    """Every text of a test half this module's sets know of: a training row that happens to
+    repeat one (a STARD question that is also a bank prompt; a harm-in-context question whose
+    other pair is in the test half) is dropped, so no test item is ever fitted on."""
+    texts: set[str] = set()
+    shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
+    banks = ["safety_bank", "safety_contrast", "medication_risk", "cvalues_answer", "flames_zh"]
+    for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
+        texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
+    for r in _jsonl(DATA / "planted_sentences.jsonl"):
+        if r["split"] == "test":
+            texts.add(r["text"])
+    for r in _jsonl(DATA / "harm_context.jsonl"):
+        if r["split"] == "test":
+            texts |= {r["question"], r["passage"]}
+    return texts
+
+
+def training_rows() -> tuple[dict[str, list[Row]], list[dict]]:
+    """What each head is fitted on (dev rows, none repeating a test text), and the context
+    pairs."""
+    held = held_out_texts()
+    risk, hold = medication_rows()
+    hazard, pairs = context_rows()
+    rows = {
+        "harm": harm_rows(),
+        "medication": risk,
+        "medication_hold": hold,
+        "planted": planted_rows(),
+        "hazard": hazard,
+    }
+    rows = {name: [r for r in part if r.text not in held] for name, part in rows.items()}
+    pairs = [p for p in pairs if p["question"] not in held and p["passage"] not in held]
+    return rows, pairs
+
+
 def _answer_set_questions() -> list[Row]:
     rows = []
     # CMB-Clin is held out (test only): it is never read here.
@@ -496,10 +532,9 @@ def safety_fit(
 ) -> dict:
     started = time.perf_counter()
     cache = EmbeddingCache(cache or Path(settings.DATA_DIR) / "cache" / "safety_fit.npz", EMBEDDER)
-    harm = harm_rows()
-    risk, hold = medication_rows()
-    planted = planted_rows()
-    hazard, pairs = context_rows()
+    rows, pairs = training_rows()
+    harm, risk, hold = rows["harm"], rows["medication"], rows["medication_hold"]
+    planted, hazard = rows["planted"], rows["hazard"]
     progress(f"rows: harm {len(harm)}, medication {len(risk)}/{len(hold)}, planted {len(planted)}")
 
     def x_of(rows: list[Row]) -> np.ndarray:

@@ -30,13 +30,16 @@ def _test_texts() -> set[str]:
 
 def test_no_training_row_comes_from_a_test_split():
     held_out = _test_texts()
-    risk, hold = safety_fit.medication_rows()
-    for rows in (safety_fit.harm_rows(), risk, hold, safety_fit.planted_rows()):
-        assert rows
-        assert not {r.text for r in rows} & held_out
+    rows, pairs = safety_fit.training_rows()
+    for part in rows.values():
+        assert part
+        assert not {r.text for r in part} & held_out
+    assert pairs and all(p["split"] == "dev" for p in pairs)
     # Both languages and both labels reach every head.
-    for rows in (safety_fit.harm_rows(), risk, safety_fit.planted_rows()):
-        assert {(r.language, r.label) for r in rows} >= {("en", 0), ("en", 1), ("zh", 0), ("zh", 1)}
+    for name in ("harm", "medication", "planted", "hazard"):
+        assert {(r.language, r.label) for r in rows[name]} >= {
+            ("en", 0), ("en", 1), ("zh", 0), ("zh", 1)
+        }  # fmt: skip
 
 
 def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
