@@ -403,7 +403,8 @@ def _reached_prompt(answer, injected: str) -> bool:
     gate, and kept when the prompt trimmed that passage to its most relevant sentences."""
     ids = [r["chunk_id"] for r in answer.retrieved]
     probe = " ".join(injected.split()[:6]).lower()
-    for text in Chunk.objects.filter(pk__in=ids).values_list("text", flat=True):
+    # Evidence text: sentences ingestion flagged as planted never reach a prompt.
+    for text in (c.evidence_text for c in Chunk.objects.filter(pk__in=ids).only("text", "planted")):
         prompted = trim_passage(
             answer.question,
             PassageEvidence.of("", text),

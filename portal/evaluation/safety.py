@@ -38,6 +38,9 @@ BUILT_IN = {
     # requests, both languages; and the medication-risk questions (expect hold|caution|none).
     "contrast": DATA / "safety_contrast.jsonl",
     "medication": DATA / "medication_risk.jsonl",
+    # Second written sets (new topics and phrasings), whose test halves were measured once.
+    "contrast_v2": DATA / "safety_contrast_v2.jsonl",
+    "medication_v2": DATA / "medication_risk_v2.jsonl",
     # AdvBench, HarmBench and JailbreakBench (../shared/datasets/safety_prompts; split by hash).
     "safety_prompts": datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl",
 }

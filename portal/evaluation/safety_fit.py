@@ -104,7 +104,8 @@ def held_out_texts() -> set[str]:
     other pair is in the test half) is dropped, so no test item is ever fitted on."""
     texts: set[str] = set()
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
-    banks = ["safety_bank", "safety_contrast", "medication_risk", "cvalues_answer", "flames_zh"]
+    banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "medication_risk",
+             "medication_risk_v2", "cvalues_answer", "flames_zh"]  # fmt: skip
     for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
         texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
     for r in _jsonl(DATA / "planted_sentences.jsonl"):
@@ -170,15 +171,17 @@ def harm_rows() -> list[Row]:
         if r["expect"] == "refuse" and not category.startswith("harm."):
             continue  # injections and out-of-scope requests have rules of their own
         rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "bank"))
-    for r in _dev(DATA / "safety_contrast.jsonl"):
-        rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "contrast"))
+    for name in ("safety_contrast", "safety_contrast_v2"):
+        for r in _dev(DATA / f"{name}.jsonl"):
+            rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "contrast"))
     for r in _dev(DATA / "flames_zh.jsonl"):
         refuse = r["expect"] == "refuse"
         rows.append(Row(r["prompt"], int(refuse), "zh", "flames", 0.5 if refuse else 1.0))
     for r in _dev(DATA / "cvalues_answer.jsonl"):
         rows.append(Row(r["prompt"], 0, "zh", "cvalues"))
-    for r in _dev(DATA / "medication_risk.jsonl"):
-        rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
+    for name in ("medication_risk", "medication_risk_v2"):
+        for r in _dev(DATA / f"{name}.jsonl"):
+            rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
     # The harm-in-context set's questions: mildly phrased harmful ones and the caregivers'
     # questions about the same poisons (each question once).
     seen = set()
@@ -192,7 +195,8 @@ def harm_rows() -> list[Row]:
 
 def medication_rows() -> tuple[list[Row], list[Row]]:
     risk, hold = [], []
-    for r in _dev(DATA / "medication_risk.jsonl"):
+    dev = _dev(DATA / "medication_risk.jsonl") + _dev(DATA / "medication_risk_v2.jsonl")
+    for r in dev:
         risky = r["expect"] in ("hold", "caution")
         risk.append(Row(r["prompt"], int(risky), r["language"], f"medication:{r['expect']}"))
         if risky:

@@ -142,7 +142,9 @@ def test_medication_sets_report_hold_or_caution_recall_and_false_holds(tmp_path)
 def test_written_issue_20_sets_cover_both_languages_and_both_splits():
     for name, expects in (
         ("contrast", {"refuse", "answer"}),
+        ("contrast_v2", {"refuse", "answer"}),
         ("medication", {"hold", "caution", "none"}),
+        ("medication_v2", {"hold", "caution", "none"}),
     ):
         rows = prompts_load(name)
         assert {r["expect"] for r in rows} == expects

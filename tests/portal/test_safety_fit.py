@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 def _test_texts() -> set[str]:
     texts = set()
-    for name in ("bank", "contrast", "medication", "cvalues", "flames", "safety_prompts"):
+    for name in ("bank", "contrast", "contrast_v2", "medication", "medication_v2", "cvalues",
+                 "flames", "safety_prompts"):  # fmt: skip
         try:
             texts |= {r["prompt"] for r in prompts_load(name, split="test")}
         except FileNotFoundError:
