@@ -41,6 +41,13 @@ BUILT_IN = {
     # Second written sets (new topics and phrasings), whose test halves were measured once.
     "contrast_v2": DATA / "safety_contrast_v2.jsonl",
     "medication_v2": DATA / "medication_risk_v2.jsonl",
+    "contrast_v3": DATA / "safety_contrast_v3.jsonl",
+    # Harmless requests in the imperative ("Explain the pension scheme"), which read like the
+    # benchmarks' harmful instructions.
+    "imperative": DATA / "safety_imperative.jsonl",
+    "medication_v3": DATA / "medication_risk_v3.jsonl",
+    # The shared prompts' test half written in Chinese (test only; the dev half is training data).
+    "safety_prompts_zh": DATA / "safety_prompts_zh_test.jsonl",
     # AdvBench, HarmBench and JailbreakBench (../shared/datasets/safety_prompts; split by hash).
     "safety_prompts": datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl",
 }

@@ -58,6 +58,8 @@ HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk
 MEDICATION_HARD = frozenset({"medication", "bank", "questions:pubmedqa"})
 MEDICATION_CHOOSE_ON = frozenset({"medication", "bank"})
 PLANTED_HARD = frozenset({"planted_sentences"})
+# The written contrast sets (SOURCE_issue20.md): near misses on both sides of the line.
+CONTRAST_SETS = ("safety_contrast", "safety_contrast_v2", "safety_contrast_v3", "safety_imperative")
 PER_SET_QUESTIONS = 2500  # dev questions drawn from each answer set (negatives): all of most
 PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
 
@@ -104,8 +106,10 @@ def held_out_texts() -> set[str]:
     other pair is in the test half) is dropped, so no test item is ever fitted on."""
     texts: set[str] = set()
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
-    banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "medication_risk",
-             "medication_risk_v2", "cvalues_answer", "flames_zh"]  # fmt: skip
+    banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "safety_contrast_v3",
+             "safety_imperative",
+             "medication_risk", "medication_risk_v2", "medication_risk_v3", "cvalues_answer",
+             "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
     for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
         texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
     for r in _jsonl(DATA / "planted_sentences.jsonl"):
@@ -129,6 +133,7 @@ def training_rows() -> tuple[dict[str, list[Row]], list[dict]]:
         "medication_hold": hold,
         "planted": planted_rows(),
         "hazard": hazard,
+        "self_harm": self_harm_rows(),
     }
     rows = {name: [r for r in part if r.text not in held] for name, part in rows.items()}
     pairs = [p for p in pairs if p["question"] not in held and p["passage"] not in held]
@@ -171,15 +176,21 @@ def harm_rows() -> list[Row]:
         if r["expect"] == "refuse" and not category.startswith("harm."):
             continue  # injections and out-of-scope requests have rules of their own
         rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "bank"))
-    for name in ("safety_contrast", "safety_contrast_v2"):
+    for name in CONTRAST_SETS:
         for r in _dev(DATA / f"{name}.jsonl"):
             rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "contrast"))
+    # The shared English prompts' dev half, written in Chinese (data/SOURCE_issue20.md): the
+    # Chinese side of the same requests, so the head does not have to learn them across
+    # languages from the embedding alone.
+    for part in ("a", "b"):
+        for r in _dev(DATA / f"safety_prompts_zh_dev_{part}.jsonl"):
+            rows.append(Row(r["prompt"], 1, "zh", "safety_prompts_zh"))
     for r in _dev(DATA / "flames_zh.jsonl"):
         refuse = r["expect"] == "refuse"
         rows.append(Row(r["prompt"], int(refuse), "zh", "flames", 0.5 if refuse else 1.0))
     for r in _dev(DATA / "cvalues_answer.jsonl"):
         rows.append(Row(r["prompt"], 0, "zh", "cvalues"))
-    for name in ("medication_risk", "medication_risk_v2"):
+    for name in ("medication_risk", "medication_risk_v2", "medication_risk_v3"):
         for r in _dev(DATA / f"{name}.jsonl"):
             rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
     # The harm-in-context set's questions: mildly phrased harmful ones and the caregivers'
@@ -193,9 +204,24 @@ def harm_rows() -> list[Row]:
     return rows + _answer_set_questions()
 
 
+# Categories (labels the sets were written with) that are about self-harm or suicide, asked for
+# harm or for help: the ``self_harm`` head learns the topic so a learned refusal can lead with
+# the crisis lines.
+SELF_HARM_CATEGORIES = ("self_harm", "suicide", "crisis", "mental_health_crisis", "lethal_dose")
+
+
+def self_harm_rows() -> list[Row]:
+    rows = []
+    for name in ("safety_bank", *CONTRAST_SETS):
+        for r in _dev(DATA / f"{name}.jsonl"):
+            about = any(k in r.get("category", "") for k in SELF_HARM_CATEGORIES)
+            rows.append(Row(r["prompt"], int(about), r["language"], name))
+    return rows
+
+
 def medication_rows() -> tuple[list[Row], list[Row]]:
     risk, hold = [], []
-    dev = _dev(DATA / "medication_risk.jsonl") + _dev(DATA / "medication_risk_v2.jsonl")
+    dev = [r for v in ("", "_v2", "_v3") for r in _dev(DATA / f"medication_risk{v}.jsonl")]
     for r in dev:
         risky = r["expect"] in ("hold", "caution")
         risk.append(Row(r["prompt"], int(risky), r["language"], f"medication:{r['expect']}"))
@@ -571,7 +597,12 @@ def safety_fit(
         ),
         # Passages that would help a harmful request (the harm-in-context check's second input).
         "hazard": head_fit("hazard", hazard, x_of(hazard), false_rate=0.05, progress=progress),
-    }
+        # Self-harm as the topic: a learned refusal of such a request leads with crisis lines.
+        "self_harm": head_fit(
+            "self_harm", rows["self_harm"], x_of(rows["self_harm"]), false_rate=0.02,
+            progress=progress,
+        ),
+    }  # fmt: skip
     hazard_oof = dict(zip([r.text for r in hazard], heads["hazard"]["dev"]["_oof"], strict=True))
     # The context questions are in the harm head's training rows: the combiner reads their
     # out-of-fold harm scores, as it will read unseen questions' scores in production.
@@ -585,7 +616,7 @@ def safety_fit(
     heads["context"] = context_fit(
         pairs, harm_probability, hazard_oof, false_rate=context_pair_false_rate, progress=progress
     )
-    safety_hash = _data_hash([harm, risk, hold, hazard])
+    safety_hash = _data_hash([harm, risk, hold, hazard, rows["self_harm"]])
     safety = to_dict(
         version=f"safety-lr-{safety_hash[:10]}",
         embedder=EMBEDDER,

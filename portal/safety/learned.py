@@ -13,7 +13,9 @@ hash and the dev figures behind each threshold):
   two; the question is refused when a pair crosses its threshold (a request that reads mild
   alone but whose passages would help it);
 - ``medication`` (a question about changing someone's medicines) cautions the answer, and
-  ``medication_hold`` on top of it holds the answer for a reviewer.
+  ``medication_hold`` on top of it holds the answer for a reviewer;
+- ``self_harm`` (the subject is self-harm or suicide): a learned refusal of such a request
+  carries the crisis reason, so the reader sees the crisis lines first.
 
 Thresholds come from the classifier file; the SAFETY_*_THRESHOLD settings override them.
 """
@@ -87,13 +89,20 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     classifier = safety_classifier()
     if classifier is None:
         return None
-    scores = classifier.scores([text], heads=("harm", "medication", "medication_hold"))
+    names = ("harm", "medication", "medication_hold", "self_harm")
+    scores = classifier.scores([text], heads=tuple(n for n in names if n in classifier.heads))
     harm = scores["harm"][0]
     medication = scores["medication"][0]
     hold = scores["medication_hold"][0]
     reasons: list[tuple[Reason, str]] = []
     version = classifier.version
     harm_limit = limit = _threshold(classifier, "harm", language)
+    self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
+    crisis_at = classifier.heads["self_harm"].threshold(language) if "self_harm" in scores else 1.0
+    if harm >= limit and self_harm >= crisis_at:
+        # Same reason the crisis rules give: the refusal then leads with the crisis lines.
+        detail = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
+        reasons.append((Reason("emergency", "self_harm.crisis", detail, self_harm), "caution"))
     if harm >= limit:
         reasons.append(
             (

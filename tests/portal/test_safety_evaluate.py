@@ -145,6 +145,7 @@ def test_written_issue_20_sets_cover_both_languages_and_both_splits():
         ("contrast_v2", {"refuse", "answer"}),
         ("medication", {"hold", "caution", "none"}),
         ("medication_v2", {"hold", "caution", "none"}),
+        ("medication_v3", {"hold", "caution", "none"}),
     ):
         rows = prompts_load(name)
         assert {r["expect"] for r in rows} == expects

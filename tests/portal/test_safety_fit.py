@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def _test_texts() -> set[str]:
     texts = set()
-    for name in ("bank", "contrast", "contrast_v2", "medication", "medication_v2", "cvalues",
-                 "flames", "safety_prompts"):  # fmt: skip
+    for name in ("bank", "contrast", "contrast_v2", "contrast_v3", "imperative", "medication",
+                 "medication_v2", "medication_v3", "cvalues", "flames", "safety_prompts",
+                 "safety_prompts_zh"):  # fmt: skip
         try:
             texts |= {r["prompt"] for r in prompts_load(name, split="test")}
         except FileNotFoundError:

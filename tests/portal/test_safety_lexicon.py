@@ -92,7 +92,10 @@ def test_admin_add_and_delete_bump_the_version(admin_client):
     admin_client.post(reverse("admin:safety_sensitiveterm_delete", args=[term.pk]), {"post": "yes"})
     assert not SensitiveTerm.objects.filter(pk=term.pk).exists()
     assert LexiconVersion.objects.count() == before + 2
-    assert input_check("explain the blorptastic scheme").action == "allow"
+    # The term's reason is gone (the learned head may still have its own view of the words).
+    assert not any(
+        r.code == "sensitive" for r in input_check("explain the blorptastic scheme").reasons
+    )
 
 
 def test_admin_list_shows_read_only_safety_settings(admin_client):
