@@ -47,6 +47,7 @@ def queue(request: HttpRequest):
             "age_hours": item.age_hours,
             "overdue": item.overdue,
             "draft": item.answer.published_text,
+            "asked_again": item.asked_again,
         }
         for item in review_queue()
     ]

@@ -121,6 +121,7 @@ class QueueItemOut(Schema):
     age_hours: float
     overdue: bool
     draft: str
+    asked_again: int = 0  # later askers of the same question whose answers follow this one
 
 
 class ReviewEditIn(Schema):

@@ -70,6 +70,12 @@ class Answer(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # A held answer to a question that is already waiting for review (same redacted question,
+    # language and collections) points at that one: the queue shows one item, and the
+    # reviewer's decision on it settles every repeat (portal/review/services.py).
+    same_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats"
+    )
 
     class Meta:
         ordering = ["-created_at"]

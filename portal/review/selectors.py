@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from portal.knowledge.models import Chunk
@@ -19,6 +20,7 @@ class QueueItem:
     answer: Answer
     age: timedelta
     overdue: bool
+    asked_again: int = 0  # later askers of the same question waiting on this item
 
     @property
     def age_hours(self) -> float:
@@ -28,9 +30,19 @@ class QueueItem:
 def review_queue() -> list[QueueItem]:
     now = timezone.now()
     deadline = timedelta(hours=settings.REVIEW_DEADLINE_HOURS)
-    held = Answer.objects.filter(status=AnswerStatus.HELD).order_by("created_at")
+    # Repeats of a question already in the queue are settled with it, so they are not items.
+    held = (
+        Answer.objects.filter(status=AnswerStatus.HELD, same_as__isnull=True)
+        .annotate(asked_again=Count("repeats", filter=Q(repeats__status=AnswerStatus.HELD)))
+        .order_by("created_at")
+    )
     return [
-        QueueItem(answer=a, age=now - a.created_at, overdue=now - a.created_at > deadline)
+        QueueItem(
+            answer=a,
+            age=now - a.created_at,
+            overdue=now - a.created_at > deadline,
+            asked_again=a.asked_again,
+        )
         for a in held
     ]
 

@@ -58,6 +58,31 @@ def _record(answer: Answer, *, reviewer, decision: str, reason: str, **final) ->
     )
 
 
+def _settle_repeats(answer: Answer) -> int:
+    """Give every repeat still waiting on ``answer`` the same outcome: its status, text and
+    citations become the original's, so each asker's come-back link shows the decision."""
+    repeats = list(answer.repeats.select_for_update().filter(status=AnswerStatus.HELD))
+    citations = list(answer.citations.all())
+    for repeat in repeats:
+        repeat.status = answer.status
+        repeat.sentences = answer.sentences
+        repeat.published_text = answer.published_text
+        repeat.guidance = answer.guidance
+        repeat.published_at = answer.published_at
+        repeat.save(
+            update_fields=["status", "sentences", "published_text", "guidance", "published_at"]
+        )
+        repeat.citations.all().delete()
+        Citation.objects.bulk_create(
+            [
+                Citation(**{f.attname: getattr(c, f.attname) for f in Citation._meta.concrete_fields
+                            if f.name not in ("id", "answer")}, answer=repeat)
+                for c in citations
+            ]
+        )  # fmt: skip
+    return len(repeats)
+
+
 def review_approve(*, answer: Answer, reviewer, request=None) -> ReviewDecision:
     with transaction.atomic():
         answer = _locked_held(answer.pk)
@@ -72,6 +97,7 @@ def review_approve(*, answer: Answer, reviewer, request=None) -> ReviewDecision:
         answer.status = AnswerStatus.ANSWERED
         answer.published_at = timezone.now()
         answer.save(update_fields=["status", "published_at"])
+        _settle_repeats(answer)
         _audit(request, reviewer, answer, "approve")
     return decision
 
@@ -85,6 +111,7 @@ def review_reject(*, answer: Answer, reviewer, reason: str, request=None) -> Rev
         answer.status = AnswerStatus.REJECTED
         answer.guidance = guidance.no_support([], language=answer.language)
         answer.save(update_fields=["status", "guidance"])
+        _settle_repeats(answer)
         _audit(request, reviewer, answer, "reject")
     return decision
 
@@ -140,6 +167,7 @@ def review_edit(
         answer.status = AnswerStatus.ANSWERED
         answer.published_at = timezone.now()
         answer.save(update_fields=["sentences", "published_text", "status", "published_at"])
+        _settle_repeats(answer)
         _audit(request, reviewer, answer, "edit")
     return EditResult(saved=True, checks=checks)
 

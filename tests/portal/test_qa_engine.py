@@ -18,6 +18,8 @@ from portal.qa.engine.claims import ANSWER, EDIT, ClaimPass
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.services import Asker, RateLimited, answer_run, answer_stream
 from portal.qa.verify import PassageEvidence, Problem, VerifierConfig
+from portal.review.selectors import review_queue
+from portal.review.services import review_approve, review_reject
 from portal.safety.lexicon import lexicon_forget
 from portal.safety.models import SensitiveTerm
 from portal.safety.services import term_save
@@ -79,6 +81,59 @@ def test_a_held_answer_never_shows_a_sentence_on_the_stream(
     # The reviewer still sees what was drafted and verified.
     held = Answer.objects.get(public_id=events[-1]["answer_id"])
     assert held.sentences and held.status == AnswerStatus.HELD
+
+
+def test_asking_a_held_question_again_joins_its_review_item(
+    passport, model, django_capture_on_commit_callbacks, fresh_lexicon, make_user
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        term_save(
+            term=SensitiveTerm(
+                term="passport renewal", category="test", language="en", action="hold"
+            )
+        )
+    first = Answer.objects.get(public_id=list(answer_stream(question=QUESTION))[-1]["answer_id"])
+    second = Answer.objects.get(public_id=list(answer_stream(question=QUESTION))[-1]["answer_id"])
+    other = answer_run(question="Can children renew passports by mail?").answer
+    assert first.status == second.status == AnswerStatus.HELD
+    assert first.same_as is None and second.same_as == first
+    queue = review_queue()
+    assert [item.answer for item in queue if item.answer.question == QUESTION] == [first]
+    assert next(item for item in queue if item.answer == first).asked_again == 1
+    assert other.same_as is None
+
+    review_approve(answer=first, reviewer=make_user("reviewer"))
+    second.refresh_from_db()
+    # The second asker's come-back link shows the reviewer's decision, with the same citations.
+    assert second.status == AnswerStatus.ANSWERED and second.published_at is not None
+    assert second.published_text == first.published_text
+    assert sorted(c.label for c in second.citations.all()) == sorted(
+        c.label for c in first.citations.all()
+    )
+    # A question asked after the decision starts a new review item.
+    third = Answer.objects.get(public_id=list(answer_stream(question=QUESTION))[-1]["answer_id"])
+    assert third.status == AnswerStatus.HELD and third.same_as is None
+
+
+def test_rejecting_a_held_question_rejects_its_repeats(
+    passport, model, django_capture_on_commit_callbacks, fresh_lexicon, make_user
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        term_save(
+            term=SensitiveTerm(
+                term="passport renewal", category="test", language="en", action="hold"
+            )
+        )
+    ids = [list(answer_stream(question=QUESTION))[-1]["answer_id"] for _ in range(3)]
+    first, *repeats = (Answer.objects.get(public_id=i) for i in ids)
+    assert all(r.same_as == first for r in repeats)
+    review_reject(answer=first, reviewer=make_user("reviewer"), reason="outdated")
+    first.refresh_from_db()
+    for repeat in repeats:
+        repeat.refresh_from_db()
+        assert repeat.status == AnswerStatus.REJECTED and repeat.guidance == first.guidance
+        assert repeat.published_text == first.published_text
+    assert not [item for item in review_queue() if item.answer.question == QUESTION]
 
 
 def test_an_abandoned_stream_finalises_its_row(passport, model):

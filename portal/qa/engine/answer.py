@@ -425,6 +425,23 @@ def _persist(run: AnswerRun, *, status: str, reason: str = "", text: str = "") -
     }
 
 
+def held_original(answer: Answer) -> Answer | None:
+    """The earlier answer to the same question (redacted text, language, collections) that is
+    still waiting for review: asking again joins its review item instead of opening another."""
+    return (
+        Answer.objects.filter(
+            status=AnswerStatus.HELD,
+            same_as__isnull=True,
+            question=answer.question,
+            language=answer.language,
+            collections=answer.collections,
+        )
+        .exclude(pk=answer.pk)
+        .order_by("created_at")
+        .first()
+    )
+
+
 def _refused(run: AnswerRun, reason: str, text: str) -> dict:
     if run.claims is not None:
         run.claims.published = []
@@ -455,6 +472,7 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
         )
         return
     if decision.action == "hold":
+        run.answer.same_as = held_original(run.answer)
         yield _persist(run, status=AnswerStatus.HELD, reason="held")
         return
     caution = (
