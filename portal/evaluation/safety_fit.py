@@ -101,9 +101,10 @@ def _sample(items: list[str], n: int) -> list[str]:
 
 
 def held_out_texts() -> set[str]:
-    """Every text of a test half this module's sets know of: a training row that happens to
-    repeat one (a STARD question that is also a bank prompt; a harm-in-context question whose
-    other pair is in the test half) is dropped, so no test item is ever fitted on."""
+    """Every text of a test half this module's sets know of. Sets written or split
+    independently can share a text (the pair-split harm-in-context set shares questions across
+    its halves), so ``training_rows`` drops any training row found here: a general filter,
+    not a list of cases."""
     texts: set[str] = set()
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
     banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "safety_contrast_v3",
