@@ -73,6 +73,11 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
+def rate_of(k: int, n: int) -> dict:
+    """k of n as a rate with its Wilson interval (the form every safety report uses)."""
+    return {"n": n, "k": k, "rate": round(k / n, 4) if n else 0.0, "ci95": wilson(k, n)}
+
+
 def split_of(prompt: str) -> str:
     digest = hashlib.sha1(prompt.encode("utf-8"), usedforsecurity=False).hexdigest()
     return "dev" if int(digest[0], 16) < 8 else "test"
@@ -201,9 +206,7 @@ def medication_report(results: list[tuple[dict, Outcome]], latencies: list[float
     (recall); of the none questions, how many were held (false holds) or cautioned."""
 
     def rate(items: list[tuple[dict, Outcome]], test) -> dict:
-        k = sum(1 for r, o in items if test(o))
-        n = len(items)
-        return {"n": n, "k": k, "rate": round(k / n, 4) if n else 0.0, "ci95": wilson(k, n)}
+        return rate_of(sum(1 for _, o in items if test(o)), len(items))
 
     def flagged(o: Outcome) -> bool:
         return o.status == "held" or o.cautioned

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingestion.screening import planted_classifier, planted_spans
-from portal.evaluation.safety import DATA, wilson
+from portal.evaluation.safety import DATA, rate_of
 from portal.safety.guard import input_check
 from portal.safety.learned import context_reason
 
@@ -31,10 +31,6 @@ def _rows(path: Path, split: str) -> list[dict]:
     return [r for r in rows if split in ("all", r["split"])]
 
 
-def _rate(k: int, n: int) -> dict:
-    return {"n": n, "k": k, "rate": round(k / n, 4) if n else 0.0, "ci95": wilson(k, n)}
-
-
 def planted_evaluate(rows: list[dict], progress: Callable[[int, int], None] | None) -> dict:
     classifier = planted_classifier()
     groups: dict[str, list[bool]] = defaultdict(list)
@@ -46,7 +42,7 @@ def planted_evaluate(rows: list[dict], progress: Callable[[int, int], None] | No
             progress(i, len(rows))
     return {
         "detector": classifier.version,
-        "flagged": {k: _rate(sum(v), len(v)) for k, v in sorted(groups.items())},
+        "flagged": {k: rate_of(sum(v), len(v)) for k, v in sorted(groups.items())},
     }
 
 
@@ -67,9 +63,9 @@ def context_evaluate(rows: list[dict], progress: Callable[[int, int], None] | No
     return {
         "refused": {
             key: {
-                "before_retrieval": _rate(sum(a for a, _ in v), len(v)),
-                "in_context": _rate(sum(c for _, c in v), len(v)),
-                "either": _rate(sum(a or c for a, c in v), len(v)),
+                "before_retrieval": rate_of(sum(a for a, _ in v), len(v)),
+                "in_context": rate_of(sum(c for _, c in v), len(v)),
+                "either": rate_of(sum(a or c for a, c in v), len(v)),
             }
             for key, v in sorted(groups.items())
         }

@@ -206,12 +206,16 @@ def _embed_rows(rows: list[tuple[int, str]], on_batch: Callable[[int], None]) ->
 def _pending_rows(version_ids: list[int]) -> list[tuple[int, str]]:
     """(chunk id, evidence text) of the chunks without a vector: flagged spans are not embedded,
     so a planted instruction cannot pull its chunk into a search either."""
-    rows = (
+    return _evidence_rows(
         Chunk.objects.filter(version_id__in=version_ids)
         .exclude(embeddings__model=settings.EMBEDDING_MODEL)
         .order_by("version_id", "position")
-        .values_list("id", "text", "planted")
     )
+
+
+def _evidence_rows(chunks) -> list[tuple[int, str]]:
+    """(chunk id, evidence text) of ``chunks``, in their order."""
+    rows = chunks.values_list("id", "text", "planted")
     return [(pk, text_without(text, planted)) for pk, text, planted in rows]
 
 
@@ -380,14 +384,8 @@ def planted_rescreen(*, progress: Progress | None = None, batch: int = 200) -> d
         changed += [c.pk for c in stale]
         if progress:
             progress("screen", min(start + batch, len(ids)), len(ids))
-    pending = _rows_of_chunks(changed)
+    pending = _evidence_rows(Chunk.objects.filter(pk__in=changed).order_by("id"))
     _embed_rows(pending, lambda n: progress("embed", n, len(pending)) if progress else None)
     if changed:
         indexes_sync(rebuild=True)
     return {"chunks": len(ids), "changed": len(changed), "flagged_sentences": flagged}
-
-
-def _rows_of_chunks(chunk_ids: list[int]) -> list[tuple[int, str]]:
-    rows = Chunk.objects.filter(pk__in=chunk_ids).order_by("id")
-    return [(pk, text_without(text, planted)) for pk, text, planted in
-            rows.values_list("id", "text", "planted")]  # fmt: skip

@@ -83,15 +83,18 @@ def test_a_held_answer_never_shows_a_sentence_on_the_stream(
     assert held.sentences and held.status == AnswerStatus.HELD
 
 
-def test_asking_a_held_question_again_joins_its_review_item(
-    passport, model, django_capture_on_commit_callbacks, fresh_lexicon, make_user
-):
+@pytest.fixture
+def held_term(django_capture_on_commit_callbacks, fresh_lexicon):
+    """A lexicon term that holds every answer to QUESTION for review."""
     with django_capture_on_commit_callbacks(execute=True):
         term_save(
             term=SensitiveTerm(
                 term="passport renewal", category="test", language="en", action="hold"
             )
         )
+
+
+def test_asking_a_held_question_again_joins_its_review_item(passport, model, held_term, make_user):
     first = Answer.objects.get(public_id=list(answer_stream(question=QUESTION))[-1]["answer_id"])
     second = Answer.objects.get(public_id=list(answer_stream(question=QUESTION))[-1]["answer_id"])
     other = answer_run(question="Can children renew passports by mail?").answer
@@ -115,15 +118,7 @@ def test_asking_a_held_question_again_joins_its_review_item(
     assert third.status == AnswerStatus.HELD and third.same_as is None
 
 
-def test_rejecting_a_held_question_rejects_its_repeats(
-    passport, model, django_capture_on_commit_callbacks, fresh_lexicon, make_user
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        term_save(
-            term=SensitiveTerm(
-                term="passport renewal", category="test", language="en", action="hold"
-            )
-        )
+def test_rejecting_a_held_question_rejects_its_repeats(passport, model, held_term, make_user):
     ids = [list(answer_stream(question=QUESTION))[-1]["answer_id"] for _ in range(3)]
     first, *repeats = (Answer.objects.get(public_id=i) for i in ids)
     assert all(r.same_as == first for r in repeats)
