@@ -96,21 +96,15 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     hold = scores["medication_hold"][0]
     reasons: list[tuple[Reason, str]] = []
     version = classifier.version
-    harm_limit = limit = _threshold(classifier, "harm", language)
-    self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
-    crisis_at = classifier.heads["self_harm"].threshold(language) if "self_harm" in scores else 1.0
-    if harm >= limit and self_harm >= crisis_at:
-        # Same reason the crisis rules give: the refusal then leads with the crisis lines.
-        detail = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
-        reasons.append((Reason("emergency", "self_harm.crisis", detail, self_harm), "caution"))
-    if harm >= limit:
-        reasons.append(
-            (
-                Reason("unsafe", "learned.harm",
-                       f"harm classifier {harm:.2f} >= {limit:.2f} ({version})", harm),
-                "refuse",
-            )
-        )  # fmt: skip
+    harm_limit = _threshold(classifier, "harm", language)
+    if harm >= harm_limit:
+        self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
+        if "self_harm" in scores and self_harm >= classifier.heads["self_harm"].threshold(language):
+            # Same reason the crisis rules give: the refusal then leads with the crisis lines.
+            detail = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
+            reasons.append((Reason("emergency", "self_harm.crisis", detail, self_harm), "caution"))
+        detail = f"harm classifier {harm:.2f} >= {harm_limit:.2f} ({version})"
+        reasons.append((Reason("unsafe", "learned.harm", detail, harm), "refuse"))
     limit = _threshold(classifier, "medication", language)
     if settings.SAFETY_MEDICATION_ROUTING and medication >= limit:
         hold_limit = _threshold(classifier, "medication_hold", language)
