@@ -1,5 +1,5 @@
 #!/bin/sh
-# One image, several roles: web | worker-ingestion | worker-generation | beat | migrate | manage ...
+# One image, several roles: web | llm | worker-ingestion | beat | migrate | manage ...
 # Anything else runs as given (e.g. `sh`). Every role reads its settings from the environment
 # (portal/settings.py; deploy/env.example explains each).
 set -eu
@@ -11,17 +11,19 @@ case "$role" in
   web)
     # Static files go to the shared data volume, which nginx serves read-only.
     python manage.py collectstatic --noinput --verbosity 0
-    exec gunicorn -c deploy/gunicorn.conf.py portal.wsgi "$@"
+    # ASGI under gunicorn's uvicorn workers (deploy/gunicorn.conf.py).
+    exec gunicorn -c deploy/gunicorn.conf.py portal.asgi:application "$@"
+    ;;
+  llm)
+    # The inference server every web process shares: llama.cpp's llama-server (LLM_SERVER_BIN,
+    # built into the image) serving LLM_MODEL_PATH with LLM_SERVER_SLOTS parallel slots, on the
+    # port of LLM_OPENAI_BASE_URL unless --port is given. exec'd: stop signals reach it directly.
+    exec python manage.py llm_server --host 0.0.0.0 "$@"
     ;;
   worker-ingestion)
     # Parsing and embedding: CPU-bound, one task per process, many processes per node.
     exec celery -A portal worker -Q ingestion,default -n "ingestion@%h" \
       --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel "${LOG_LEVEL:-INFO}" "$@"
-    ;;
-  worker-generation)
-    # Answers generated off the web process (GPU hosts); one model per process.
-    exec celery -A portal worker -Q generation -n "generation@%h" \
-      --concurrency "${CELERY_CONCURRENCY:-1}" --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   beat)
     # Exactly one beat per deployment (two would double every scheduled task).

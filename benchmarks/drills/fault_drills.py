@@ -38,10 +38,15 @@ class Prober:
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
-    def _get(self, path: str, timeout: float = 30) -> tuple[int, bytes]:
+    def _get(self, path: str, timeout: float = 30, body: dict | None = None) -> tuple[int, bytes]:
+        """GET ``path``, or POST ``body`` as JSON to it."""
+        data = json.dumps(body).encode() if body is not None else None
+        # http://127.0.0.1 only: the base URL is the drill's own stack.
+        request = urllib.request.Request(  # noqa: S310
+            self.base + path, data=data, headers={"Content-Type": "application/json"}
+        )
         try:
-            # http://127.0.0.1 only: the base URL is the drill's own stack.
-            with urllib.request.urlopen(self.base + path, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -49,9 +54,8 @@ class Prober:
             return 0, b""  # connection refused/reset: no HTTP answer at all
 
     def _ask_loop(self) -> None:
-        query = urllib.parse.urlencode({"q": QUESTION})
         while not self._stop.is_set():
-            status, body = self._get(f"/api/ask?{query}")
+            status, body = self._get("/api/v1/ask", body={"question": QUESTION})
             with self._lock:
                 self.events.append((time.time(), "ask", status))
                 if status == 200:

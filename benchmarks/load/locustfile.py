@@ -3,8 +3,9 @@
     locust -f benchmarks/load/locustfile.py --host http://127.0.0.1:8765 \
         --headless -u 50 -r 10 -t 2m
 
-Each simulated citizen asks (JSON or the server-sent-event stream), then opens the answer's
-come-back link, the answer JSON and the cited documents' pages, with a short think time.
+Each simulated citizen asks through /api/v1/ (JSON or the server-sent-event stream the ask page
+reads), then opens the answer's come-back link, the answer JSON and the cited documents' pages,
+with a short think time.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ class Citizen(HttpUser):
 
     @task(3)
     def ask(self) -> None:
-        with self.client.get(
-            "/api/ask", params={"q": random.choice(QUESTIONS)}, name="/api/ask", catch_response=True
+        with self.client.post(
+            "/api/v1/ask",
+            json={"question": random.choice(QUESTIONS)},
+            name="/api/v1/ask",
+            catch_response=True,
         ) as response:
             if response.status_code == 200:
                 self._remember(response.json())
@@ -55,10 +59,10 @@ class Citizen(HttpUser):
 
     @task(1)
     def ask_stream(self) -> None:
-        with self.client.get(
-            "/api/ask/stream",
-            params={"q": random.choice(QUESTIONS)},
-            name="/api/ask/stream",
+        with self.client.post(
+            "/api/v1/ask/stream",
+            json={"question": random.choice(QUESTIONS)},
+            name="/api/v1/ask/stream",
             stream=True,
             catch_response=True,
         ) as response:
@@ -83,7 +87,7 @@ class Citizen(HttpUser):
             return
         answer = random.choice(self.answers[-5:])
         self.client.get(f"/a/{answer}/", name="/a/[id]/")
-        self.client.get(f"/api/answers/{answer}", name="/api/answers/[id]")
+        self.client.get(f"/api/v1/answers/{answer}", name="/api/v1/answers/[id]")
         if self.documents:
             document = random.choice(sorted(self.documents))
             self.client.get(f"/documents/{document}/", name="/documents/[id]/")

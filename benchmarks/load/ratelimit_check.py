@@ -11,15 +11,17 @@ import argparse
 import json
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 
 def ask(url: str) -> tuple[int, str]:
-    query = urllib.parse.urlencode({"q": "Is there an income limit for federal student aid?"})
+    body = json.dumps({"question": "Is there an income limit for federal student aid?"}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the stack's own http URL
+        f"{url}/api/v1/ask", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
-        with urllib.request.urlopen(f"{url}/api/ask?{query}", timeout=120) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get("Retry-After", "")

@@ -19,7 +19,7 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/7}
 export PORTAL_DATA_DIR="$STACK_DIR/data"
 export PORTAL_ENV=development DEBUG=0 LOG_FORMAT=${LOG_FORMAT:-json} LOG_LEVEL=${LOG_LEVEL:-WARNING}
 export GUNICORN_BIND="127.0.0.1:$STACK_PORT" GUNICORN_WORKERS=${GUNICORN_WORKERS:-2}
-export GUNICORN_THREADS=${GUNICORN_THREADS:-4} GUNICORN_TIMEOUT=${GUNICORN_TIMEOUT:-120}
+export GUNICORN_TIMEOUT=${GUNICORN_TIMEOUT:-120}
 export GUNICORN_ACCESSLOG=""
 export PROMETHEUS_MULTIPROC_DIR="$STACK_DIR/prometheus"
 export LLM_MODEL_PATH=${LLM_MODEL_PATH:-$ROOT/var/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}
@@ -28,12 +28,12 @@ export RATE_LIMIT_ASK_PER_MINUTE=${RATE_LIMIT_ASK_PER_MINUTE:-0}
 export RATE_LIMIT_ASK_PER_MINUTE_ADDRESS=${RATE_LIMIT_ASK_PER_MINUTE_ADDRESS:-0}
 
 start_web() {
-  "$PY" -m gunicorn -c deploy/gunicorn.conf.py portal.wsgi >>"$STACK_DIR/web.log" 2>&1 &
+  "$PY" -m gunicorn -c deploy/gunicorn.conf.py portal.asgi:application >>"$STACK_DIR/web.log" 2>&1 &
   echo $! >"$STACK_DIR/web.pid"
 }
 
 start_worker() {
-  "$PY" -m celery -A portal worker -Q ingestion,generation,default --concurrency 1 \
+  "$PY" -m celery -A portal worker -Q ingestion,default --concurrency 1 \
     -n "load@%h" --loglevel WARNING >>"$STACK_DIR/worker.log" 2>&1 &
   echo $! >"$STACK_DIR/worker.pid"
 }

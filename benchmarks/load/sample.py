@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import redis
 
-QUEUES = ("ingestion", "generation", "default")
+QUEUES = ("ingestion", "default")
 
 
 def tree_rss(pid_file: Path) -> int:

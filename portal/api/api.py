@@ -1,4 +1,10 @@
-"""The /api/v1/ API: one NinjaAPI, one router per domain, every operation with an Access policy.
+"""The /api/v1/ API: one NinjaAPI assembling each app's router, every operation with an Access
+policy.
+
+Each app owns its routes, schemas and policies in its own ``api.py`` (the same services as its
+pages); this module only mounts them, and portal.api keeps what is the API's own: the tokens
+(model, selectors, services, the ``api_token`` command) and their registration as the bearer
+lookup of ``portal.core.api_auth.Access`` (apps.py).
 
 The schema is at /api/v1/openapi.json and the docs page at /api/v1/docs (Swagger UI served from
 django-ninja's bundled static files, so it works with no internet access).
@@ -9,10 +15,33 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from portal.api import answers, audit, drafting, knowledge, review
-from portal.api.auth import SIGNED_IN
+from portal.audit import api as audit_api
+from portal.core.api_auth import SIGNED_IN
+from portal.drafting import api as drafting_api
+from portal.knowledge import api as knowledge_api
+from portal.qa import api as qa_api
+from portal.review import api as review_api
 
-api = NinjaAPI(
+# Router module -> the name its operations' ids carry. The ids are what generated clients name
+# their methods after, so they stay those of the routers' first home (portal/api/<name>.py).
+ROUTERS = {
+    qa_api: "answers",
+    knowledge_api: "knowledge",
+    review_api: "review",
+    audit_api: "audit",
+    drafting_api: "drafting",
+}
+_ID_PREFIXES = {module.__name__: f"portal_api_{name}" for module, name in ROUTERS.items()}
+
+
+class _PortalApi(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        view = operation.view_func
+        prefix = _ID_PREFIXES.get(view.__module__, view.__module__.replace(".", "_"))
+        return f"{prefix}_{view.__name__}"
+
+
+api = _PortalApi(
     title="Cited Answers API",
     version="1",
     description=(
@@ -25,5 +54,5 @@ api = NinjaAPI(
     auth=SIGNED_IN,  # an operation that forgets its own policy still requires a signed-in user
     docs=Swagger(),
 )
-for module in (answers, knowledge, review, audit, drafting):
+for module in ROUTERS:
     api.add_router("", module.router)

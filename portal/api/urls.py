@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from ninja.utils import normalize_path, replace_path_param_notation
 
 from portal.api.api import api
-from portal.api.auth import Access
+from portal.core.api_auth import Access
 
 
 def _operation_policy(operation, route: str) -> tuple[str, ...]:

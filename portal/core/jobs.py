@@ -17,7 +17,7 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
 
 
-ALL_QUEUES = ("ingestion", "generation", "default")
+ALL_QUEUES = ("ingestion", "default")
 
 
 def celery_worker_argv(

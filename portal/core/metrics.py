@@ -63,7 +63,7 @@ generation_tokens_per_second = Histogram(
 )
 rate_limited_total = Counter("portal_rate_limited", "Requests answered 429", ["scope"])
 
-QUEUES = ("ingestion", "generation", "default")
+QUEUES = ("ingestion", "default")  # as portal.core.jobs.ALL_QUEUES
 # kombu's Redis transport keeps priorities 3, 6 and 9 in sibling lists "<queue>\x06\x16<p>".
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 

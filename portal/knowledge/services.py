@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -75,6 +76,52 @@ def _default_title(filename: str) -> str:
     return stem.replace("_", " ").replace("-", " ").strip() or filename
 
 
+def _check_size(size: int) -> None:
+    if size > settings.UPLOAD_MAX_BYTES:
+        raise FileTooLarge(
+            f"The file is {size:,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}. "
+            "Split it or ask an administrator to raise UPLOAD_MAX_BYTES."
+        )
+
+
+def _upload_refused(
+    collection: Collection, filename: str, exc: IngestionError, *, user
+) -> UploadResult:
+    # The code only: the message quotes the file name, which may carry personal data.
+    audit_record(
+        action="knowledge.upload",
+        user=user,
+        object_type="collection",
+        object_id=collection.pk,
+        outcome=Outcome.FAILED,
+        detail={"error_code": exc.code},
+    )
+    return UploadResult(filename, None, None, error_code=exc.code, error_message=str(exc))
+
+
+def document_upload_file(*, collection: Collection, upload: UploadedFile, **kwargs) -> UploadResult:
+    """``document_upload`` for a file received over HTTP: the page forms and the API call this.
+
+    Django has already spooled the request body to memory or a temporary file; this reads it in
+    chunks and never past the size cap, so an oversized file is refused without being loaded
+    (its declared size is checked first, the bytes actually read second).
+    """
+    filename = upload.name or "upload"
+    try:
+        _check_size(upload.size or 0)
+    except IngestionError as exc:
+        return _upload_refused(collection, filename, exc, user=kwargs.get("user"))
+    cap = settings.UPLOAD_MAX_BYTES
+    parts: list[bytes] = []
+    read = 0
+    for chunk in upload.chunks():
+        parts.append(chunk)
+        read += len(chunk)
+        if read > cap:  # one chunk past the cap is enough for document_upload to refuse it
+            break
+    return document_upload(collection=collection, data=b"".join(parts), filename=filename, **kwargs)
+
+
 def document_upload(
     *,
     collection: Collection,
@@ -96,22 +143,9 @@ def document_upload(
     """
     try:
         clean_name = safe_filename(filename)
-        if len(data) > settings.UPLOAD_MAX_BYTES:
-            raise FileTooLarge(
-                f"The file is {len(data):,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}. "
-                "Split it or ask an administrator to raise UPLOAD_MAX_BYTES."
-            )
+        _check_size(len(data))
     except IngestionError as exc:
-        # The code only: the message quotes the file name, which may carry personal data.
-        audit_record(
-            action="knowledge.upload",
-            user=user,
-            object_type="collection",
-            object_id=collection.pk,
-            outcome=Outcome.FAILED,
-            detail={"error_code": exc.code},
-        )
-        return UploadResult(filename, None, None, error_code=exc.code, error_message=str(exc))
+        return _upload_refused(collection, filename, exc, user=user)
 
     digest = hashlib.sha256(data).hexdigest()
     existing = (
@@ -276,5 +310,35 @@ def collection_create(
             object_type="collection",
             object_id=collection.pk,
             detail={"slug": collection.slug, "audience": audience},
+        )
+    return collection
+
+
+COLLECTION_EDITABLE = ("name", "description", "languages", "audience", "groups")
+
+
+def collection_update(
+    *, collection: Collection, changed: list[str], groups=None, user=None
+) -> Collection:
+    """Save the fields named in ``changed`` (already set on ``collection``; the site
+    administration's form does that) and, when "groups" is among them, its groups. Who may read a
+    collection's documents is access control, so every change is recorded in the audit trail. The
+    slug stays: links and API clients name the collection by it."""
+    fields = [f for f in changed if f in COLLECTION_EDITABLE and f != "groups"]
+    with transaction.atomic():
+        if fields:
+            collection.save(update_fields=fields)
+        if "groups" in changed and groups is not None:
+            collection.groups.set(groups)
+        audit_record(
+            action="knowledge.collection_update",
+            user=user,
+            object_type="collection",
+            object_id=collection.pk,
+            # Field names and the resulting audience, not values: descriptions are free text.
+            detail={
+                "fields": sorted(f for f in changed if f in COLLECTION_EDITABLE),
+                "audience": collection.audience,
+            },
         )
     return collection

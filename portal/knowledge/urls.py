@@ -10,6 +10,4 @@ urlpatterns = [
     path("knowledge/versions/<int:pk>/retry", views.version_retry_view, name="version_retry"),
     path("knowledge/collections/", views.collections, name="collections"),
     path("knowledge/health/", views.health, name="health"),
-    path("api/knowledge/documents", views.documents_upload_api, name="documents_upload_api"),
-    path("api/knowledge/jobs", views.jobs_api, name="jobs_api"),
 ]

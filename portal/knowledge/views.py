@@ -2,23 +2,23 @@
 versions (supersede, retry, delete), collections, and index / ingestion health.
 
 Thin views: each parses input, calls one service in portal.knowledge.services (the same ones the
-API and the commands call) or one selector, and renders.
+API and the commands call) or one selector, and renders. The pages' JavaScript uploads and polls
+through /api/v1/ (portal/knowledge/api.py), the one HTTP surface for scripts and services.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
 from portal.core.access import requires
 from portal.knowledge.forms import AUDIENCE_LABELS, CollectionForm, UploadForm, VersionForm
-from portal.knowledge.models import Collection, Document, DocumentVersion, IngestionJob
+from portal.knowledge.models import Collection, Document, DocumentVersion
 from portal.knowledge.selectors import (
     collections_overview,
     documents_overview,
@@ -30,7 +30,7 @@ from portal.knowledge.services import (
     UploadResult,
     collection_create,
     document_delete,
-    document_upload,
+    document_upload_file,
     version_retry,
 )
 
@@ -55,10 +55,9 @@ def documents(request: HttpRequest) -> HttpResponse:
         for upload in form.cleaned_data["files"]:
             _report(
                 request,
-                document_upload(
+                document_upload_file(
                     collection=form.cleaned_data["collection"],
-                    data=upload.read(),
-                    filename=upload.name,
+                    upload=upload,
                     effective_from=form.cleaned_data["effective_from"],
                     expires_on=form.cleaned_data["expires_on"],
                     user=request.user,
@@ -100,11 +99,10 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
         upload = form.cleaned_data["file"]
         _report(
             request,
-            document_upload(
+            document_upload_file(
                 collection=document.collection,
                 document=document,
-                data=upload.read(),
-                filename=upload.name,
+                upload=upload,
                 effective_from=form.cleaned_data["effective_from"],
                 expires_on=form.cleaned_data["expires_on"],
                 user=request.user,
@@ -152,79 +150,3 @@ def collections(request: HttpRequest) -> HttpResponse:
 def health(request: HttpRequest) -> HttpResponse:
     """Index and ingestion health: the checks of `manage.py check_index`, job counts, failures."""
     return render(request, "knowledge/health.html", {"health": ingestion_health()})
-
-
-@requires(MANAGE_KNOWLEDGE)
-@require_POST
-def documents_upload_api(request: HttpRequest) -> JsonResponse:
-    """Multipart upload: ``collection`` (slug), one or more ``files``, optional
-    ``effective_from`` / ``expires_on`` (YYYY-MM-DD); same service as the UI. The documents page
-    sends one file per request so each file gets its own progress bar."""
-    collection = Collection.objects.filter(slug=request.POST.get("collection", "")).first()
-    files = request.FILES.getlist("files")
-    if collection is None or not files:
-        return JsonResponse(
-            {"error": "collection (an existing slug) and files are required"}, status=400
-        )
-    if len(files) > settings.UPLOAD_MAX_FILES:
-        return JsonResponse({"error": f"at most {settings.UPLOAD_MAX_FILES} files"}, status=400)
-    dates = {}
-    for name in ("effective_from", "expires_on"):
-        raw = request.POST.get(name, "")
-        try:
-            dates[name] = parse_date(raw) if raw else None
-        except ValueError:
-            dates[name] = None
-        if raw and dates[name] is None:
-            return JsonResponse({"error": f"{name} must be a date (YYYY-MM-DD)"}, status=400)
-    results = []
-    for upload in files:
-        result = document_upload(
-            collection=collection,
-            data=upload.read(),
-            filename=upload.name,
-            user=request.user,
-            **dates,
-        )
-        results.append(
-            {
-                "filename": result.filename,
-                "ok": result.ok,
-                "document_id": result.version.document_id if result.version else None,
-                "version_id": result.version.pk if result.version else None,
-                "job_id": result.job.pk if result.job else None,
-                "duplicate_of": result.duplicate_of.pk if result.duplicate_of else None,
-                "error_code": result.error_code,
-                "error": result.error_message,
-            }
-        )
-    status = 201 if any(r["job_id"] for r in results) else 200
-    return JsonResponse({"results": results}, status=status)
-
-
-@requires(MANAGE_KNOWLEDGE)
-@require_GET
-def jobs_api(request: HttpRequest) -> JsonResponse:
-    """Live ingestion progress for the documents page (polled). ``ids=1,2`` narrows to those
-    jobs, so a page watching its own uploads stays cheap however long the history is."""
-    jobs = IngestionJob.objects.select_related("version__document").order_by("-created_at")
-    wanted = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
-    jobs = jobs.filter(pk__in=wanted[:200]) if wanted else jobs[:200]
-    return JsonResponse(
-        {
-            "jobs": [
-                {
-                    "id": job.pk,
-                    "document": job.version.document.title,
-                    "document_id": job.version.document_id,
-                    "version": job.version.number,
-                    "status": job.status,
-                    "step": job.step,
-                    "done": job.progress_done,
-                    "total": job.progress_total,
-                    "error": job.error_message,
-                }
-                for job in jobs
-            ]
-        }
-    )

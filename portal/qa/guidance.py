@@ -72,3 +72,15 @@ def refused(reason: str | None, *, language: str) -> str:
 
 def caution(*, language: str) -> str:
     return _CAUTION[_lang(language)]
+
+
+_MODEL_UNAVAILABLE = {
+    "en": "The answer-writing model is unavailable right now, so this answer quotes the official "
+    "passages directly.",
+    "zh": "撰写答案的模型暂时不可用，以下答案直接引用官方原文。",
+}
+
+
+def model_unavailable_notice(language: str) -> str:
+    """Said when the inference server did not answer and the passages are quoted instead."""
+    return _MODEL_UNAVAILABLE.get(language, _MODEL_UNAVAILABLE["en"])

@@ -65,6 +65,8 @@ class Answer(models.Model):
     sentences = models.JSONField(default=list, blank=True)  # [{"text", "labels"}] as published
     guidance = models.TextField(blank=True)  # refusal guidance or caution shown with the answer
     emergency_notice = models.TextField(blank=True)
+    # The model did not answer (inference server down): the published text quotes passages.
+    model_unavailable = models.BooleanField(default=False)
     timings = models.JSONField(default=dict, blank=True)  # step -> seconds
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

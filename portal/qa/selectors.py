@@ -43,6 +43,7 @@ def answer_payload(answer: Answer) -> dict:
         ),
         "guidance": answer.guidance,
         "emergency_notice": answer.emergency_notice,
+        "model_unavailable": answer.model_unavailable,
         "backend": answer.backend,
         "created_at": answer.created_at.isoformat(),
     }

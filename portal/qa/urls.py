@@ -6,9 +6,6 @@ app_name = "qa"
 urlpatterns = [
     path("", views.ask, name="ask"),
     path("a/<uuid:public_id>/", views.answer, name="answer"),
-    path("api/ask", views.ask_api, name="ask_api"),
-    path("api/ask/stream", views.ask_stream, name="ask_stream"),
-    path("api/answers/<uuid:public_id>", views.answer_api, name="answer_api"),
     path("documents/<int:document_id>/", views.source_document, name="source_document"),
     path("documents/<int:document_id>/v<int:number>/file", views.source_file, name="source_file"),
 ]

@@ -1,68 +1,60 @@
-"""Asking and reading answers: the page, its live stream, and the come-back link.
+"""Asking and reading answers: the ask page, the come-back link, the source documents.
 
-The page works without JavaScript (the form posts back and the answer is rendered when done);
-with JavaScript the same question streams over server-sent events: progress while the model
-writes, then the sentences once the answer is routed to publication. Views only parse input and
-render; the engine (portal.qa.services) rate-limits, audits and answers.
+With JavaScript the page streams the answer from the API (``POST /api/v1/ask/stream``,
+portal/qa/api.py): progress while the model writes, then the sentences once the answer is routed
+to publication. Without JavaScript the page's form posts back here, the engine runs to the end
+and the reader is sent to the answer's own link. Questions travel in request bodies only, never
+in URLs, which end up in access logs and browser history. Views only parse input and render; the
+engine (portal.qa.services) rate-limits, audits and answers.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    JsonResponse,
-)
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.core.access import public
-from portal.core.sse import event_stream_response
 from portal.knowledge.selectors import live_versions
 from portal.qa.selectors import answer_for_reader, answer_payload, source_document_for_reader
-from portal.qa.services import (
-    MAX_QUESTION_CHARS,
-    Asker,
-    RateLimited,
-    answer_run,
-    answer_stream,
-)
+from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run
+
+MAX_COLLECTIONS = 10
 
 
-def _question(request: HttpRequest) -> str:
-    return request.GET.get("q", "").strip()[:MAX_QUESTION_CHARS]
-
-
-def _collections(request: HttpRequest) -> list[str]:
-    return [c for c in request.GET.getlist("collection") if c][:10]
-
-
-def _too_many(exc: RateLimited) -> JsonResponse:
-    response = JsonResponse({"error": str(exc), "retry_after_s": exc.retry_after_s}, status=429)
-    response["Retry-After"] = str(exc.retry_after_s)
-    return response
+def _ask_page(request: HttpRequest, *, question: str = "", error: str = "", status: int = 200):
+    context = {"max_chars": MAX_QUESTION_CHARS, "question": question, "error": error}
+    return render(request, "qa/ask.html", context, status=status)
 
 
 @public
-@require_GET
+@require_http_methods(["GET", "POST"])
 def ask(request: HttpRequest) -> HttpResponse:
-    question = _question(request)
-    if question:
+    if request.method == "GET":
+        # A shared link may pre-fill the question; reading it never runs the engine (a GET must
+        # not spend the model, and the question should not stay in the URL once asked).
+        return _ask_page(request, question=request.GET.get("q", "")[:MAX_QUESTION_CHARS])
+    question = request.POST.get("q", "").strip()[:MAX_QUESTION_CHARS]
+    if not question:
+        return _ask_page(request, error=_("Please type a question."), status=400)
+    collections = [c for c in request.POST.getlist("collection") if c][:MAX_COLLECTIONS]
+    try:
         # No JavaScript: run to the end, then show the answer at its own link.
-        try:
-            outcome = answer_run(
-                question=question,
-                collections=_collections(request),
-                asker=Asker.of(request, via="page"),
-            )
-        except RateLimited as exc:
-            return _too_many(exc)
-        return redirect("qa:answer", public_id=outcome.answer.public_id)
-    return render(request, "qa/ask.html", {"max_chars": MAX_QUESTION_CHARS})
+        outcome = answer_run(
+            question=question, collections=collections, asker=Asker.of(request, via="page")
+        )
+    except RateLimited as exc:
+        # The same words as the page's script shows for the API's 429.
+        message = _(
+            "Too many questions in a short time. Please try again in %(seconds)s seconds."
+        ) % {"seconds": exc.retry_after_s}
+        response = _ask_page(request, question=question, error=message, status=429)
+        response["Retry-After"] = str(exc.retry_after_s)
+        return response
+    return redirect("qa:answer", public_id=outcome.answer.public_id)
 
 
 @public
@@ -76,49 +68,6 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "qa/answer.html",
         {"answer": found, "payload": answer_payload(found), "max_chars": MAX_QUESTION_CHARS},
     )
-
-
-@public
-@require_GET
-def answer_api(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
-    found = answer_for_reader(public_id=public_id, user=request.user)
-    if found is None:
-        return JsonResponse({"error": "no such answer"}, status=404)
-    return JsonResponse(answer_payload(found), json_dumps_params={"ensure_ascii": False})
-
-
-@public
-@require_GET
-def ask_api(request: HttpRequest) -> JsonResponse:
-    question = _question(request)
-    if not question:
-        return JsonResponse({"error": "the q parameter is required"}, status=400)
-    try:
-        outcome = answer_run(
-            question=question,
-            collections=_collections(request),
-            asker=Asker.of(request, via="page-api"),
-        )
-    except RateLimited as exc:
-        return _too_many(exc)
-    return JsonResponse(answer_payload(outcome.answer), json_dumps_params={"ensure_ascii": False})
-
-
-@public
-@require_GET
-def ask_stream(request: HttpRequest) -> HttpResponse:
-    question = _question(request)
-    if not question:
-        return JsonResponse({"error": "the q parameter is required"}, status=400)
-    try:
-        events = answer_stream(
-            question=question,
-            collections=_collections(request),
-            asker=Asker.of(request, via="page-stream"),
-        )
-    except RateLimited as exc:
-        return _too_many(exc)
-    return event_stream_response(events)
 
 
 @public

@@ -3,6 +3,8 @@ by a real Celery worker process; the new document then answers a citizen's quest
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from portal.knowledge.models import DocumentVersion
@@ -40,6 +42,8 @@ def test_admin_uploads_documents_and_watches_them_reach_done(
     make_user("admin", username="admin-ui")
     page = new_page()
     sign_in(page, "admin-ui")
+    sent = []
+    page.on("request", lambda r: sent.append((r.method, urlsplit(r.url))))
     page.goto("/knowledge/")
     expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
 
@@ -58,6 +62,12 @@ def test_admin_uploads_documents_and_watches_them_reach_done(
         expect(row.locator(".state")).to_have_text("done")
     screenshot(page, "done")
     assert DocumentVersion.objects.filter(status="done").count() == 2
+    # One request per file to the API's upload (with the session's CSRF token), and the
+    # progress polled from the API's job list.
+    uploads = [m for m, url in sent if url.path == "/api/v1/documents"]
+    assert uploads == ["POST", "POST"]
+    polls = [url for m, url in sent if m == "GET" and url.path == "/api/v1/jobs"]
+    assert polls and all(url.query.startswith("ids=") for url in polls)
 
     # The row links to the document's version history, which shows the finished version.
     rows.nth(1).locator("a").click()

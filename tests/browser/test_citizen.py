@@ -1,10 +1,13 @@
-"""A citizen asks in English and in Chinese, reads the streamed answer, opens a citation and
-sends feedback; the page works on a phone-sized screen."""
+"""A citizen asks in English and in Chinese, reads the answer streamed from POST
+/api/v1/ask/stream, opens a citation and sends feedback; the page tells a waiting or refused
+reader what is happening; the page works on a phone-sized screen."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,6 +38,8 @@ def _ask(page, question: str) -> float:
 
 def test_citizen_asks_in_english_and_chinese_and_opens_a_citation(knowledge, new_page, screenshot):
     page = new_page()
+    sent = []
+    page.on("request", lambda r: sent.append((r.method, r.url, r.post_data)))
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     first_sentence_s = _ask(page, QUESTION_EN)
@@ -43,6 +48,11 @@ def test_citizen_asks_in_english_and_chinese_and_opens_a_citation(knowledge, new
     expect(live.locator(".permalink")).to_be_visible(timeout=30_000)  # the stream finished
     expect(live).to_have_attribute("aria-busy", "false")
     assert re.search(r"/a/[0-9a-f-]{36}/$", page.url)  # the come-back link replaced the URL
+    # The answer came from the API's stream, asked in the request body: never in a URL.
+    streams = [(m, body) for m, url, body in sent if urlsplit(url).path == "/api/v1/ask/stream"]
+    assert [m for m, _ in streams] == ["POST"]
+    assert json.loads(streams[0][1]) == {"question": QUESTION_EN, "collections": []}
+    assert not any("passport" in url.lower() for _, url, _ in sent)
 
     # A citation marker opens the passage with its document, version and effective date.
     marker = live.locator("button.cite").first
@@ -105,3 +115,107 @@ def test_the_answer_page_works_on_a_phone(knowledge, new_page, screenshot):
     page.keyboard.press("Tab")
     expect(page.locator(".skip-link")).to_be_focused()
     screenshot(page, "phone-zh")
+
+
+# The page's fetch of the stream, held open by the test: each event arrives when the test pushes
+# it, so every state in between can be looked at (a fulfilled route delivers all at once).
+HELD_STREAM = """(() => {
+  const realFetch = window.fetch;
+  let stream = null;
+  window.pushEvent = (text) => stream.enqueue(new TextEncoder().encode(text));
+  window.fetch = (url, options) => {
+    if (!String(url).endsWith("/api/v1/ask/stream")) return realFetch(url, options);
+    const body = new ReadableStream({ start(controller) { stream = controller; } });
+    const headers = { "Content-Type": "text/event-stream" };
+    return Promise.resolve(new Response(body, { status: 200, headers: headers }));
+  };
+})();"""
+ANSWER_ID = "5f0c1c1e-0000-4000-8000-000000000001"
+
+
+def _sse(event: dict) -> str:
+    return f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"
+
+
+def test_a_waiting_reader_sees_their_place_then_the_answer(transactional_db, new_page):
+    page = new_page()
+    page.add_init_script(HELD_STREAM)
+    page.goto("/")
+    page.fill("#q", QUESTION_EN)
+    page.click("#ask-form button[type=submit]")
+    status = page.locator("#live .status")
+
+    def push(text: str) -> None:
+        page.evaluate("text => window.pushEvent(text)", text)
+
+    push(_sse({"event": "start", "answer_id": ANSWER_ID, "language": "en"}))
+    push(_sse({"event": "queued", "position": 2}))
+    expect(status).to_have_text("Waiting for a free slot, position 2…")
+    queued = _sse({"event": "queued", "position": 1})
+    push(queued[:20])  # an event split across reads is put back together
+    push(queued[20:])
+    expect(status).to_have_text("Waiting for a free slot, position 1…")
+    # A slot is free and generation starts: the normal progress replaces the place in line.
+    push(_sse({"event": "progress", "stage": "retrieving", "verified": 0}))
+    expect(status).to_have_text("Checking official sources…")
+    sentence = {"event": "sentence", "index": 0, "text": "It takes 6 to 8 weeks.", "citations": []}
+    push(_sse(sentence))
+    done = {"event": "done", "answer_id": ANSWER_ID, "status": "answered", "citations": {}}
+    push(_sse({**done, "guidance": ""}))
+    expect(page.locator("#live .sentence")).to_have_text("It takes 6 to 8 weeks.")
+    expect(page.locator("#live .permalink")).to_be_visible()
+    expect(status).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (503, "The service is busy right now. Please try again in 7 seconds."),
+        (429, "Too many questions in a short time. Please try again in 7 seconds."),
+        (400, "The question could not be asked: no such collection"),
+    ],
+)
+def test_a_refused_question_says_why_and_when_to_try_again(
+    transactional_db, new_page, status, message
+):
+    page = new_page(locale="en-US")
+    body = (
+        {"detail": "no such collection"}
+        if status == 400
+        else {"detail": "busy", "retry_after_s": 7}
+    )
+    page.route(
+        "**/api/v1/ask/stream",
+        lambda route: route.fulfill(
+            status=status,
+            content_type="application/json",
+            headers={"Retry-After": "7"},
+            body=json.dumps(body),
+        ),
+    )
+    page.goto("/")
+    page.fill("#q", QUESTION_EN)
+    page.click("#ask-form button[type=submit]")
+    alert = page.locator("#live [role=alert]")
+    expect(alert).to_have_text(message)
+    expect(page.locator("#live")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#live .ai-label")).to_have_count(0)  # nothing was answered
+
+
+def test_the_real_rate_limit_reaches_the_reader_in_their_language(knowledge, new_page, settings):
+    from django.core.cache import cache
+
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 1
+    settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = 0
+    cache.clear()
+    try:
+        page = new_page(locale="zh-CN")
+        page.goto("/")
+        _ask(page, QUESTION_ZH)
+        expect(page.locator("#live .permalink")).to_be_visible()
+        page.goto("/")
+        page.fill("#q", QUESTION_ZH)
+        page.click("#ask-form button[type=submit]")
+        expect(page.locator("#live [role=alert]")).to_contain_text("短时间内提问过多")
+    finally:
+        cache.clear()

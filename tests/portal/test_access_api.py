@@ -20,6 +20,7 @@ from portal.knowledge.models import Document
 from portal.qa.models import AnswerStatus
 from portal.qa.services import answer_run
 from tests.portal.factories import PASSPORT_MD, ingest
+from tests.streams import stream_bytes
 
 ROLES = [None, "staff", "reviewer", "admin"]
 
@@ -106,7 +107,7 @@ def test_no_unauthorized_2xx_on_any_api_route(client, make_user, objects, role, 
         else:
             response = client.generic(method, path, "{}", "application/json", **headers)
         if method == "POST" and "stream" in route and response.streaming:
-            b"".join(response.streaming_content)
+            stream_bytes(response)
         checked += 1
         allowed = policy[0] == "public" or set(policy[1:]) <= granted
         who = f"{role or 'anonymous'} ({mode})"

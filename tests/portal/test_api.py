@@ -19,6 +19,7 @@ from portal.knowledge.models import Audience, Document
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.services import answer_run
 from tests.portal.factories import PASSPORT_MD, STAFF_MD, collection, ingest
+from tests.streams import stream_bytes
 
 QUESTION = "How long does passport renewal by mail take?"
 
@@ -63,6 +64,7 @@ def test_openapi_schema_lists_every_endpoint(client, db):
         ("/api/v1/documents/{document_id}", "get"),
         ("/api/v1/documents/{document_id}", "delete"),
         ("/api/v1/documents/{document_id}/versions", "get"),
+        ("/api/v1/jobs", "get"),
         ("/api/v1/jobs/{job_id}", "get"),
         ("/api/v1/review/queue", "get"),
         ("/api/v1/review/{answer_id}/approve", "post"),
@@ -209,7 +211,7 @@ def test_ask_stream_sends_verified_sentences_then_done(client, knowledge):
         "/api/v1/ask/stream", {"question": QUESTION}, content_type="application/json"
     )
     assert response["Content-Type"].startswith("text/event-stream")
-    events = _sse(b"".join(response.streaming_content))
+    events = _sse(stream_bytes(response))
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
     assert kinds.index("sentence") < kinds.index("done")

@@ -16,6 +16,7 @@ from portal.audit.redaction import redact_text
 from portal.audit.selectors import AuditFilters, audit_export
 from portal.audit.services import audit_checkpoint_create, audit_record, username_fingerprint
 from portal.audit.signing import keyed_hash
+from portal.knowledge.models import DocumentVersion
 from tests.portal.factories import PASSPORT_MD, collection
 
 PASSWORD = "a-long-test-password-1"  # what conftest's make_user sets
@@ -117,21 +118,27 @@ def test_uploads_versions_and_deletes_are_recorded(client, make_user, settings):
 
     def upload(name: str, data: bytes):
         files = [SimpleUploadedFile(name, data)]
-        return client.post("/api/knowledge/documents", {"collection": coll.slug, "files": files})
+        result = client.post("/api/v1/documents", {"collection": coll.slug, "files": files})
+        return result.json()["results"][0]
 
-    first = upload("passport.md", PASSPORT_MD.encode()).json()["results"][0]
+    def version_pk(result: dict) -> int:
+        return DocumentVersion.objects.get(
+            document_id=result["document_id"], number=result["version"]
+        ).pk
+
+    first = upload("passport.md", PASSPORT_MD.encode())
     event = last("knowledge.upload")
     assert (event.actor_id, event.actor_role, event.outcome) == (admin.pk, "admin", "ok")
-    assert (event.object_type, event.object_id) == ("document_version", str(first["version_id"]))
+    assert (event.object_type, event.object_id) == ("document_version", str(version_pk(first)))
     assert event.detail["version"] == 1 and event.detail["collection"] == coll.slug
 
-    second = upload("passport.md", (PASSPORT_MD + "\nUpdated.").encode()).json()["results"][0]
+    second = upload("passport.md", (PASSPORT_MD + "\nUpdated.").encode())
     version_event = last("knowledge.version_add")
-    assert version_event.object_id == str(second["version_id"])
+    assert version_event.object_id == str(version_pk(second))
     assert version_event.detail["version"] == 2
 
     upload("copy.md", PASSPORT_MD.encode())
-    assert last("knowledge.upload").detail["duplicate_of"] == first["version_id"]
+    assert last("knowledge.upload").detail["duplicate_of"] == version_pk(first)
 
     settings.UPLOAD_MAX_BYTES = 1024
     upload("big.md", b"x" * 4096)
@@ -168,11 +175,11 @@ def test_planted_personal_data_reaches_neither_the_trail_nor_the_logs(
     coll = collection()
     name = f"体检报告 {PHONE} {EMAIL} 身份证{PRC_ID}.md"
     files = [SimpleUploadedFile(name, PASSPORT_MD.encode())]
-    response = client.post("/api/knowledge/documents", {"collection": coll.slug, "files": files})
+    response = client.post("/api/v1/documents", {"collection": coll.slug, "files": files})
     assert response.status_code == 201
     settings.UPLOAD_MAX_BYTES = 1024
     files = [SimpleUploadedFile(name, b"y" * 4096)]
-    client.post("/api/knowledge/documents", {"collection": coll.slug, "files": files})
+    client.post("/api/v1/documents", {"collection": coll.slug, "files": files})
 
     # And in a careless caller's detail: redacted on the way in.
     note = audit_record(action="test.note", detail={"note": f"call {PHONE}, mail {EMAIL}"})

@@ -68,10 +68,9 @@ def test_compose_refuses_to_start_flower_without_basic_auth():
 def test_compose_references_resolve_and_services_are_configured_as_required():
     doc = _compose()
     services = doc["services"]
-    assert {"db", "redis", "web", "worker-ingestion", "worker-generation", "beat", "nginx"} <= set(
-        services
-    )
+    assert {"db", "redis", "web", "llm", "worker-ingestion", "beat", "nginx"} <= set(services)
     assert {"flower", "vllm", "migrate"} <= set(services)
+    assert "worker-generation" not in services  # generation happens in the inference server
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, (name, dependency)
@@ -89,22 +88,90 @@ def test_compose_references_resolve_and_services_are_configured_as_required():
     assert "--appendonly yes" in redis_cmd and "--maxmemory-policy noeviction" in redis_cmd
     assert services["vllm"]["profiles"] == ["gpu"]
     assert "FLOWER_BASIC_AUTH" in services["flower"]["environment"]
-    commands = {services[s]["command"][0] for s in ("web", "worker-ingestion", "beat", "migrate")}
-    assert commands == {"web", "worker-ingestion", "beat", "migrate"}
+    roles = ("web", "llm", "worker-ingestion", "beat", "migrate")
+    assert {services[s]["command"][0] for s in roles} == set(roles)
     # Every *_FILE the containers get names a mounted secret.
     for key, value in services["web"]["environment"].items():
         if key.endswith("_FILE"):
             assert value.removeprefix("/run/secrets/") in doc["secrets"], key
 
 
+def _portal_services(doc: dict) -> dict[str, dict]:
+    """The services that run the portal image (web, llm, workers, beat, migrate)."""
+    return {
+        name: service
+        for name, service in doc["services"].items()
+        if service.get("image", "").startswith("cited-answers")
+    }
+
+
+def test_compose_runs_the_inference_server_that_every_portal_container_uses():
+    doc = _compose()
+    services = doc["services"]
+    portal = _portal_services(doc)
+    assert {"web", "llm", "worker-ingestion", "beat", "migrate"} == set(portal)
+    for name, service in portal.items():
+        assert service["environment"]["LLM_OPENAI_BASE_URL"] == "http://llm:8081/v1", name
+    # deploy/.env may point them elsewhere (vLLM), through compose's interpolation.
+    other = _compose({"LLM_OPENAI_BASE_URL": "http://vllm:8000/v1"})
+    assert other["services"]["web"]["environment"]["LLM_OPENAI_BASE_URL"] == "http://vllm:8000/v1"
+
+    llm = services["llm"]
+    assert llm["command"][:3] == ["llm", "--port", "8081"]
+    assert llm["expose"] == ["8081"]
+    assert "LLM_SERVER_SLOTS" in llm["environment"]
+    health = " ".join(llm["healthcheck"]["test"])
+    assert "python" in health and "http://127.0.0.1:8081/health" in health
+    assert llm["deploy"]["resources"]["limits"]["memory"] == "2g"
+    # It loads the production settings like every portal process: the same secrets.
+    assert set(llm["secrets"]) == set(services["web"]["secrets"])
+
+    web = services["web"]
+    assert web["depends_on"]["llm"]["condition"] == "service_started"
+    assert "GUNICORN_THREADS" not in web["environment"]
+    slots = int(web["environment"]["ANSWER_STREAM_SLOTS"])
+    workers = int(web["environment"]["GUNICORN_WORKERS"])
+    assert slots * workers == int(llm["environment"]["LLM_SERVER_SLOTS"])
+    assert int(web["environment"]["ANSWER_STREAM_QUEUE"]) > 0
+    assert services["vllm"]["profiles"] == ["gpu"]
+
+
+def _location(conf: str, path: str) -> str:
+    return conf.split(f"location = {path} {{", 1)[1].split("}", 1)[0]
+
+
 def test_nginx_streams_sse_limits_uploads_and_hides_metrics():
     conf = (DEPLOY / "nginx" / "portal.conf").read_text()
-    stream = conf.split("location = /api/ask/stream {", 1)[1].split("}", 1)[0]
-    assert "proxy_buffering off;" in stream
+    for path in ("/api/v1/ask/stream", "/api/v1/chat/completions"):
+        stream = _location(conf, path)
+        assert "proxy_buffering off;" in stream, path
+        assert "proxy_read_timeout 300s;" in stream, path
+        assert "limit_req zone=ask" in stream, path
+        # The portal's own 503 + Retry-After (the line is full) reaches the client.
+        assert "proxy_intercept_errors off;" in stream, path
+    assert "location = /api/ask/stream" not in conf  # the old route is gone
     assert re.search(r"client_max_body_size \d+m;", conf)
     assert "proxy_read_timeout" in conf and "location /static/" in conf
     assert "location = /metrics {\n        return 404;" in conf
     assert "X-Request-ID $request_id" in conf
+
+
+def test_nginx_access_logs_carry_no_query_strings():
+    for where, conf in (
+        ("portal.conf", (DEPLOY / "nginx" / "portal.conf").read_text()),
+        ("sidecar", _sidecar_nginx_conf()),
+    ):
+        formats = dict(re.findall(r"log_format\s+(\w+)\s+((?:'[^']*'\s*)+);", conf))
+        assert formats, where
+        for name, body in formats.items():
+            assert "$uri" in body, (where, name)
+            for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string",
+                          "$http_referer"):  # fmt: skip
+                assert leaky not in body, (where, name, leaky)
+        # Every access_log names one of those formats (the default "combined" logs $request).
+        for log in re.findall(r"access_log\s+([^;]+);", conf):
+            parts = log.split()
+            assert parts == ["off"] or (len(parts) >= 2 and parts[1] in formats), (where, log)
 
 
 # --- settings and env.example -------------------------------------------------------------------
@@ -151,7 +218,7 @@ def test_env_example_explains_every_setting():
 
 def test_env_example_names_only_real_settings():
     extra_known = {
-        "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_TIMEOUT",
+        "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT",
         "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_MAX_REQUESTS", "GUNICORN_KEEPALIVE",
         "GUNICORN_ACCESSLOG",
         "PROMETHEUS_MULTIPROC_DIR", "CELERY_CONCURRENCY", "CELERY_BEAT_SCHEDULE_FILE",
@@ -232,8 +299,49 @@ def test_entrypoint_runs_manage_commands_in_the_image_layout(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "no issues" in out.stdout
     roles = (DEPLOY / "docker-entrypoint.sh").read_text()
-    for role in ("web)", "worker-ingestion)", "worker-generation)", "beat)", "migrate)"):
+    for role in ("web)", "llm)", "worker-ingestion)", "beat)", "migrate)"):
         assert role in roles
+    assert "worker-generation" not in roles and "-Q generation" not in roles
+    assert "exec gunicorn -c deploy/gunicorn.conf.py portal.asgi:application" in roles
+
+
+def test_entrypoint_llm_role_execs_llama_server_listening_for_other_containers(tmp_path):
+    """`llm` -> manage.py llm_server --host 0.0.0.0 -> exec LLM_SERVER_BIN with the settings."""
+    argv_file = tmp_path / "argv"
+    fake = tmp_path / "llama-server"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv_file}\n')
+    fake.chmod(0o755)
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "LLM_SERVER_BIN": str(fake),
+        "LLM_MODEL_PATH": str(model),
+        "LLM_MODEL_SHA256": "",
+        "LLM_OPENAI_BASE_URL": "http://llm:8081/v1",
+        "LLM_SERVER_SLOTS": "3",
+    }
+    env.pop("LLM_OPENAI_MODEL", None)
+    out = subprocess.run(
+        [str(DEPLOY / "docker-entrypoint.sh"), "llm", "--port", "8081"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    argv = argv_file.read_text().split()
+
+    def value(flag: str) -> str:
+        return argv[argv.index(flag) + 1]
+
+    assert value("--host") == "0.0.0.0" and value("--port") == "8081"  # noqa: S104
+    assert value("--model") == str(model)
+    assert value("--alias") == "model"  # LLM_OPENAI_MODEL's default: the model file's stem
+    assert value("--parallel") == "3"
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.gpu"])
@@ -251,7 +359,20 @@ def test_dockerfiles_pin_the_model_hash_and_copy_what_exists(dockerfile):
     if dockerfile.endswith(".gpu"):
         assert "requirements-gpu.txt" in text and "pip uninstall -y faiss-cpu" in text
         assert "GGML_CUDA=on" in text and "nvidia/cuda" in text
+        assert re.search(r'ARG LLAMA_CMAKE_ARGS="[^"]*-DGGML_CUDA=on', text)
     assert (DEPLOY / f"{dockerfile}.dockerignore").exists()
+    # llama-server (the llm role) is built in the build stage with the same llama.cpp flags, after
+    # llm_backend is copied there, and shipped to the runtime stage where LLM_SERVER_BIN names it.
+    build, runtime = text.split(" AS runtime", 1)
+    build_cmd = (
+        'python -m llm_backend.server build --dest /opt/llama --cmake-args "${LLAMA_CMAKE_ARGS}"'
+    )
+    assert build_cmd in build
+    assert build.index("COPY llm_backend /src/llm_backend") < build.index(build_cmd)
+    assert build.index("ARG LLAMA_CMAKE_ARGS=") < build.index(build_cmd)
+    assert "COPY --from=build /opt/llama /opt/llama" in runtime
+    assert "LLM_SERVER_BIN=/opt/llama/llama-server" in runtime
+    assert "worker-generation" not in text
 
 
 def test_gunicorn_config_empties_the_metrics_folder_and_warms_up(tmp_path, monkeypatch):
@@ -268,6 +389,92 @@ def test_gunicorn_config_empties_the_metrics_folder_and_warms_up(tmp_path, monke
     assert folder.exists() and list(folder.iterdir()) == []
     assert callable(conf.post_worker_init) and callable(conf.child_exit)
     assert conf.preload_app is False
+
+
+def _gunicorn_conf():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", DEPLOY / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return conf
+
+
+def test_gunicorn_serves_the_asgi_application_with_uvicorn_workers():
+    from gunicorn.config import Config
+    from uvicorn_worker import UvicornWorker
+
+    conf = _gunicorn_conf()
+    assert conf.worker_class == "uvicorn_worker.UvicornWorker"
+    assert conf.wsgi_app == "portal.asgi:application"
+    assert not hasattr(conf, "threads")  # no meaning for the uvicorn worker
+    # gunicorn accepts every setting the file defines (the validation `gunicorn -c` applies).
+    cfg = Config()
+    for name in cfg.settings:
+        if hasattr(conf, name):
+            cfg.set(name, getattr(conf, name))
+    assert cfg.worker_class is UvicornWorker
+    assert cfg.forwarded_allow_ips == []  # the portal reads X-Forwarded-* itself
+    assert "%(r)s" not in conf.access_log_format and "%(q)s" not in conf.access_log_format
+    assert "%(m)s" in conf.access_log_format and "%(U)s" in conf.access_log_format
+    text = (DEPLOY / "gunicorn.conf.py").read_text()
+    assert "gunicorn -c deploy/gunicorn.conf.py portal.asgi:application" in text
+
+
+def test_gunicorn_access_log_under_uvicorn_has_path_status_duration_and_request_id():
+    import asyncio
+    import logging
+
+    conf = _gunicorn_conf()
+
+    async def app(scope, receive, send):
+        headers = [(b"content-type", b"text/event-stream"), (b"x-request-id", b"rid-42")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"data: a\n\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b"data: b\n\n"})
+
+    async def failing(scope, receive, send):
+        raise RuntimeError("boom")
+
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("test.gunicorn.access")
+    logger.handlers = [Collect()]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/ask/stream",
+        "query_string": b"q=my+private+question",
+        "http_version": "1.1",
+        "client": ("10.0.0.7", 5123),
+        "headers": [(b"x-request-id", b"rid-42")],
+    }
+
+    async def channel(message=None):
+        return {"type": "http.disconnect"}
+
+    async def run():
+        logged = conf.access_logged(app, logger, conf.access_log_format)
+        await logged(scope, channel, channel)
+        with pytest.raises(RuntimeError):
+            await conf.access_logged(failing, logger, conf.access_log_format)(
+                scope, channel, channel
+            )
+        await logged({"type": "lifespan"}, channel, channel)  # passes through, unlogged
+
+    asyncio.run(run())
+    assert len(records) == 2
+    line, failed = records
+    assert line.startswith('10.0.0.7 "POST /api/v1/ask/stream" 200 18 ')
+    assert re.search(r" \d+\.\d{6}s rid=rid-42$", line)
+    assert failed.startswith('10.0.0.7 "POST /api/v1/ask/stream" 500 - ')
+    assert all("private" not in r and "q=" not in r for r in records)
 
 
 # --- Kubernetes ---------------------------------------------------------------------------------
@@ -310,14 +517,15 @@ def test_kubernetes_workloads_have_probes_resources_and_cluster_secrets():
 
     deployments = [d for _, d in _k8s_documents() if d["kind"] == "Deployment"]
     names = {d["metadata"]["name"] for d in deployments}
-    assert names == {"portal-web", "portal-worker-ingestion", "portal-worker-generation",
-                     "portal-beat"}  # fmt: skip
+    assert names == {"portal-web", "portal-llm", "portal-worker-ingestion", "portal-beat"}
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         for container in pod["containers"]:
             where = f"{deployment['metadata']['name']}/{container['name']}"
             assert "livenessProbe" in container and "readinessProbe" in container, where
             assert container["resources"]["requests"] and container["resources"]["limits"], where
+            if container.get("args", [None])[0] == "llm":
+                continue  # llama-server's own /health (test_kubernetes_llm_server_...)
             for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                 path = container.get(probe, {}).get("httpGet", {}).get("path")
                 if path:
@@ -333,11 +541,48 @@ def test_kubernetes_workloads_have_probes_resources_and_cluster_secrets():
     assert scaled["portal-worker-ingestion"]["spec"]["triggers"][0]["metadata"]["listName"] == (
         "ingestion"
     )
-    assert scaled["portal-worker-generation"]["spec"]["triggers"][0]["metadata"]["listName"] == (
-        "generation"
-    )
+    assert set(scaled) == {"portal-worker-ingestion"}  # no generation queue any more
     config = next(d for _, d in _k8s_documents() if d["metadata"]["name"] == "portal-config")
     settings_names = _settings_names()
     for key in config["data"]:
         base = key.removesuffix("_FILE")
         assert base in settings_names or key.startswith("GUNICORN_"), key
+    assert "GUNICORN_THREADS" not in config["data"]
+
+
+def _sidecar_nginx_conf() -> str:
+    nginx = next(d for _, d in _k8s_documents() if d["metadata"]["name"] == "portal-nginx")
+    return nginx["data"]["default.conf"]
+
+
+def test_kubernetes_llm_server_is_what_the_web_config_points_at():
+    by_kind_name = {(d["kind"], d["metadata"]["name"]): d for _, d in _k8s_documents()}
+    llm = by_kind_name[("Deployment", "portal-llm")]
+    container = llm["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][0] == "llm"
+    assert {"name": "http", "containerPort": 8081} in container["ports"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["startupProbe"]["httpGet"]["path"] == "/health"
+
+    service = by_kind_name[("Service", "portal-llm")]
+    labels = llm["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    service_port = service["spec"]["ports"][0]
+    assert service_port["targetPort"] == "http"
+
+    config = by_kind_name[("ConfigMap", "portal-config")]["data"]
+    assert config["LLM_BACKEND"] == "openai"
+    expected = f"http://{service['metadata']['name']}:{service_port['port']}/v1"
+    assert config["LLM_OPENAI_BASE_URL"] == expected
+    # Each web process's share of the server's slots (pods x GUNICORN_WORKERS processes).
+    web = by_kind_name[("Deployment", "portal-web")]
+    processes = web["spec"]["replicas"] * int(config["GUNICORN_WORKERS"])
+    assert int(config["ANSWER_STREAM_SLOTS"]) * processes == int(config["LLM_SERVER_SLOTS"])
+    assert ("Deployment", "portal-worker-generation") not in by_kind_name
+
+
+def test_kubernetes_sidecar_streams_answers_unbuffered():
+    conf = _sidecar_nginx_conf()
+    for path in ("/api/v1/ask/stream", "/api/v1/chat/completions"):
+        stream = _location(conf, path)
+        assert "proxy_buffering off;" in stream and "proxy_read_timeout 300s;" in stream, path

@@ -79,7 +79,7 @@ def test_ready_503_names_the_model_when_it_cannot_load(
 
 
 def test_database_outage_is_503_with_retry_after():
-    request = RequestFactory().get("/api/ask")
+    request = RequestFactory().get("/api/v1/collections")
     try:
         raise OperationalError("connection refused")
     except OperationalError:
@@ -89,7 +89,7 @@ def test_database_outage_is_503_with_retry_after():
 
 
 def test_other_errors_stay_500():
-    request = RequestFactory().get("/api/ask")
+    request = RequestFactory().get("/api/v1/collections")
     try:
         raise KeyError("bug")
     except KeyError:

@@ -1,12 +1,21 @@
-"""The knowledge managers' pages: collections, supersede, retry, health, and job polling."""
+"""The knowledge managers' pages: collections, supersede, retry, health, job polling (the API's
+job list, which the pages' script polls), and the read-only site administration."""
 
 from __future__ import annotations
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.audit.models import AuditEvent
 from portal.knowledge.indexing import indexes_sync
-from portal.knowledge.models import Collection, DocumentVersion, IngestionJob
+from portal.knowledge.models import (
+    Chunk,
+    Collection,
+    Document,
+    DocumentVersion,
+    IngestionJob,
+    VectorIndex,
+)
 from portal.knowledge.pipeline import ingestion_run
 from tests.portal.factories import PASSPORT_MD, collection, ingest
 
@@ -80,12 +89,16 @@ def test_jobs_api_narrows_to_the_ids_asked_for(client, make_user):
     client.force_login(make_user("admin"))
     coll = collection()
     first, _ = ingest(PASSPORT_MD, filename="a.md", coll=coll)
-    ingest("Benefits are paid monthly.", filename="b.txt", coll=coll)
-    data = client.get("/api/knowledge/jobs", {"ids": str(first.job.pk)}).json()
-    assert [j["id"] for j in data["jobs"]] == [first.job.pk]
-    assert data["jobs"][0]["status"] == "done"
-    assert data["jobs"][0]["document_id"] == first.version.document_id
-    assert len(client.get("/api/knowledge/jobs").json()["jobs"]) == 2
+    second, _ = ingest("Benefits are paid monthly.", filename="b.txt", coll=coll)
+    jobs = client.get("/api/v1/jobs", {"ids": [first.job.pk]}).json()
+    assert [j["id"] for j in jobs] == [first.job.pk]
+    assert jobs[0]["status"] == "done" and jobs[0]["progress_done"] == jobs[0]["progress_total"]
+    both = client.get("/api/v1/jobs", {"ids": [first.job.pk, second.job.pk]}).json()
+    assert {j["id"] for j in both} == {first.job.pk, second.job.pk}
+    assert len(client.get("/api/v1/jobs").json()) == 2
+    # The pages' script finds the route in the page, not hard-coded.
+    page = client.get(f"/knowledge/{first.version.document_id}/").content.decode()
+    assert 'data-jobs-url="/api/v1/jobs"' in page
 
 
 def test_documents_page_filters_by_collection_and_offers_drag_and_drop(client, make_user):
@@ -95,3 +108,109 @@ def test_documents_page_filters_by_collection_and_offers_drag_and_drop(client, m
     body = client.get("/knowledge/", {"collection": "benefits"}).content.decode()
     assert "Passports" not in body and 'data-slug="benefits"' in body
     assert 'id="dropzone"' in body and "multiple" in body
+
+
+# -- the site administration: read-only, or through the knowledge services ---------------------
+
+
+@pytest.fixture
+def admins(make_user, django_user_model):
+    """A knowledge manager (the admin role) and a superuser, who holds every model permission."""
+    root = django_user_model.objects.create_superuser(
+        username="root", password="a-long-test-password-1"
+    )
+    return [make_user("admin"), root]
+
+
+def test_the_admin_cannot_add_change_or_delete_knowledge_rows(client, admins):
+    result, _ = ingest(PASSPORT_MD, filename="passport.md", title="Passports")
+    version = result.version
+    document = version.document
+    chunk = Chunk.objects.filter(version=version).first()
+    rows = {
+        "document": document,
+        "documentversion": version,
+        "chunk": chunk,
+        "ingestionjob": version.job,
+        "vectorindex": VectorIndex.objects.first(),
+    }
+    for user in admins:
+        client.force_login(user)
+        for model, row in rows.items():
+            base = f"/admin/knowledge/{model}/"
+            assert client.get(base).status_code == 200, (user, model)  # they may look
+            assert client.get(f"{base}add/").status_code == 403, (user, model)
+            if row is None:
+                continue
+            assert client.get(f"{base}{row.pk}/delete/").status_code == 403, (user, model)
+            page = client.get(f"{base}{row.pk}/change/")
+            assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+        assert client.get("/admin/knowledge/collection/add/").status_code == 403
+        # A direct post is refused too, and changes nothing.
+        changed = client.post(
+            f"/admin/knowledge/documentversion/{version.pk}/change/",
+            {"effective_from": "2001-01-01", "status": "failed", "number": 7},
+        )
+        assert changed.status_code == 403
+        deleted = client.post(f"/admin/knowledge/document/{document.pk}/delete/", {"post": "yes"})
+        assert deleted.status_code == 403
+        bulk = client.post(
+            "/admin/knowledge/chunk/",
+            {"action": "delete_selected", "_selected_action": [chunk.pk], "post": "yes"},
+        )
+        assert bulk.status_code in (200, 302)  # "no such action": the changelist again
+    version.refresh_from_db()
+    assert (version.number, version.status) == (1, "done")
+    assert str(version.effective_from) != "2001-01-01"
+    assert Chunk.objects.filter(pk=chunk.pk).exists()
+    assert Document.objects.get(pk=document.pk).deleted_at is None
+
+
+def test_removing_a_document_in_the_admin_goes_through_the_delete_service(
+    client, make_user, django_capture_on_commit_callbacks
+):
+    admin = make_user("admin")
+    result, _ = ingest(PASSPORT_MD, filename="passport.md", title="Passports")
+    document = result.version.document
+    client.force_login(admin)
+    page = client.get(f"/admin/knowledge/document/{document.pk}/change/").content.decode()
+    assert f'href="/knowledge/{document.pk}/"' in page  # the portal's page for the real work
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            "/admin/knowledge/document/",
+            {"action": "remove_from_answers", "_selected_action": [document.pk]},
+        )
+    assert response.status_code == 302
+    document.refresh_from_db()
+    # A soft delete as on the documents page: the versions stay for old citations, the trail
+    # has it, and the index sync is queued.
+    assert document.deleted_at is not None and document.versions.count() == 1
+    event = AuditEvent.objects.get(action="knowledge.delete")
+    assert (event.object_id, event.actor_id) == (str(document.pk), admin.pk)
+    assert len(callbacks) == 1
+
+
+def test_a_collections_groups_are_changed_through_the_service(client, make_user):
+    from django.contrib.auth.models import Group
+
+    coll = collection("clinic")
+    team = Group.objects.create(name="clinic-team")
+    client.force_login(make_user("admin"))
+    response = client.post(
+        f"/admin/knowledge/collection/{coll.pk}/change/",
+        {
+            "name": "Clinic leaflets",
+            "slug": "renamed",  # read-only here: links and API clients use it
+            "description": "",
+            "languages": '["zh"]',
+            "audience": "groups",
+            "groups": [team.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    coll.refresh_from_db()
+    assert coll.slug == "clinic" and coll.audience == "groups" and coll.name == "Clinic leaflets"
+    assert coll.languages == ["zh"] and list(coll.groups.all()) == [team]
+    event = AuditEvent.objects.get(action="knowledge.collection_update")
+    fields = ["audience", "groups", "languages", "name"]
+    assert event.detail == {"fields": fields, "audience": "groups"}

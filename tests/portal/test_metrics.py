@@ -56,8 +56,8 @@ def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge,
     before = client.get("/metrics").content.decode()
     answered_before = _sum(before, 'portal_answers_total{reason="",status="answered"}')
 
-    assert client.get("/api/ask", {"q": QUESTION}).json()["status"] == "answered"
-    assert client.get("/api/ask", {"q": "How do I repair a tractor engine?"}).status_code == 200
+    assert _ask(client, QUESTION).json()["status"] == "answered"
+    assert _ask(client, "How do I repair a tractor engine?").status_code == 200
 
     text = client.get("/metrics").content.decode()
     broker.delete("ingestion")
@@ -66,7 +66,8 @@ def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge,
     assert _value(text, 'portal_answer_step_seconds_count{step="retrieve"}') >= 2
     assert _value(text, 'portal_answer_step_seconds_count{step="total"}') >= 2
     assert (
-        _value(text, 'portal_http_request_duration_seconds_count{method="GET",route="api/ask"') >= 2
+        _value(text, 'portal_http_request_duration_seconds_count{method="POST",route="api/v1/ask"')
+        >= 2
     )
     assert _value(text, 'portal_queue_length{queue="ingestion"}') == 2
     assert _value(text, "portal_redis_up") == 1
@@ -75,6 +76,10 @@ def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge,
     assert _value(text, 'portal_index_vectors{model="use-multilingual"}') >= 1
     assert _value(text, 'portal_ingestion_jobs_finished_total{status="done"}') == 1
     assert _value(text, "portal_keyword_index_chunks") >= 1
+
+
+def _ask(client, question: str):
+    return client.post("/api/v1/ask", {"question": question}, content_type="application/json")
 
 
 def _sum(text: str, prefix: str) -> float:
@@ -87,7 +92,7 @@ def _sum(text: str, prefix: str) -> float:
 def test_reviewer_saves_do_not_count_an_answer_twice(client, knowledge):
     from portal.qa.models import Answer
 
-    client.get("/api/ask", {"q": QUESTION})
+    _ask(client, QUESTION)
     before = client.get("/metrics").content.decode()
     answer = Answer.objects.latest("created_at")
     answer.save(update_fields=["status"])  # what review decisions do

@@ -4,15 +4,13 @@ limits inside the service, one claim loop for every kind of text."""
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.core.signals import request_finished
-from django.db import close_old_connections
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from llm_backend.base import GenerationRequest
 from portal.audit.models import AuditEvent
-from portal.qa import views
 from portal.qa.engine import answer as engine
 from portal.qa.engine.claims import ANSWER, EDIT, ClaimPass
 from portal.qa.models import Answer, AnswerStatus
@@ -176,11 +174,14 @@ def test_the_rate_limit_is_counted_in_the_service_for_every_route(
     answer_run(question=QUESTION, asker=asker)
     with pytest.raises(RateLimited):
         answer_run(question=QUESTION, asker=asker)
-    # The no-JavaScript page (GET /?q=) shares the same budget as the stream and the API.
+    # The no-JavaScript page (its form posts to itself) shares the same budget as the stream
+    # and the API.
     cache.clear()
-    assert client.get(reverse("qa:ask"), {"q": QUESTION}).status_code == 302
-    assert client.get(reverse("qa:ask"), {"q": QUESTION}).status_code == 429
-    assert client.get(reverse("qa:ask_stream"), {"q": QUESTION}).status_code == 429
+    assert client.post(reverse("qa:ask"), {"q": QUESTION}).status_code == 302
+    assert client.post(reverse("qa:ask"), {"q": QUESTION}).status_code == 429
+    stream = reverse("api-v1:ask_stream")
+    body = {"question": QUESTION}
+    assert client.post(stream, body, content_type="application/json").status_code == 429
 
 
 def test_one_claim_loop_strips_glued_titles_and_guards_edits_too(db):
@@ -217,19 +218,20 @@ def test_the_answer_policy_quotes_where_an_edit_would_not(db):
 
 
 def test_a_reader_who_leaves_the_page_ends_the_answer_row(passport, model, rf):
-    # Given the page's event stream (the view itself: the test client wraps streams)
-    request = rf.get(reverse("qa:ask_stream"), {"q": QUESTION})
+    # Given the event stream the page reads (the async view itself, as ASGI runs it)
+    path = reverse("api-v1:ask_stream")
+    request = rf.post(path, {"question": QUESTION}, content_type="application/json")
     request.user = AnonymousUser()
-    response = views.ask_stream(request)
-    first = next(iter(response.streaming_content)).decode()
-    assert first.startswith("event: start")
-    # When the connection drops, the server closes the response. (Django would also close the
-    # database connection on request_finished; the test keeps it open to look.)
-    request_finished.disconnect(close_old_connections)
-    try:
-        response.close()
-    finally:
-        request_finished.connect(close_old_connections)
+
+    async def read_first_then_leave() -> str:
+        response = await resolve(path).func(request)
+        chunks = aiter(response.streaming_content)
+        first = (await anext(chunks)).decode()
+        # When the connection drops, the server stops reading and closes the stream.
+        await chunks.aclose()
+        return first
+
+    assert async_to_sync(read_first_then_leave)().startswith("event: start")
     # Then the row is finalised, not left pending
     assert Answer.objects.get().status == AnswerStatus.ABANDONED
 

@@ -1,16 +1,20 @@
-"""Asking through the web: JSON, the server-sent-event stream, come-back links, the review queue."""
+"""Asking through the web: the ask page's form, the API's JSON and server-sent-event stream that
+the page's script uses, come-back links, the review queue."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from django.test import Client
 
+from portal.audit.models import AuditEvent
 from portal.qa.models import Answer, AnswerStatus
 from portal.qa.services import answer_run
 from portal.review.models import ReviewDecision
 from portal.review.selectors import answer_passages
 from tests.portal.factories import PASSPORT_MD, ingest
+from tests.streams import stream_bytes
 
 QUESTION = "How long does passport renewal by mail take?"
 
@@ -29,8 +33,14 @@ def _sse(body: bytes) -> list[dict]:
     return events
 
 
+def _ask(client, question: str = QUESTION) -> dict:
+    return client.post(
+        "/api/v1/ask", {"question": question}, content_type="application/json"
+    ).json()
+
+
 def test_api_ask_returns_the_published_answer_with_citations(client, knowledge):
-    data = client.get("/api/ask", {"q": QUESTION}).json()
+    data = _ask(client)
     assert data["status"] == "answered"
     assert data["ai_generated"] is True
     assert data["sentences"] and data["citations"]
@@ -40,23 +50,68 @@ def test_api_ask_returns_the_published_answer_with_citations(client, knowledge):
 
 
 def test_stream_sends_sentences_before_done(client, knowledge):
-    response = client.get("/api/ask/stream", {"q": QUESTION})
+    response = client.post(
+        "/api/v1/ask/stream", {"question": QUESTION}, content_type="application/json"
+    )
     assert response["Content-Type"].startswith("text/event-stream")
-    events = _sse(b"".join(response.streaming_content))
+    events = _sse(stream_bytes(response))
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
     assert kinds.index("sentence") < kinds.index("done")
     assert events[-1]["status"] == "answered"
 
 
-def test_no_javascript_form_redirects_to_the_answer_page(client, knowledge):
-    response = client.get("/", {"q": QUESTION})
+def test_no_javascript_form_posts_and_redirects_to_the_answer_page(knowledge):
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/").content.decode()
+    assert 'method="post"' in page and 'name="csrfmiddlewaretoken"' in page
+    token = browser.cookies["csrftoken"].value
+    assert browser.post("/", {"q": QUESTION}).status_code == 403  # no CSRF token: refused
+    assert not Answer.objects.exists()
+    response = browser.post("/", {"q": QUESTION, "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    page = client.get(response["Location"])
+    answer = Answer.objects.get()
+    assert response["Location"] == f"/a/{answer.public_id}/"
+    assert "q=" not in response["Location"]  # the question never lands in a URL
+    assert AuditEvent.objects.get(action="qa.ask").detail["via"] == "page"
+    page = browser.get(response["Location"])
     assert page.status_code == 200
     body = page.content.decode()
     assert "AI-generated" in body
     assert "Passport renewal" in body
+
+
+def test_a_get_with_a_question_only_fills_in_the_form(client, knowledge):
+    # GET /?q= used to run the whole pipeline, unrate-limited, with the question in the URL.
+    response = client.get("/", {"q": QUESTION})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f">{QUESTION}</textarea>" in body
+    assert not Answer.objects.exists()
+    assert not AuditEvent.objects.filter(action="qa.ask").exists()
+
+
+def test_an_empty_question_is_sent_back_to_the_form(client, knowledge):
+    response = client.post("/", {"q": "   "})
+    assert response.status_code == 400 and 'role="alert"' in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/ask"),
+        ("get", "/api/ask/stream"),
+        ("get", "/api/answers/00000000-0000-0000-0000-000000000000"),
+        ("post", "/api/knowledge/documents"),
+        ("get", "/api/knowledge/jobs"),
+    ],
+)
+def test_the_old_json_routes_are_gone(client, knowledge, make_user, method, path):
+    client.force_login(make_user("admin"))  # even for a caller the old views would have served
+    response = getattr(client, method)(path, {"q": QUESTION})
+    assert response.status_code == 404
+    assert not Answer.objects.exists()
 
 
 def test_a_signed_in_askers_answer_is_private_to_them(client, knowledge, make_user):
@@ -69,7 +124,7 @@ def test_a_signed_in_askers_answer_is_private_to_them(client, knowledge, make_us
 
 
 def test_source_document_page_lists_versions_and_serves_the_file(client, knowledge):
-    data = client.get("/api/ask", {"q": QUESTION}).json()
+    data = _ask(client)
     citation = next(iter(data["citations"].values()))
     page = client.get(f"/documents/{citation['document_id']}/")
     assert page.status_code == 200 and "Passport renewal" in page.content.decode()
@@ -90,7 +145,7 @@ def test_held_answer_shows_under_review_until_a_reviewer_approves(client, knowle
     link = f"/a/{answer.public_id}/"
     body = client.get(link).content.decode()
     assert "being checked by a person" in body
-    assert client.get(f"/api/answers/{answer.public_id}").json()["sentences"] == []
+    assert client.get(f"/api/v1/answers/{answer.public_id}").json()["sentences"] == []
 
     reviewer = make_user("reviewer")
     client.force_login(reviewer)
@@ -99,7 +154,7 @@ def test_held_answer_shows_under_review_until_a_reviewer_approves(client, knowle
     response = client.post(f"/review/{answer.public_id}/", {"action": "approve"})
     assert response.status_code == 302
     client.logout()
-    data = client.get(f"/api/answers/{answer.public_id}").json()
+    data = client.get(f"/api/v1/answers/{answer.public_id}").json()
     assert data["status"] == "answered" and data["sentences"]
     decision = ReviewDecision.objects.get(answer=answer)
     assert decision.decision == "approve" and decision.passages and decision.final_text

@@ -1,4 +1,5 @@
-"""The ask endpoints answer 429 with Retry-After once a caller passes its per-minute budget."""
+"""The ask surfaces (the API, its stream and the ask page's form) answer 429 with Retry-After once a
+caller passes its per-minute budget, which they share."""
 
 from __future__ import annotations
 
@@ -26,14 +27,36 @@ def knowledge(db):
     ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
 
 
+def _api(client, path: str = "/api/v1/ask"):
+    return client.post(path, {"question": QUESTION}, content_type="application/json")
+
+
 def test_fourth_question_in_a_minute_is_429_with_retry_after(client, limits, knowledge):
-    statuses = [client.get("/api/ask", {"q": QUESTION}).status_code for _ in range(4)]
+    statuses = [_api(client).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    refused = client.get("/api/ask/stream", {"q": QUESTION})  # same budget for the stream
+    refused = _api(client, "/api/v1/ask/stream")  # same budget for the stream
     assert refused.status_code == 429
     retry = int(refused["Retry-After"])
     assert 1 <= retry <= 60
     assert refused.json()["retry_after_s"] == retry
+
+
+def test_the_ask_pages_form_spends_the_same_budget(client, limits, knowledge):
+    from portal.qa.models import Answer
+
+    statuses = [client.post("/", {"q": QUESTION}).status_code for _ in range(3)]
+    assert statuses == [302, 302, 302]  # each to its answer's page
+    refused = client.post("/", {"q": QUESTION})
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    body = refused.content.decode()
+    assert "Too many questions" in body and f">{QUESTION}</textarea>" in body  # kept to retry
+    assert Answer.objects.count() == 3
+    # The budget is one: the API and its stream are refused too, and the other way round.
+    assert _api(client).status_code == 429
+    assert _api(client, "/api/v1/ask/stream").status_code == 429
+    cache.clear()
+    assert [_api(client).status_code for _ in range(3)] == [200, 200, 200]
+    assert client.post("/", {"q": QUESTION}).status_code == 429
 
 
 def test_budgets_are_per_user_and_per_address(limits, make_user):
@@ -41,7 +64,7 @@ def test_budgets_are_per_user_and_per_address(limits, make_user):
     now = 1_000_000 * 60.0 + 1  # one second into a window
 
     def ask(user, address):
-        request = factory.get("/api/ask", REMOTE_ADDR=address)
+        request = factory.get("/api/v1/ask", REMOTE_ADDR=address)
         request.user = user
         return rate_check(request, scope="ask", now=now).allowed
 
@@ -62,7 +85,7 @@ def test_budgets_are_per_user_and_per_address(limits, make_user):
 def test_new_window_resets_the_count(limits):
     from django.contrib.auth.models import AnonymousUser
 
-    request = RequestFactory().get("/api/ask", REMOTE_ADDR="10.0.0.9")
+    request = RequestFactory().get("/api/v1/ask", REMOTE_ADDR="10.0.0.9")
     request.user = AnonymousUser()
     start = 2_000_000 * 60.0
     results = [rate_check(request, scope="ask", now=start + 1).allowed for _ in range(4)]
@@ -74,7 +97,7 @@ def test_new_window_resets_the_count(limits):
 def test_retry_after_counts_down_to_the_window_end(limits):
     from django.contrib.auth.models import AnonymousUser
 
-    request = RequestFactory().get("/api/ask", REMOTE_ADDR="10.0.0.10")
+    request = RequestFactory().get("/api/v1/ask", REMOTE_ADDR="10.0.0.10")
     request.user = AnonymousUser()
     start = 3_000_000 * 60.0
     for _ in range(3):
@@ -94,7 +117,7 @@ def test_limiter_fails_open_when_the_cache_is_down(settings, db):
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
         }
     }
-    request = RequestFactory().get("/api/ask", REMOTE_ADDR="10.0.0.11")
+    request = RequestFactory().get("/api/v1/ask", REMOTE_ADDR="10.0.0.11")
     request.user = AnonymousUser()
     assert all(rate_check(request, scope="ask").allowed for _ in range(5))
 
@@ -104,6 +127,6 @@ def test_limits_off_when_zero(settings, db):
 
     settings.RATE_LIMIT_ASK_PER_MINUTE = 0
     settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = 0
-    request = RequestFactory().get("/api/ask", REMOTE_ADDR="10.0.0.12")
+    request = RequestFactory().get("/api/v1/ask", REMOTE_ADDR="10.0.0.12")
     request.user = AnonymousUser()
     assert all(rate_check(request, scope="ask").allowed for _ in range(50))

@@ -310,6 +310,13 @@ def _generate(run: AnswerRun) -> Iterator[dict]:
         run.fallback_from = len(claims.verdicts)
         run.answer.backend = f"{backend.kind}+extractive"[:40]
         run.answer.draft += "\n--- extractive fallback ---\n"
+        if claims.backend_error and not claims.draft:
+            # The model never answered (inference server down or overloaded): the reader is told
+            # the answer quotes the passages, and the operator finds the reason in the log.
+            logger.warning("generation backend failed, quoting instead: %s", claims.backend_error)
+            run.answer.model_unavailable = True
+            notice = guidance.model_unavailable_notice(run.language)
+            yield {"event": "notice", "kind": "model_unavailable", "text": notice}
         yield from _pass(run, extractive_backend(), request, step="generate_fallback")
 
 
@@ -581,6 +588,38 @@ def answer_stream(
         retriever=retriever,
     )
     return _finalised(run)
+
+
+class _Preview(Exception):
+    """Rolls the preview's rows back."""
+
+
+def generation_request_preview(
+    *, question: str, collections: list[str] | None = None, config: AnswerConfig | None = None
+) -> GenerationRequest | None:
+    """The request the engine would send the model for ``question`` (None when it would refuse
+    before generating). Runs the real steps up to the prompt in a transaction that is rolled
+    back, so nothing is stored: the serving benchmark measures the inference server alone on
+    the pipeline's own prompts with it."""
+    run = AnswerRun(
+        raw_question=question.strip()[:MAX_QUESTION_CHARS],
+        asker=Asker(user=None),
+        config=config or AnswerConfig.from_settings(),
+        collections=list(collections or []),
+    )
+    request = None
+    try:
+        with transaction.atomic():
+            _guard(run)
+            if run.checked.action != "refuse":
+                _retrieve(run)
+                _cross(run)
+                if not _harmful_in_context(run) and _relevance(run):
+                    request = _request(run)
+            raise _Preview
+    except _Preview:
+        pass
+    return request
 
 
 @dataclass

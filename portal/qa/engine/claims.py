@@ -101,6 +101,7 @@ class ClaimPass:
     resolved: list[bool] = field(default_factory=list)  # per drafted claim: verified or quoted
     model_refused: bool = False
     removed: int = 0
+    backend_error: str = ""  # why the backend stopped early (server down, timeout), if it did
     lead_verdicts: list[int] = field(default_factory=list)  # verdicts of quotes put in front
     verify_s: float = 0.0
     guard_s: float = 0.0
@@ -302,9 +303,10 @@ class ClaimPass:
                     yield len(self.published)
                 if self.full:
                     break
-        except BackendError:
+        except BackendError as exc:
             # What was verified so far stands; the rest is missing, and the count says so.
             self.removed += 1
+            self.backend_error = str(exc)
         finally:
             stream.close()
             self.draft = "".join(chunks)

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -8,6 +9,7 @@ from portal.evaluation.benchmarks.generation import generation_benchmark_run
 from portal.evaluation.benchmarks.ingestion import CORPORA, as_json, run_ingestion_benchmark
 from portal.evaluation.benchmarks.lexicon import lexicon_benchmark
 from portal.evaluation.benchmarks.retrieval import retrieval_benchmark_json, run_retrieval_benchmark
+from portal.evaluation.benchmarks.serving import serving_benchmark
 
 
 class Command(BaseCommand):
@@ -17,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["ingestion", "retrieval", "lexicon", "generation"])
+        parser.add_argument(
+            "what", choices=["ingestion", "retrieval", "lexicon", "generation", "serving"]
+        )
         parser.add_argument(
             "--corpus", nargs="+", default=["doc2dial", "pubmedqa"], choices=list(CORPORA)
         )
@@ -45,7 +49,35 @@ class Command(BaseCommand):
         # --- Safety (portal/evaluation/benchmarks/lexicon.py): `benchmark lexicon --terms 10000`
         parser.add_argument("--terms", type=int, default=10_000, help="lexicon: library size")
 
+        # --- Serving (portal/evaluation/benchmarks/serving.py): the stack under load
+        parser.add_argument("--users", type=int, default=50, help="serving: citizens at once")
+        parser.add_argument("--seconds", type=float, default=120, help="serving: load duration")
+        parser.add_argument(
+            "--server-seconds", type=float, default=60, help="serving: the server-alone phase"
+        )
+        parser.add_argument("--web-workers", type=int, default=2, help="serving: gunicorn workers")
+        parser.add_argument(
+            "--slots", type=int, default=None, help="serving: llama-server slots (LLM_SERVER_SLOTS)"
+        )
+
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "serving":
+            try:
+                result = serving_benchmark(
+                    users=opts["users"],
+                    seconds=opts["seconds"],
+                    server_seconds=opts["server_seconds"],
+                    web_workers=opts["web_workers"],
+                    slots=opts["slots"] or settings.LLM_SERVER_SLOTS,
+                    progress=lambda line: self.stderr.write(line),
+                )
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
+            report = json.dumps(result, indent=2)
+            self.stdout.write(report)
+            if opts["out"]:
+                opts["out"].write_text(report + "\n", encoding="utf-8")
+            return
         if opts["what"] == "lexicon":
             report = json.dumps(lexicon_benchmark(terms=opts["terms"]), indent=2)
             self.stdout.write(report)

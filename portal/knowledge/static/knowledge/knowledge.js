@@ -16,16 +16,16 @@
     let text = words[job.status] || job.status;
     if (job.status === "running") {
       text += " · " + (words[job.step] || job.step);
-      if (job.total) text += " " + job.done + "/" + job.total;
+      if (job.progress_total) text += " " + job.progress_done + "/" + job.progress_total;
     }
-    if (job.status === "failed" && job.error) text += " · " + job.error;
+    if (job.status === "failed" && job.error_message) text += " · " + job.error_message;
     return text;
   }
   const active = (status) => status === "queued" || status === "running";
 
   // --- Live progress of jobs already on the page (documents table, version history) ------------
   const form = document.getElementById("upload-form");
-  const jobsUrl = form ? form.dataset.jobs : "/api/knowledge/jobs";
+  const jobsUrl = words.jobsUrl || "/api/v1/jobs"; // GET /api/v1/jobs?ids=1&ids=2
   const watchers = new Map(); // job id -> function(job)
 
   document.querySelectorAll("[data-job]").forEach(function (span) {
@@ -41,11 +41,11 @@
   function poll() {
     if (polling || watchers.size === 0) return;
     polling = true;
-    const ids = Array.from(watchers.keys()).join(",");
-    fetch(jobsUrl + "?ids=" + ids, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then((r) => (r.ok ? r.json() : { jobs: [] }))
-      .then(function (data) {
-        data.jobs.forEach(function (job) {
+    const query = Array.from(watchers.keys()).map((id) => "ids=" + encodeURIComponent(id)).join("&");
+    fetch(jobsUrl + "?" + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : []))
+      .then(function (jobs) {
+        jobs.forEach(function (job) {
           const update = watchers.get(String(job.id));
           if (!update) return;
           update(job);
@@ -116,8 +116,8 @@
 
   function upload(item) {
     const ui = item.ui;
+    const token = form.querySelector("[name=csrfmiddlewaretoken]").value;
     const data = new FormData();
-    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     const collection = form.querySelector("[name=collection]");
     const option = collection.options[collection.selectedIndex];
     data.append("collection", option ? option.dataset.slug || "" : "");
@@ -129,6 +129,7 @@
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.api);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRFToken", token); // the API checks it for session callers
     ui.state.textContent = words.uploading || "";
     ui.li.dataset.status = "uploading";
     // The bar's first half is the transfer, the second half the ingestion steps.
@@ -140,7 +141,10 @@
       try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
       const result = (body.results || [])[0];
       if (!result) {
-        ui.state.textContent = (words.rejected || "") + ": " + (body.error || xhr.status);
+        // A refusal of the whole request: {"detail": "..."}, or a list of problems (422).
+        let detail = body.detail;
+        if (Array.isArray(detail)) detail = detail.map((d) => d.msg || "").join("; ");
+        ui.state.textContent = (words.rejected || "") + ": " + (detail || xhr.status);
         ui.li.dataset.status = "failed";
         return;
       }
@@ -165,10 +169,10 @@
       ui.li.dataset.status = "queued";
       ui.state.textContent = words.queued || "";
       watchers.set(String(result.job_id), function (job) {
-        const total = job.total || 1;
+        const total = job.progress_total || 1;
         const steps = ["parse", "chunk", "embed", "index"];
         const stepShare = Math.max(0, steps.indexOf(job.step)) / steps.length;
-        const within = job.total ? job.done / total / steps.length : 0;
+        const within = job.progress_total ? job.progress_done / total / steps.length : 0;
         ui.bar.value = job.status === "done" ? 100 : 50 + Math.round((stepShare + within) * 50);
         ui.state.textContent = jobText(job);
         ui.li.dataset.status = job.status;

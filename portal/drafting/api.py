@@ -1,4 +1,6 @@
-"""/api/v1/drafts: the drafting workspace for services and scripts (same services as the pages)."""
+"""/api/v1/drafts: the drafting workspace for services and scripts (same services as the pages).
+
+portal/api/api.py mounts the router."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from portal.accounts.roles import DRAFT
-from portal.api.auth import Access
-from portal.api.limits import api_rate_limited
+from portal.core.api_auth import Access
+from portal.core.api_responses import api_rate_limited
 from portal.drafting import services
 from portal.drafting.models import Draft
 from portal.drafting.selectors import draft_for, drafts_for, templates_offered

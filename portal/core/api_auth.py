@@ -1,12 +1,18 @@
-"""Who is calling the API, and may they: one ninja auth callable per operation.
+"""Who is calling /api/v1/, and may they: one ninja auth callable per operation.
 
 Two ways in, checked in this order:
-- a service sends ``Authorization: Bearer <token>`` (an ApiToken); no cookies, so no CSRF risk;
+- a service sends ``Authorization: Bearer <token>``; no cookies, so no CSRF risk;
 - a browser sends its session cookie; then unsafe methods (POST, PUT, PATCH, DELETE) must carry
   the CSRF token exactly as a form post would, because the browser attaches the cookie to
   cross-site requests too.
 A malformed, unknown or revoked bearer token is a 401 even on public operations: a caller that
 meant to authenticate must not be served silently as an anonymous citizen.
+
+The policy lives here, below the apps, so each app's router (``portal/<app>/api.py``) can declare
+its own operations' access without importing ``portal.api``, which sits above the apps. Tokens
+are ``portal.api``'s model: it registers the lookup in its ``AppConfig.ready()``
+(``bearer_lookup_register``), the way the apps register readiness probes, so core never imports
+it. Until a lookup is registered every bearer token is refused.
 
 The permission names are those of ``portal.accounts.roles``, checked with ``user.has_perms`` as
 ``portal.core.access.requires`` does for the pages, so the UI and the API cannot drift apart.
@@ -15,6 +21,7 @@ The permission names are those of ``portal.accounts.roles``, checked with ``user
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -23,9 +30,21 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
-from portal.api.selectors import api_token_user
-
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+BearerLookup = Callable[[str], Any]  # secret -> the active user it acts as, or None
+_hooks: dict[str, BearerLookup] = {}
+
+
+def bearer_lookup_register(lookup: BearerLookup) -> None:
+    """Install the function that maps a bearer secret to its user (call from ``ready()``).
+    Registering again replaces it."""
+    _hooks["bearer"] = lookup
+
+
+def _bearer_user(secret: str):
+    lookup = _hooks.get("bearer")
+    return lookup(secret) if lookup is not None and secret else None
 
 
 class _Anonymous(AnonymousUser):
@@ -78,7 +97,7 @@ class Access(AuthBase):
         if not header:
             return None
         scheme, _, secret = header.partition(" ")
-        user = api_token_user(secret.strip()) if scheme.lower() == "bearer" else None
+        user = _bearer_user(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise AuthenticationError(401, "invalid or revoked API token")
         # Services and audit events read request.user: the token acts as its owner everywhere.

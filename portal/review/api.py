@@ -1,29 +1,71 @@
-"""/api/v1/review: the queue of held answers and the reviewer's actions on one of them."""
+"""/api/v1/review: the queue of held answers and the reviewer's actions on one of them.
+
+portal/api/api.py mounts the router."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from portal.accounts.roles import REVIEW
-from portal.api.auth import Access
-from portal.api.schemas import (
-    Error,
-    QueueItemOut,
-    ReviewEditIn,
-    ReviewEditOut,
-    ReviewOut,
-    ReviewRejectIn,
-)
+from portal.core.api_auth import Access
+from portal.core.api_responses import Error
 from portal.qa.models import Answer
 from portal.review import services
 from portal.review.selectors import review_queue
 
 router = Router(tags=["review"])
 REVIEWER = Access(REVIEW)
+
+
+class QueueItemOut(Schema):
+    answer_id: str
+    question: str
+    language: str
+    reasons: list[str]
+    age_hours: float
+    overdue: bool
+    draft: str
+    asked_again: int = 0  # later askers of the same question whose answers follow this one
+
+
+class ReviewEditIn(Schema):
+    text: str = Field(min_length=1, max_length=5000)
+    reason: str = Field(default="", max_length=1000)
+
+
+class ReviewRejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReviewOut(Schema):
+    answer_id: str
+    status: str
+
+
+class FindingOut(Schema):
+    code: str  # a Problem name, e.g. NUMBER_MISSING (portal/qa/verify/problems.py)
+    params: dict[str, str] = {}
+
+
+class SentenceCheckOut(Schema):
+    text: str
+    labels: list[str]
+    supported: bool
+    probability: float  # the calibrated support score
+    aligned_label: str | None
+    findings: list[FindingOut]
+    problems: list[str]  # the findings as English text
+
+
+class ReviewEditOut(Schema):
+    answer_id: str
+    saved: bool
+    status: str
+    checks: list[SentenceCheckOut]
 
 
 def _answer(answer_id: uuid.UUID) -> Answer:

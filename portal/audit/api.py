@@ -1,4 +1,6 @@
-"""/api/v1/audit/export: the audit trail as CSV or JSON lines, streamed (auditors only)."""
+"""/api/v1/audit/export: the audit trail as CSV or JSON lines, streamed (auditors only).
+
+portal/api/api.py mounts the router."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from portal.accounts.roles import VIEW_AUDIT
-from portal.api.auth import Access
 from portal.audit.export import CONTENT_TYPES, export_lines
 from portal.audit.forms import AuditFilterForm
 from portal.audit.selectors import audit_export
 from portal.audit.services import audit_record
+from portal.core.api_auth import Access
 
 router = Router(tags=["audit"])
 

@@ -1,7 +1,10 @@
-"""/api/v1/documents: upload (multipart), status with ingestion progress, versions, delete.
+"""/api/v1/documents and /api/v1/jobs: upload (multipart), status with ingestion progress,
+versions, delete, and the jobs' progress.
 
 The same services as the knowledge pages (portal.knowledge.services), so an upload through the
-API is size-checked, deduplicated, versioned, audited and queued exactly like one from the page.
+API is size-checked, deduplicated, versioned, audited and queued exactly like one from the page's
+form; the documents page's JavaScript uploads and polls through these routes.
+portal/api/api.py mounts the router.
 """
 
 from __future__ import annotations
@@ -12,19 +15,71 @@ from typing import Annotated
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status, UploadedFile
+from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.errors import HttpError
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
-from portal.api.auth import Access
-from portal.api.limits import api_rate_limited
-from portal.api.schemas import DocumentOut, Error, JobOut, UploadResultsOut, VersionOut
+from portal.core.api_auth import Access
+from portal.core.api_responses import Error, api_rate_limited
 from portal.knowledge.models import Collection, Document, DocumentVersion, IngestionJob
 from portal.knowledge.selectors import live_versions
-from portal.knowledge.services import document_delete, document_upload
+from portal.knowledge.services import document_delete, document_upload_file
 
 router = Router(tags=["documents"])
 MANAGE = Access(MANAGE_KNOWLEDGE)
+MAX_JOBS_LISTED = 200
+
+
+class JobOut(Schema):
+    id: int
+    status: str
+    step: str
+    progress_done: int
+    progress_total: int
+    attempts: int
+    error_code: str
+    error_message: str
+    timings: dict[str, float]
+
+
+class VersionOut(Schema):
+    number: int
+    status: str
+    live: bool
+    original_filename: str
+    size_bytes: int
+    sha256: str
+    media_type: str
+    language: str
+    page_count: int | None
+    effective_from: dt.date
+    expires_on: dt.date | None
+    created_at: dt.datetime
+    job: JobOut | None
+
+
+class DocumentOut(Schema):
+    id: int
+    title: str
+    collection: str
+    created_at: dt.datetime
+    deleted: bool
+    versions: list[VersionOut]
+
+
+class UploadOut(Schema):
+    filename: str
+    ok: bool
+    document_id: int | None
+    version: int | None
+    job_id: int | None
+    duplicate_of_document_id: int | None
+    error_code: str
+    error: str
+
+
+class UploadResultsOut(Schema):
+    results: list[UploadOut]
 
 
 def _job(job: IngestionJob | None) -> dict | None:
@@ -126,12 +181,10 @@ def documents_upload(
         raise HttpError(400, f"at most {settings.UPLOAD_MAX_FILES} files per upload")
     results = []
     for upload in files:
-        result = document_upload(
+        # Read in chunks up to the size cap, as the page's form does (never the whole file).
+        result = document_upload_file(
             collection=target,
-            # One byte past the cap is enough for the service to refuse the file: never read
-            # (into memory) more of an oversized upload than that.
-            data=upload.read(settings.UPLOAD_MAX_BYTES + 1),
-            filename=upload.name or "upload",
+            upload=upload,
             effective_from=effective_from,
             expires_on=expires_on,
             user=request.user,
@@ -181,6 +234,16 @@ def document_remove(request: HttpRequest, document_id: int):
         raise HttpError(404, "no such document")
     document_delete(document=document, user=request.user)
     return Status(204, None)
+
+
+@router.get("/jobs", auth=MANAGE, response=list[JobOut])
+def jobs_list(request: HttpRequest, ids: Annotated[list[int] | None, Query()] = None):
+    """Ingestion jobs, newest first (at most 200); ``ids`` (repeated) narrows to those jobs, so a
+    page watching its own uploads stays cheap however long the history is."""
+    jobs = IngestionJob.objects.order_by("-created_at")
+    if ids:
+        jobs = jobs.filter(pk__in=ids[:MAX_JOBS_LISTED])
+    return [_job(job) for job in jobs[:MAX_JOBS_LISTED]]
 
 
 @router.get("/jobs/{job_id}", auth=MANAGE, response={200: JobOut, 404: Error})

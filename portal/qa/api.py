@@ -1,0 +1,224 @@
+"""/api/v1/: ask (JSON and server-sent events), answer status and citations, collections.
+
+This is the only HTTP surface for asking besides the ask page's form: the page's JavaScript
+streams through ``POST /ask/stream`` like any other client. portal/api/api.py mounts the router.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from django.http import HttpRequest, JsonResponse
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+
+from portal.core.api_auth import PUBLIC
+from portal.core.api_responses import Error, too_many_requests
+from portal.core.sse import async_event_stream_response, async_text_stream_response
+from portal.knowledge.selectors import collections_visible_to
+from portal.qa.chat import (
+    MODEL_NAME,
+    ChatRequestError,
+    chat_question,
+    completion,
+    completion_chunks,
+)
+from portal.qa.selectors import answer_for_reader, answer_payload
+from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run, answer_stream
+from portal.qa.streaming import Busy, busy_response, gated_answer_stream
+
+router = Router(tags=["answers"])
+
+
+class AskIn(Schema):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    collections: list[str] = Field(default_factory=list, max_length=10)
+    language: Literal["en", "zh"] | None = None
+
+
+class SentenceOut(Schema):
+    text: str
+    citations: list[str]
+    quoted: bool
+
+
+class CitationOut(Schema):
+    label: str
+    document: str
+    document_id: int | None
+    collection: str
+    version: int | None
+    section: list[str]
+    page: int | None
+    effective_from: str | None
+    quote: str
+
+
+class AnswerOut(Schema):
+    answer_id: str
+    status: str
+    refusal_reason: str | None
+    language: str
+    ai_generated: bool
+    sentences: list[SentenceOut]
+    text: str
+    citations: dict[str, CitationOut]
+    guidance: str
+    emergency_notice: str
+    model_unavailable: bool  # the inference server did not answer: the text quotes passages
+    backend: str
+    created_at: str
+
+
+class CollectionOut(Schema):
+    slug: str
+    name: str
+    description: str
+    audience: str
+    languages: list[str]
+
+
+@router.post("/ask", auth=PUBLIC, response={200: AnswerOut, 429: Error})
+def ask(request: HttpRequest, body: AskIn):
+    """Run the whole answer engine and return the stored answer (as ``GET /answers/{id}``)."""
+    try:
+        outcome = answer_run(
+            question=body.question,
+            collections=body.collections,
+            language=body.language,
+            asker=Asker.of(request, via="api"),
+        )
+    except RateLimited as exc:
+        return too_many_requests(exc.retry_after_s)
+    return answer_payload(outcome.answer)
+
+
+_STREAM_DOC = {
+    "responses": {
+        200: {
+            "description": "Server-sent events: queued (position, while waiting for a free "
+            "generation slot), start, notice, progress (no text), then sentence events only "
+            "once the answer is published, and done (status and citations); see "
+            "portal/qa/engine/answer.py and portal/qa/streaming.py",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.post(
+    "/ask/stream",
+    auth=PUBLIC,
+    response={200: None, 429: Error, 503: Error},
+    openapi_extra=_STREAM_DOC,
+)
+async def ask_stream(request: HttpRequest, body: AskIn):
+    """The same engine as ``/ask``, as events; sentences are released after routing. An async
+    view: while every generation slot is taken the request waits without a thread, told its
+    place; when the line is full it is refused with 503 and Retry-After."""
+
+    def start():
+        return answer_stream(
+            question=body.question,
+            collections=body.collections,
+            language=body.language,
+            asker=Asker.of(request, via="api-stream"),
+        )
+
+    try:
+        events = await gated_answer_stream(start)
+    except RateLimited as exc:
+        return too_many_requests(exc.retry_after_s)
+    except Busy as exc:
+        return busy_response(exc)
+    return async_event_stream_response(events)
+
+
+# --- the OpenAI-compatible chat endpoint (portal/qa/chat.py) --------------------------------------
+
+
+class ChatMessageIn(Schema):
+    role: str
+    content: str | list[dict] | None = None
+
+
+class ChatCompletionIn(Schema):
+    """The fields of the OpenAI chat-completions request this endpoint reads; others (model,
+    temperature, ...) are accepted and ignored: the product decides how answers are written."""
+
+    model: str = MODEL_NAME
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=50)
+    stream: bool = False
+    collections: list[str] = Field(default_factory=list, max_length=10)  # extension
+    language: Literal["en", "zh"] | None = None  # extension
+
+
+@router.post(
+    "/chat/completions",
+    auth=PUBLIC,
+    response={200: dict, 400: Error, 429: Error, 503: Error},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "A chat.completion (stream false) or chat.completion.chunk "
+                "server-sent events ending in [DONE] (stream true). The answer's text carries "
+                "[n] markers; the top-level `citations` field lists the cited passages and "
+                "`answer` the answer's id and status; see portal/qa/chat.py",
+            }
+        }
+    },
+)
+async def chat_completions(request: HttpRequest, body: ChatCompletionIn):
+    """Ask through the OpenAI chat-completions protocol (the official ``openai`` client with
+    ``base_url=<portal>/api/v1``): the last user message is the question, answered by the same
+    engine, guards, review routing and ask budget as ``/ask``."""
+    try:
+        question = chat_question([m.dict() for m in body.messages])[:MAX_QUESTION_CHARS]
+    except ChatRequestError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+
+    def start():
+        return answer_stream(
+            question=question,
+            collections=body.collections,
+            language=body.language,
+            asker=Asker.of(request, via="api-chat"),
+        )
+
+    try:
+        events = await gated_answer_stream(start)
+    except RateLimited as exc:
+        return too_many_requests(exc.retry_after_s)
+    except Busy as exc:
+        return busy_response(exc)
+    if body.stream:
+        return async_text_stream_response(completion_chunks(events, model=MODEL_NAME))
+    collected = [event async for event in events]
+    return JsonResponse(
+        completion(iter(collected), model=MODEL_NAME), json_dumps_params={"ensure_ascii": False}
+    )
+
+
+@router.get("/answers/{answer_id}", auth=PUBLIC, response={200: AnswerOut, 404: Error})
+def answer_status(request: HttpRequest, answer_id: uuid.UUID):
+    """Status (answered, held, refused, rejected) and, once published, sentences and citations."""
+    found = answer_for_reader(public_id=answer_id, user=request.user)
+    if found is None:
+        raise HttpError(404, "no such answer")
+    return answer_payload(found)
+
+
+@router.get("/collections", auth=PUBLIC, response=list[CollectionOut])
+def collections(request: HttpRequest):
+    """The collections the caller's questions are answered from (public ones for anonymous)."""
+    return [
+        {
+            "slug": c.slug,
+            "name": c.name,
+            "description": c.description,
+            "audience": c.audience,
+            "languages": c.languages or [],
+        }
+        for c in collections_visible_to(request.user).order_by("name")
+    ]
