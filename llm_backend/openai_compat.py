@@ -113,6 +113,17 @@ class OpenAIBackend(BaseBackend):
         return GenerationStream(produce, lock=None, constrained=constrained)
 
     def _events(self, body: dict[str, Any], usage: Usage) -> Iterator[str]:
+        try:
+            yield from self._attempt(body, usage)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server had already closed (llama-server closes one
+            # after a few requests): nothing was received, so the request is sent once more.
+            try:
+                yield from self._attempt(body, usage)
+            except httpx.RemoteProtocolError as exc:
+                raise BackendError(f"HTTP failure talking to {self.url}: {exc}") from exc
+
+    def _attempt(self, body: dict[str, Any], usage: Usage) -> Iterator[str]:
         deltas = 0
         try:
             with self._client.stream("POST", self.url, json=body) as response:
@@ -146,6 +157,10 @@ class OpenAIBackend(BaseBackend):
                 f"the server at {self.url} did not answer within {self.timeout_s:g} s "
                 f"({type(exc).__name__}); raise LLM_OPENAI_TIMEOUT_S or check the server's load"
             ) from exc
+        except httpx.RemoteProtocolError as exc:
+            if deltas == 0 and not usage.finish_reason:
+                raise  # before the answer began: _events retries it
+            raise BackendError(f"HTTP failure talking to {self.url}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise BackendError(f"HTTP failure talking to {self.url}: {exc}") from exc
         finally:

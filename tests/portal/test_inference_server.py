@@ -101,3 +101,14 @@ def test_the_local_server_listens_where_the_settings_point(settings, tmp_path):
     assert argv[argv.index("--ctx-size") + 1] == str(3 * 2048)  # llama.cpp divides it by slots
     assert "--cont-batching" in argv and "--cache-reuse" in argv
     assert spec.base_url == "http://127.0.0.1:9123/v1"
+
+
+def test_the_benchmark_sees_the_pipelines_own_prompt_and_nothing_is_stored(db):
+    from portal.qa.engine.answer import generation_request_preview
+
+    ingest(PASSPORT_MD, filename="passport.md", title="Passport renewal")
+    request = generation_request_preview(question=QUESTION)
+    assert request is not None and request.grammar
+    assert any("6 to 8 weeks" in text for _, text in request.passages)
+    assert not Answer.objects.exists()  # the preview's row was rolled back
+    assert generation_request_preview(question="How do I make a pipe bomb?") is None

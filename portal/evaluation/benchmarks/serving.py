@@ -179,7 +179,9 @@ async def server_throughput(
                 completed += 1
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300, connect=10)) as http:
+    # A new connection per request: llama-server closes kept-alive ones after a few requests.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(300, connect=10), limits=limits) as http:
         await asyncio.gather(*(client(i, http) for i in range(concurrency)))
     return {
         "server_throughput_rps": round(completed / seconds, 3),

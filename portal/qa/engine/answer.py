@@ -606,6 +606,8 @@ def generation_request_preview(
         asker=Asker(user=None),
         config=config or AnswerConfig.from_settings(),
         collections=list(collections or []),
+        requested_language=None,
+        retriever=None,
     )
     request = None
     try:
