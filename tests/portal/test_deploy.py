@@ -422,8 +422,9 @@ def test_gunicorn_serves_the_asgi_application_with_uvicorn_workers():
 
 
 def test_gunicorn_access_log_under_uvicorn_has_path_status_duration_and_request_id():
-    import asyncio
     import logging
+
+    from tests.streams import run_coroutine
 
     conf = _gunicorn_conf()
 
@@ -468,7 +469,7 @@ def test_gunicorn_access_log_under_uvicorn_has_path_status_duration_and_request_
             )
         await logged({"type": "lifespan"}, channel, channel)  # passes through, unlogged
 
-    asyncio.run(run())
+    run_coroutine(run())
     assert len(records) == 2
     line, failed = records
     assert line.startswith('10.0.0.7 "POST /api/v1/ask/stream" 200 18 ')

@@ -12,10 +12,11 @@ import pytest
 
 from portal.qa import streaming
 from portal.qa.streaming import GenerationGate, gated_events
+from tests.streams import run_coroutine
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    return run_coroutine(coro)
 
 
 def test_admits_up_to_the_slots_then_queues_then_refuses():
