@@ -7,6 +7,7 @@ streams through ``POST /ask/stream`` like any other client. portal/api/api.py mo
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from django.http import HttpRequest, JsonResponse
@@ -118,21 +119,31 @@ async def ask_stream(request: HttpRequest, body: AskIn):
     view: while every generation slot is taken the request waits without a thread, told its
     place; when the line is full it is refused with 503 and Retry-After."""
 
+    events = await _gated_events(request, body, question=body.question, via="api-stream")
+    if isinstance(events, JsonResponse):
+        return events
+    return async_event_stream_response(events)
+
+
+async def _gated_events(
+    request: HttpRequest, body, *, question: str, via: str
+) -> AsyncIterator[dict] | JsonResponse:
+    """The engine's events behind the generation gate, or the 429 / 503 that answers instead."""
+
     def start():
         return answer_stream(
-            question=body.question,
+            question=question,
             collections=body.collections,
             language=body.language,
-            asker=Asker.of(request, via="api-stream"),
+            asker=Asker.of(request, via=via),
         )
 
     try:
-        events = await gated_answer_stream(start)
+        return await gated_answer_stream(start)
     except RateLimited as exc:
         return too_many_requests(exc.retry_after_s)
     except Busy as exc:
         return busy_response(exc)
-    return async_event_stream_response(events)
 
 
 # --- the OpenAI-compatible chat endpoint (portal/qa/chat.py) --------------------------------------
@@ -178,20 +189,9 @@ async def chat_completions(request: HttpRequest, body: ChatCompletionIn):
     except ChatRequestError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
 
-    def start():
-        return answer_stream(
-            question=question,
-            collections=body.collections,
-            language=body.language,
-            asker=Asker.of(request, via="api-chat"),
-        )
-
-    try:
-        events = await gated_answer_stream(start)
-    except RateLimited as exc:
-        return too_many_requests(exc.retry_after_s)
-    except Busy as exc:
-        return busy_response(exc)
+    events = await _gated_events(request, body, question=question, via="api-chat")
+    if isinstance(events, JsonResponse):
+        return events
     if body.stream:
         return async_text_stream_response(completion_chunks(events, model=MODEL_NAME))
     collected = [event async for event in events]

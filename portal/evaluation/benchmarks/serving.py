@@ -42,6 +42,7 @@ from django.conf import settings
 
 from llm_backend.openai_compat import OpenAIBackend
 from llm_backend.server import wait_ready
+from portal.evaluation.metrics import percentile
 
 ROOT = Path(__file__).resolve().parents[3]
 QUESTIONS_FILE = ROOT / "demo" / "knowledge" / "questions.json"
@@ -63,11 +64,9 @@ def demo_questions() -> list[str]:
     return [q["question"] for q in json.loads(QUESTIONS_FILE.read_text(encoding="utf-8"))]
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+def _ms(values: list[float], q: float) -> float | None:
+    """The q-th percentile in ms (nearest rank, as the other reports), None with no values."""
+    return round(percentile(values, q), 1) if values else None
 
 
 # --- the stack ----------------------------------------------------------------------------------
@@ -268,8 +267,7 @@ def breakdown_ms(since: datetime) -> dict[str, float | None]:
 
     rows = list(Answer.objects.filter(created_at__gte=since).values_list("timings", flat=True))
     return {
-        step: percentile([r[step] * 1000 for r in rows if r and step in r], 0.5)
-        for step in BREAKDOWN_STEPS
+        step: _ms([r[step] * 1000 for r in rows if r and step in r], 50) for step in BREAKDOWN_STEPS
     }
 
 
@@ -328,10 +326,10 @@ def serving_benchmark(
         else None,
         "errors_5xx": counts["error_5xx"],
         "rejected_503": counts["rejected_503"],
-        "first_sentence_ms_p50": percentile(first, 0.5),
-        "first_sentence_ms_p95": percentile(first, 0.95),
-        "answer_ms_p50": percentile(answered_ms, 0.5),
-        "answer_ms_p95": percentile(answered_ms, 0.95),
+        "first_sentence_ms_p50": _ms(first, 50),
+        "first_sentence_ms_p95": _ms(first, 95),
+        "answer_ms_p50": _ms(answered_ms, 50),
+        "answer_ms_p95": _ms(answered_ms, 95),
         "rss_mb_start": rss_start,
         "rss_mb_end": rss_end,
         "statuses": dict(counts),
