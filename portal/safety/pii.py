@@ -138,6 +138,14 @@ _EN_NAME_CUE = re.compile(
     r"\b(?i:my name is|i am called|name:|patient name:?|my (?:son|daughter|husband|wife|mother"
     r"|father|mom|dad)(?:'s name)? is)\s+([A-Za-z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
 )
+# A Chinese name after an English cue ("name 张伟", "patient: 李娜", "Mr 王"): mixed-language
+# questions from Chinese speakers write the cue in English and the name in Han characters, which
+# neither the Latin-only English cue nor the Chinese cues above see.
+_EN_CUE_HAN_NAME = re.compile(
+    r"\b(?i:(?:my |the |patient'?s? |applicant'?s? |child'?s? )?name(?:\s+is|d)?|called|"
+    r"i am|i'm|patient|applicant|contact|(?P<title>mrs?|ms|dr)\.?)\s*[:：]?\s*"
+    rf"(?P<name>(?:{_SURNAMES})[{_ZH}]{{0,2}})"
+)
 # Eponyms and program names that spaCy tags as people but are medical or policy terms.
 _NOT_NAMES = frozenset(
     "alzheimer alzheimers parkinson parkinsons crohn crohns hodgkin hodgkins huntington "
@@ -210,6 +218,14 @@ def _regex_findings(text: str) -> list[PiiFinding]:
                 break
     for m in _CN_TITLE_NAME.finditer(text):
         add("NAME", m.start(1), m.end(1))
+    for m in _EN_CUE_HAN_NAME.finditer(text):
+        name = m.group("name")
+        # The name ends at the first character that cannot be part of one ("王想问" -> "王").
+        stop = next((i for i, ch in enumerate(name) if i and ch in _NAME_STOP), len(name))
+        name = name[:stop]
+        # A bare surname counts only after a title ("Mr 王"); otherwise two characters at least.
+        if len(name) >= 2 or m.group("title"):
+            add("NAME", m.start("name"), m.start("name") + len(name))
     for m in _EN_NAME_CUE.finditer(text):
         if m.group(1).split()[0].lower() not in _NOT_NAMES:
             add("NAME", m.start(1), m.end(1))

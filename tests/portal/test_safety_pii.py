@@ -40,6 +40,26 @@ def test_regex_redaction_zh_en(text, expected):
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name 张伟, can I renew my passport?", "name <NAME>, can I renew my passport?"),
+        ("My name is 李娜 and I lost my ID card", "My name is <NAME> and I lost my ID card"),
+        ("patient: 王小明 took ibuprofen", "patient: <NAME> took ibuprofen"),
+        ("Mr 王想问 about pensions", "Mr <NAME>想问 about pensions"),
+    ],
+)
+def test_a_chinese_name_after_an_english_cue_is_redacted(text, expected):
+    # Mixed-language questions: the cue in English, the name in Han characters.
+    assert redact(text) == expected
+
+
+def test_english_cues_before_ordinary_chinese_words_are_not_names():
+    # The cue must be followed by a surname: "name 什么" and "called 社保" stay as written.
+    assert redact("what is the name 什么 in English") == "what is the name 什么 in English"
+    assert redact("the office called 社保局 yesterday") == "the office called 社保局 yesterday"
+
+
 def test_ordinary_words_after_weak_cues_are_not_names():
     assert redact("患者应该多喝水吗") == "患者应该多喝水吗"
     assert redact("本人高血压多年，医保能报销吗") == "本人高血压多年，医保能报销吗"
