@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.core.access import public
+from portal.core.text_input import normalize_text
 from portal.knowledge.selectors import live_versions
 from portal.qa.selectors import answer_for_reader, answer_payload, source_document_for_reader
 from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run
@@ -37,7 +38,7 @@ def ask(request: HttpRequest) -> HttpResponse:
         # A shared link may pre-fill the question; reading it never runs the engine (a GET must
         # not spend the model, and the question should not stay in the URL once asked).
         return _ask_page(request, question=request.GET.get("q", "")[:MAX_QUESTION_CHARS])
-    question = request.POST.get("q", "").strip()[:MAX_QUESTION_CHARS]
+    question = normalize_text(request.POST.get("q", "")).strip()[:MAX_QUESTION_CHARS]
     if not question:
         return _ask_page(request, error=_("Please type a question."), status=400)
     collections = [c for c in request.POST.getlist("collection") if c][:MAX_COLLECTIONS]
@@ -63,10 +64,17 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     found = answer_for_reader(public_id=public_id, user=request.user)
     if found is None:
         raise Http404("No such answer.")
+    payload = answer_payload(found, reader=request.user)
+    citations = [c for c in found.citations.all() if c.label in payload["citations"]]
     return render(
         request,
         "qa/answer.html",
-        {"answer": found, "payload": answer_payload(found), "max_chars": MAX_QUESTION_CHARS},
+        {
+            "answer": found,
+            "payload": payload,
+            "citations": citations,
+            "max_chars": MAX_QUESTION_CHARS,
+        },
     )
 
 
@@ -93,9 +101,15 @@ def source_file(request: HttpRequest, document_id: int, number: int) -> FileResp
     version = document.versions.filter(number=number, status="done").first() if document else None
     if version is None:
         raise Http404("No such document version.")
-    return FileResponse(
+    # An uploaded file is someone else's content on the portal's origin: an HTML original with
+    # a meta refresh or a script would run as the portal. So it is always a download, never
+    # sniffed into something renderable, and sandboxed should a browser render it anyway.
+    response = FileResponse(
         version.file.open("rb"),
-        as_attachment=False,
+        as_attachment=True,
         filename=version.original_filename,
-        content_type=version.media_type or "application/octet-stream",
+        content_type="application/octet-stream",
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -219,3 +219,49 @@ def test_the_real_rate_limit_reaches_the_reader_in_their_language(knowledge, new
         expect(page.locator("#live [role=alert]")).to_contain_text("短时间内提问过多")
     finally:
         cache.clear()
+
+
+# Every piece of text the page ever puts on screen, from the first paint to the last, so a
+# sentence shown for a moment and then replaced still counts.
+WATCH_PAINTS = """(() => {
+  window.__painted = [];
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") window.__painted.push(r.target.data);
+      for (const n of r.addedNodes) window.__painted.push(n.textContent || "");
+    }
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+})();"""
+
+
+@pytest.fixture
+def held_term(transactional_db):
+    from portal.safety.lexicon import lexicon_forget
+    from portal.safety.models import SensitiveTerm
+    from portal.safety.services import term_save
+
+    term_save(
+        term=SensitiveTerm(term="passport renewal", category="test", language="en", action="hold")
+    )
+    yield
+    lexicon_forget()
+
+
+def test_a_held_answer_never_paints_a_sentence_from_submit_to_done(knowledge, held_term, new_page):
+    # The input guard holds the question (a lexicon "hold" term) before anything is generated;
+    # the reader must see the "being checked" notice and not one word of the draft, not even
+    # for a moment before it is swapped out.
+    page = new_page(locale="en-US")
+    page.add_init_script(WATCH_PAINTS)
+    page.goto("/")
+    page.fill("#q", QUESTION_EN)
+    with page.expect_response("**/api/v1/ask/stream") as streamed:
+        page.click("#ask-form button[type=submit]")
+    expect(page.locator("#live .notice.held")).to_be_visible(timeout=30_000)
+    expect(page.locator("#live")).to_have_attribute("aria-busy", "false")
+    painted = " ".join(page.evaluate("window.__painted"))
+    assert "weeks" not in painted and "15 years" not in painted
+    expect(page.locator("#live .sentence")).to_have_count(0)
+    body = streamed.value.text()
+    assert '"event": "sentence"' not in body and "6 to 8 weeks" not in body
+    assert '"status": "held"' in body
