@@ -1,8 +1,10 @@
 """Turn the raw blocks a format parser emits into a ``ParsedDocument``.
 
-Keeping normalization, heading paths and offsets here means every format gets
-the same invariants: ``doc.text[b.char_start:b.char_end] == b.text`` for each
-block, blocks separated by exactly one blank line, and no empty blocks.
+Keeping normalization, markup stripping (``ingestion.markup``), heading paths and
+offsets here means every format gets the same invariants:
+``doc.text[b.char_start:b.char_end] == b.text`` for each block, blocks separated
+by exactly one blank line, no empty blocks, and no HTML tags, script/style
+content or script/data URLs in any text.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingestion.markup import strip_markup
 from ingestion.normalize import normalize_text
 from ingestion.types import Block, ParsedDocument
 from textkit import language_of
@@ -35,6 +38,12 @@ class RawBlock:
     page: int | None = None
 
 
+def _plain(text: str) -> str:
+    """Normalized text with no markup. Normalized first, so a zero-width or control character
+    cannot split a tag past ``strip_markup``; again after, for the gaps removed markup leaves."""
+    return normalize_text(strip_markup(normalize_text(text)))
+
+
 def build_document(
     raw_blocks: list[RawBlock],
     *,
@@ -47,7 +56,7 @@ def build_document(
     parts: list[str] = []
     offset = 0
     for raw in raw_blocks:
-        text = normalize_text(raw.text)
+        text = _plain(raw.text)
         if raw.kind == "heading":
             # A heading is one line in every heading path it appears in.
             text = " ".join(text.split("\n")).strip()
@@ -76,7 +85,7 @@ def build_document(
         parts.append(text)
         offset += len(text)
     full = BLOCK_SEPARATOR.join(parts)
-    clean_title = normalize_text(title).replace("\n", " ") if title else ""
+    clean_title = _plain(title).replace("\n", " ") if title else ""
     return ParsedDocument(
         media_type=media_type,
         title=clean_title or None,

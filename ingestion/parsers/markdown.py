@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ingestion.markup import drop_raw_elements
 from ingestion.normalize import join_lines
 from ingestion.parsers.assemble import RawBlock, build_document
 from ingestion.sniff import MARKDOWN, decode_text
@@ -43,7 +44,6 @@ _INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     _BOLD,
     (re.compile(r"~~(?=[^\s~])([^~\n]{1,500}?)(?<=\S)~~"), r"\1"),
 )
-_RAW_OPEN = re.compile(r"<(script|style)\b|<!--", re.IGNORECASE)
 # Escaped characters are parked in the Private Use Area so that emphasis rules
 # cannot consume them, then restored.
 _PUA = 0xF0000
@@ -53,28 +53,9 @@ def _park(chars: str) -> str:
     return "".join(chr(_PUA + ord(c)) if ord(c) < 0x100 else c for c in chars)
 
 
-def _drop_raw_blocks(text: str) -> str:
-    """Remove raw <script>/<style> elements and comments in one linear pass."""
-    lower = text.lower()
-    out: list[str] = []
-    pos = 0
-    while (m := _RAW_OPEN.search(lower, pos)) is not None:
-        out.append(text[pos : m.start()])
-        closer = "-->" if m.group(0) == "<!--" else f"</{m.group(1).lower()}"
-        end = lower.find(closer, m.end())
-        if end == -1:
-            return "".join(out)
-        pos = end + len(closer)
-        if closer != "-->":
-            gt = lower.find(">", pos)
-            pos = len(text) if gt == -1 else gt + 1
-    out.append(text[pos:])
-    return "".join(out)
-
-
 def strip_inline(text: str) -> str:
     """Markdown inline syntax to the text a reader sees; link text is kept."""
-    text = _drop_raw_blocks(text)
+    text = drop_raw_elements(text)
     # Code is literal: park its characters so no later rule touches them.
     text = _CODE_SPAN.sub(lambda m: _park(m.group(1)), text)
     text = _ESCAPE.sub(lambda m: _park(m.group(1)), text)

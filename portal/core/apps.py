@@ -15,6 +15,8 @@ class CoreConfig(AppConfig):
         database = settings.DATABASES["default"]
         if database["ENGINE"].endswith("sqlite3"):
             Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        from portal.core import checks  # noqa: F401 - the deploy checks register on import
+
         # -- observability (deployment issue): request ids in tasks. The apps above register
         # their own readiness probes, scrape-time metrics and answer metrics in their ready().
         from portal.core.requestid import celery_signals_connect

@@ -1,0 +1,69 @@
+"""System checks for the browser security settings (``manage.py check --deploy``).
+
+SECURITY_CSP is an environment setting whose empty value turns the Content-Security-Policy
+header off (portal/core/security.py), so a typo in a deployment's environment would quietly
+remove the portal's defence against injected scripts: uploaded documents are quoted on its
+pages. These checks make that a deploy-time error instead.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+# Script sources that let a page run script it did not ship itself: inline code, eval, any
+# host, or URLs that carry their own content.
+_UNSAFE_SCRIPT_SOURCES = frozenset({
+    "'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "'wasm-unsafe-eval'", "*",
+    "data:", "blob:", "http:", "https:", "filesystem:",
+})  # fmt: skip
+
+
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    """Directive name (lower case) -> its sources; the first of a repeated name wins, as in
+    browsers."""
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            directives.setdefault(words[0].lower(), [w.lower() for w in words[1:]])
+    return directives
+
+
+@register(Tags.security, deploy=True)
+def csp_check(app_configs, **kwargs) -> list[Error]:
+    policy = settings.SECURITY_CSP.strip()
+    if not policy:
+        return [
+            Error(
+                "SECURITY_CSP is empty, so no Content-Security-Policy header is sent and a "
+                "script injected into a page would run.",
+                hint="Unset SECURITY_CSP to use the default policy (docs/configuration.md).",
+                id="core.E001",
+            )
+        ]
+    directives = csp_directives(policy)
+    errors = []
+    if "default-src" not in directives:
+        errors.append(
+            Error(
+                "SECURITY_CSP has no default-src directive, so every kind of resource it does "
+                "not name may load from anywhere.",
+                hint="Start the policy with \"default-src 'self'\".",
+                id="core.E002",
+            )
+        )
+    # Browsers fall back to default-src for scripts when script-src is absent.
+    script_sources = directives.get("script-src", directives.get("default-src"))
+    unsafe = sorted(_UNSAFE_SCRIPT_SOURCES.intersection(script_sources or ()))
+    if script_sources is None or unsafe:
+        errors.append(
+            Error(
+                "SECURITY_CSP does not restrict scripts"
+                + (f" (it allows {', '.join(unsafe)})" if unsafe else "")
+                + ": an injected script would run.",
+                hint="Use \"script-src 'self'\"; the portal needs no inline scripts.",
+                id="core.E003",
+            )
+        )
+    return errors
