@@ -36,6 +36,9 @@ class AuditConfig:
     #: AUDIT_PROXY_COUNT: trusted reverse proxies in front of the app (>= 0). 0: the client
     #: address is REMOTE_ADDR and X-Forwarded-For is ignored (clients can forge it).
     proxy_count: int = 0
+    #: AUDIT_DENIAL_WINDOW_SECONDS: refused requests (401, 403) are recorded at most once per
+    #: caller, route and status in this many seconds (>= 1), so a scan cannot flood the trail.
+    denial_window_s: int = 300
 
     def __post_init__(self) -> None:
         key = check_str("AUDIT_HMAC_KEY", self.hmac_key, required=True)
@@ -51,6 +54,7 @@ class AuditConfig:
             )
         check_int("AUDIT_RETENTION_DAYS", self.retention_days, minimum=1)
         check_int("AUDIT_PROXY_COUNT", self.proxy_count, minimum=0)
+        check_int("AUDIT_DENIAL_WINDOW_SECONDS", self.denial_window_s, minimum=1)
 
     @property
     def verification_keys(self) -> tuple[str, ...]:
@@ -69,4 +73,5 @@ class AuditConfig:
             checkpoint_every_s=s.AUDIT_CHECKPOINT_EVERY_S,
             retention_days=s.AUDIT_RETENTION_DAYS,
             proxy_count=s.AUDIT_PROXY_COUNT,
+            denial_window_s=s.AUDIT_DENIAL_WINDOW_SECONDS,
         )

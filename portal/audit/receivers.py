@@ -1,7 +1,8 @@
 """Signal receivers that turn Django's own events into audit events.
 
 Each receiver maps one signal to audit_record calls and nothing else. Covered: sign-in, failed
-sign-in, sign-out, absolute session expiry (core's ``session_expired``); role (group) and
+sign-in, sign-in refused by the throttle (accounts' ``login_throttled``), sign-out, absolute
+session expiry (core's ``session_expired``); role (group) and
 permission changes from anywhere (admin, shell, roles_sync); account creation, deletion and flag
 changes (active, staff, superuser); and every add, change or delete made through /admin/ (its
 LogEntry), which is how settings-like data such as lexicon terms are edited. Connected in
@@ -18,6 +19,7 @@ from django.contrib.auth import get_user_model, user_logged_in, user_logged_out,
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
+from portal.accounts.throttle import login_throttled
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, username_fingerprint
 from portal.core.security import session_expired
@@ -31,18 +33,22 @@ def _login(sender, request, user, **kwargs: Any) -> None:
     )
 
 
-def _login_failed(sender, credentials: dict[str, Any], request=None, **kwargs: Any) -> None:
+def _account_pk(username: str) -> int | None:
     user_model = get_user_model()
-    # Django has already masked the password in ``credentials``; only the username is read, and
-    # it is stored as a keyed hash: people type phone numbers and e-mails into that box.
-    username = str(credentials.get(user_model.USERNAME_FIELD) or "")
-    account = (
+    if not username:
+        return None
+    return (
         user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username})
         .values_list("pk", flat=True)
         .first()
-        if username
-        else None
     )
+
+
+def _login_failed(sender, credentials: dict[str, Any], request=None, **kwargs: Any) -> None:
+    # Django has already masked the password in ``credentials``; only the username is read, and
+    # it is stored as a keyed hash: people type phone numbers and e-mails into that box.
+    username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")
+    account = _account_pk(username)
     audit_record(
         action="accounts.login_failed",
         request=request,
@@ -51,6 +57,25 @@ def _login_failed(sender, credentials: dict[str, Any], request=None, **kwargs: A
         object_id=account or "",
         outcome=Outcome.DENIED,
         detail={"username_hash": username_fingerprint(username), "known_account": bool(account)},
+    )
+
+
+def _login_throttled(sender, request, username: str, decision, **kwargs: Any) -> None:
+    # As a failed sign-in: the attempted name only as a keyed hash, the account by id if real.
+    account = _account_pk(username)
+    audit_record(
+        action="accounts.login_throttled",
+        request=request,
+        user=AnonymousUser(),
+        object_type="user" if account else "",
+        object_id=account or "",
+        outcome=Outcome.DENIED,
+        detail={
+            "username_hash": username_fingerprint(username),
+            "known_account": bool(account),
+            "scope": decision.scope,
+            "retry_after_s": decision.retry_after_s,
+        },
     )
 
 
@@ -236,6 +261,7 @@ def connect() -> None:
     uid = "audit."
     user_logged_in.connect(_login, dispatch_uid=uid + "login")
     user_login_failed.connect(_login_failed, dispatch_uid=uid + "login_failed")
+    login_throttled.connect(_login_throttled, dispatch_uid=uid + "login_throttled")
     user_logged_out.connect(_logout, dispatch_uid=uid + "logout")
     session_expired.connect(_session_expired, dispatch_uid=uid + "session_expired")
     m2m_changed.connect(

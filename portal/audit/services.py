@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from portal.accounts.selectors import user_role
 from portal.audit.chain import GENESIS, ChainWalk, event_digest, event_fields
-from portal.audit.middleware import current_request
+from portal.audit.conf import AuditConfig
+from portal.audit.context import current_request
 from portal.audit.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -32,6 +36,7 @@ __all__ = [
     "AuditChainBroken",
     "PurgePlan",
     "audit_checkpoint_create",
+    "audit_denial_record",
     "audit_purge",
     "audit_record",
     "client_address",
@@ -112,6 +117,44 @@ def audit_record(
         head.seq, head.hash = event.seq, event.hash
         head.save()
     return event
+
+
+def audit_denial_record(*, request: HttpRequest, status: int, reason: str) -> AuditEvent | None:
+    """Record that ``request`` was refused (``status`` 401, 403, or the sign-in redirect) and why
+    (a short code); None when an event for the same caller, route and status is already in the
+    trail from the last AUDIT_DENIAL_WINDOW_SECONDS.
+
+    The caller is the user, or for anonymous requests the keyed client hash; the route is the
+    URL pattern, never the path, which can hold ids and a query string. The window is what keeps
+    a scanner from flooding the trail (one locked head row per event): the first denial in a
+    window is counted in the shared cache with SET NX, so concurrent processes record it once.
+    With the cache down every denial is recorded: the trail is kept whole, not thinned.
+    """
+    match = getattr(request, "resolver_match", None)
+    route = (match.route or "/") if match is not None else "unmatched"
+    user = getattr(request, "user", None)
+    who = f"u{user.pk}" if user is not None and user.is_authenticated else _client_hash(request)
+    key = hashlib.sha256(f"{who}|{route}|{status}".encode()).hexdigest()[:32]
+    try:
+        first = cache.add(
+            f"audit-deny:{key}", 1, timeout=AuditConfig.from_settings().denial_window_s
+        )
+    except (RedisError, OSError) as exc:
+        logger.warning("denial audit window unavailable, recording this one: %s", exc)
+        first = True
+    if not first:
+        return None
+    return audit_record(
+        action="access.denied",
+        request=request,
+        outcome=Outcome.DENIED,
+        detail={
+            "route": route,
+            "method": request.method or "",
+            "status": status,
+            "reason": reason,
+        },
+    )
 
 
 # --- Checkpoints -------------------------------------------------------------------------------

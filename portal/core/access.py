@@ -17,6 +17,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 View = Callable[..., HttpResponse]
 
+# Why a request was refused, as a short code on the request (``denial_mark``). The audit trail
+# reads it when it records the denial (portal/audit/middleware.py); core cannot import the audit
+# app, so the deciding code leaves the reason where the response's last reader finds it.
+DENIAL_REASON_ATTR = "access_denied_reason"
+
+
+def denial_mark(request: HttpRequest, reason: str) -> None:
+    """Record why ``request`` is being refused ("login_required", "permission", "csrf", ...)."""
+    setattr(request, DENIAL_REASON_ATTR, reason)
+
+
+def denial_reason(request: HttpRequest) -> str | None:
+    """The code ``denial_mark`` left on ``request``, if any."""
+    return getattr(request, DENIAL_REASON_ATTR, None)
+
 
 def public(view: View) -> View:
     """Anyone, including anonymous citizens. The view itself must filter by audience."""
@@ -37,10 +52,12 @@ def requires(*perms: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                denial_mark(request, "login_required")
                 if _wants_json(request):
                     return JsonResponse({"error": "authentication required"}, status=401)
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if not request.user.has_perms(perms):
+                denial_mark(request, "permission")
                 if _wants_json(request):
                     return JsonResponse({"error": "permission denied"}, status=403)
                 raise PermissionDenied

@@ -30,6 +30,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
+from portal.core.access import denial_mark
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 BearerLookup = Callable[[str], Any]  # secret -> the active user it acts as, or None
@@ -76,12 +78,15 @@ class Access(AuthBase):
         if user is None and request.user.is_authenticated:
             user = request.user
             if self._csrf_required(request) and check_csrf(request) is not None:
+                denial_mark(request, "csrf")
                 raise HttpError(403, "CSRF check failed: send the X-CSRFToken header")
         if user is None:
             if self.public:
                 return _Anonymous()
+            denial_mark(request, "login_required")
             raise AuthenticationError(401, "authentication required")
         if not user.has_perms(self.perms):
+            denial_mark(request, "permission")
             raise HttpError(403, "permission denied")
         return user
 
@@ -99,6 +104,7 @@ class Access(AuthBase):
         scheme, _, secret = header.partition(" ")
         user = _bearer_user(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
+            denial_mark(request, "token_invalid")
             raise AuthenticationError(401, "invalid or revoked API token")
         # Services and audit events read request.user: the token acts as its owner everywhere.
         request.user = user

@@ -22,6 +22,9 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from portal.core.access import denial_mark
 
 LOGIN_TIME_KEY = "portal_signed_in_at"
 
@@ -81,3 +84,10 @@ def security_headers(get_response: Callable[[HttpRequest], HttpResponse]):
         return response
 
     return middleware
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: Django's own 403 page, with the request marked as a CSRF refusal so
+    the denial audit can tell it from a missing permission (both are plain 403s otherwise)."""
+    denial_mark(request, "csrf")
+    return django_csrf_failure(request, reason=reason)
