@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.accounts import views as accounts_views
 from portal.core import views as core_views
 
 urlpatterns = [
@@ -19,8 +20,15 @@ urlpatterns = [
     # -- deployment (issue 9): readiness probe and Prometheus metrics
     path("health/ready", core_views.ready, name="health_ready"),
     path("metrics", core_views.metrics, name="metrics"),
+    # Ahead of admin.site.urls, so the admin's sign-in form is throttled like the portal's.
+    path("admin/login/", accounts_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 
 # Database / Redis outages answer 503 with Retry-After instead of a 500 page (deployment issue).
-handler500 = "portal.core.views.server_error"
+# Under /api/ every error is JSON ({"detail": ...}; 413 for a request over the upload limits),
+# elsewhere Django's pages (portal/core/api_errors.py).
+handler400 = "portal.core.api_errors.bad_request"
+handler403 = "portal.core.api_errors.permission_denied"
+handler404 = "portal.core.api_errors.page_not_found"
+handler500 = "portal.core.api_errors.server_error"

@@ -7,7 +7,9 @@ pages); this module only mounts them, and portal.api keeps what is the API's own
 lookup of ``portal.core.api_auth.Access`` (apps.py).
 
 The schema is at /api/v1/openapi.json and the docs page at /api/v1/docs (Swagger UI served from
-django-ninja's bundled static files, so it works with no internet access).
+django-ninja's bundled static files, so it works with no internet access). Every operation's
+shared errors (401, 403, 422, 400/413, 429) are added to it by rule (portal/api/openapi.py), and
+every error is answered as JSON (portal/core/api_errors.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
+from portal.api.openapi import schema_add_error_responses
 from portal.audit import api as audit_api
 from portal.core.api_auth import SIGNED_IN
+from portal.core.api_errors import api_error_handlers_install
 from portal.drafting import api as drafting_api
 from portal.knowledge import api as knowledge_api
 from portal.qa import api as qa_api
@@ -40,6 +44,16 @@ class _PortalApi(NinjaAPI):
         prefix = _ID_PREFIXES.get(view.__module__, view.__module__.replace(".", "_"))
         return f"{prefix}_{view.__name__}"
 
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        operations = {
+            (operation.operation_id or self.get_openapi_operation_id(operation)): operation
+            for bound in self._get_bound_routers()
+            for path_view in bound.path_operations.values()
+            for operation in path_view.operations
+        }
+        return schema_add_error_responses(schema, operations)
+
 
 api = _PortalApi(
     title="Cited Answers API",
@@ -56,3 +70,4 @@ api = _PortalApi(
 )
 for module in ROUTERS:
     api.add_router("", module.router)
+api_error_handlers_install(api)

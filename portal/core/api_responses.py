@@ -1,4 +1,4 @@
-"""What every /api/v1/ router answers the same way: the error body and the 429 with Retry-After.
+"""What every /api/v1/ router answers the same way: the error bodies and the 429 with Retry-After.
 
 Asking, uploading and drafting are the costly operations. The limiter is
 ``portal.core.ratelimit`` (per user and per address, Redis-backed, one-minute windows, the
@@ -17,6 +17,25 @@ from portal.core.ratelimit import rate_check
 
 class Error(Schema):
     detail: str
+
+
+class RateLimitedError(Error):
+    """The 429 body; the Retry-After header carries the same number of seconds."""
+
+    retry_after_s: int
+
+
+class ValidationIssue(Schema):
+    type: str
+    loc: list[str | int]  # where: ("body", "question"), ("path", "draft_id"), ...
+    msg: str
+    ctx: dict | None = None
+
+
+class ValidationErrorOut(Schema):
+    """The 422 body ninja answers when a parameter or the body does not validate."""
+
+    detail: list[ValidationIssue]
 
 
 def too_many_requests(retry_after_s: int) -> JsonResponse:

@@ -5,6 +5,7 @@ curate the templates and may read drafts; drafts change only through the audited
 from django.contrib import admin
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
+from portal.core.text_input import NormalizedModelForm
 from portal.drafting.models import Draft, DraftTemplate
 
 
@@ -21,6 +22,7 @@ class DraftTemplateAdmin(_KnowledgeManagers, admin.ModelAdmin):
     """Admins add and edit the kinds of documents staff can draft. A template in use cannot be
     deleted (drafts keep pointing at it): untick "active" to stop offering it."""
 
+    form = NormalizedModelForm  # names, openings and closings end up in every exported DOCX
     list_display = ("name_en", "name_zh", "slug", "max_sentences", "active", "updated_at")
     list_filter = ("active",)
     prepopulated_fields = {"slug": ("name_en",)}

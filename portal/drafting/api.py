@@ -14,7 +14,8 @@ from ninja.errors import HttpError
 
 from portal.accounts.roles import DRAFT
 from portal.core.api_auth import Access
-from portal.core.api_responses import api_rate_limited
+from portal.core.api_responses import Error, api_rate_limited
+from portal.core.text_input import NormalizedStr
 from portal.drafting import services
 from portal.drafting.models import Draft
 from portal.drafting.selectors import draft_for, drafts_for, templates_offered
@@ -34,9 +35,9 @@ class TemplateOut(Schema):
 
 class DraftIn(Schema):
     template: str = Field(description="template slug")
-    facts: str = Field(min_length=1, max_length=20000)
+    facts: NormalizedStr = Field(min_length=1, max_length=20000)
     collections: list[str] = Field(default_factory=list, max_length=10)
-    title: str = Field(default="", max_length=200)
+    title: NormalizedStr = Field(default="", max_length=200)
     language: Literal["en", "zh"] | None = None
 
 
@@ -70,7 +71,7 @@ class DraftOut(Schema):
 
 
 class DraftEditIn(Schema):
-    edits: dict[int, str] = Field(
+    edits: dict[int, NormalizedStr] = Field(
         description="sentence index (from 0) -> new text with [n] markers; empty deletes it"
     )
 
@@ -119,7 +120,8 @@ def drafts_list(request: HttpRequest):
     return [_out(d) for d in drafts_for(request.user)[:200]]
 
 
-@router.post("/drafts", auth=DRAFTER, response={201: DraftOut, 400: dict, 429: dict})
+# 401, 403, 422 and 429 are added to the schema by rule (portal/api/openapi.py).
+@router.post("/drafts", auth=DRAFTER, response={201: DraftOut, 400: Error})
 def draft_create(request: HttpRequest, body: DraftIn):
     """Generate a draft now (synchronously) and return it with each sentence's verification."""
     limited = api_rate_limited(request, "draft")
@@ -142,12 +144,12 @@ def draft_create(request: HttpRequest, body: DraftIn):
     return Status(201, _out(draft))
 
 
-@router.get("/drafts/{draft_id}", auth=DRAFTER, response={200: DraftOut, 404: dict})
+@router.get("/drafts/{draft_id}", auth=DRAFTER, response={200: DraftOut, 404: Error})
 def draft_get(request: HttpRequest, draft_id: uuid.UUID):
     return _out(_get(request, draft_id))
 
 
-@router.patch("/drafts/{draft_id}", auth=DRAFTER, response={200: DraftOut, 400: dict, 404: dict})
+@router.patch("/drafts/{draft_id}", auth=DRAFTER, response={200: DraftOut, 400: Error, 404: Error})
 def draft_edit(request: HttpRequest, draft_id: uuid.UUID, body: DraftEditIn):
     """Edit sentences in place; each edited sentence is verified again and marked."""
     draft = _get(request, draft_id)
@@ -161,6 +163,7 @@ def draft_edit(request: HttpRequest, draft_id: uuid.UUID, body: DraftEditIn):
 @router.get(
     "/drafts/{draft_id}/export.docx",
     auth=DRAFTER,
+    response={200: None, 404: Error},
     openapi_extra={
         "responses": {
             200: {

@@ -8,6 +8,11 @@ A numbered "Sources" list at the end repeats the sources for readers whose viewe
 
 The "AI-generated" label is in the core properties (comments, keywords, category) and visibly at
 the top of the first page; sentences staff edited that failed verification are highlighted.
+
+Text typed in is normalised at the edge (portal/core/text_input.py), but drafts stored before that,
+template texts and passages from ingested documents may still hold characters XML 1.0 cannot
+contain (a vertical tab pasted from Word), on which lxml raises and the export failed with a 500:
+every string goes through ``xml_safe`` on its way into the document.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from lxml import etree
 
+from portal.core.text_input import xml_safe
 from portal.drafting.models import Draft, SentenceState
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -95,7 +101,7 @@ class _Footnotes:
         etree.SubElement(props, qn("w:sz")).set(qn("w:val"), "18")  # 9 pt
         body = etree.SubElement(run, qn("w:t"))
         body.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-        body.text = " " + text
+        body.text = " " + xml_safe(text)
         return self.count
 
     def attach(self, document) -> None:
@@ -131,12 +137,12 @@ def draft_docx(draft: Draft, *, author: str) -> bytes:
     template = draft.template
     document = Document()
     props = document.core_properties
-    props.title = draft.title
-    props.subject = template.name(language)
-    props.author = author
-    props.last_modified_by = author
+    props.title = xml_safe(draft.title)
+    props.subject = xml_safe(template.name(language))
+    props.author = xml_safe(author)
+    props.last_modified_by = xml_safe(author)
     # Core properties hold at most 255 characters each (python-docx enforces it).
-    props.comments = (
+    props.comments = xml_safe(
         f"{AI_CATEGORY} by {draft.model_id or draft.backend}: every sentence cites an official "
         "source it was verified against; check each one before sending."
     )[:255]
@@ -152,9 +158,9 @@ def draft_docx(draft: Draft, *, author: str) -> bytes:
         warn.font.size = Pt(9)
         warn.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
-    document.add_heading(draft.title, level=1)
+    document.add_heading(xml_safe(draft.title), level=1)
     if template.opening(language):
-        document.add_paragraph(template.opening(language))
+        document.add_paragraph(xml_safe(template.opening(language)))
 
     passages = {p["label"]: p for p in draft.passages}
     footnotes = _Footnotes()
@@ -162,7 +168,8 @@ def draft_docx(draft: Draft, *, author: str) -> bytes:
     body = document.add_paragraph()
     separator = "" if language == "zh" else " "
     for i, sentence in enumerate(draft.sentences):
-        run = body.add_run(sentence["text"] if i == 0 else separator + sentence["text"])
+        text = xml_safe(sentence["text"])
+        run = body.add_run(text if i == 0 else separator + text)
         if sentence["state"] == SentenceState.EDITED_UNVERIFIED:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         for label_ in sentence["citations"]:
@@ -174,11 +181,12 @@ def draft_docx(draft: Draft, *, author: str) -> bytes:
                 cited.append(label_)
 
     if template.closing(language):
-        document.add_paragraph(template.closing(language))
+        document.add_paragraph(xml_safe(template.closing(language)))
     if cited:
         document.add_heading(_SOURCES[language], level=2)
         for number, label_ in enumerate(cited, start=1):
-            document.add_paragraph(f"[{number}] {source_line(passages[label_], language)}")
+            line = source_line(passages[label_], language)
+            document.add_paragraph(xml_safe(f"[{number}] {line}"))
     footnotes.attach(document)
     out = io.BytesIO()
     document.save(out)

@@ -2,11 +2,12 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.text_input import NormalizedTextMixin
 from portal.drafting.selectors import templates_offered
 from portal.knowledge.selectors import collections_visible_to
 
 
-class DraftForm(forms.Form):
+class DraftForm(NormalizedTextMixin, forms.Form):
     """A new draft: the template, the facts of the case, and which collections to draw on."""
 
     template = forms.ModelChoiceField(queryset=None, label=_("Template"), empty_label=None)

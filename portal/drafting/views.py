@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.accounts.roles import DRAFT
 from portal.core.access import requires
+from portal.core.text_input import normalize_text
 from portal.drafting import services
 from portal.drafting.forms import DraftForm
 from portal.drafting.selectors import draft_for, drafts_for
@@ -59,7 +60,7 @@ def draft_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     draft = _draft(request, public_id)
     if request.method == "POST":
         edits = {
-            i: request.POST[f"sentence-{i}"]
+            i: normalize_text(request.POST[f"sentence-{i}"])
             for i in range(len(draft.sentences))
             if f"sentence-{i}" in request.POST
         }

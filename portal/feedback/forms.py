@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.text_input import NormalizedTextMixin
 from portal.feedback.models import Reason
 from portal.feedback.services import COMMENT_MAX_CHARS
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(NormalizedTextMixin, forms.Form):
     helpful = forms.TypedChoiceField(
         choices=[("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: value == "yes",

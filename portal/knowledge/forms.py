@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.text_input import NormalizedTextMixin
 from portal.knowledge.models import Collection
 
 
@@ -44,7 +45,7 @@ AUDIENCE_LABELS = {
 }
 
 
-class CollectionForm(forms.ModelForm):
+class CollectionForm(NormalizedTextMixin, forms.ModelForm):
     audience = forms.ChoiceField(
         choices=list(AUDIENCE_LABELS.items()), label=_("Who may see it"), initial="public"
     )

@@ -17,6 +17,7 @@ from ninja.errors import HttpError
 from portal.core.api_auth import PUBLIC
 from portal.core.api_responses import Error, too_many_requests
 from portal.core.sse import async_event_stream_response, async_text_stream_response
+from portal.core.text_input import NormalizedStr, normalize_text
 from portal.knowledge.selectors import collections_visible_to
 from portal.qa.chat import (
     MODEL_NAME,
@@ -33,7 +34,7 @@ router = Router(tags=["answers"])
 
 
 class AskIn(Schema):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: NormalizedStr = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     collections: list[str] = Field(default_factory=list, max_length=10)
     language: Literal["en", "zh"] | None = None
 
@@ -68,6 +69,9 @@ class AnswerOut(Schema):
     guidance: str
     emergency_notice: str
     model_unavailable: bool  # the inference server did not answer: the text quotes passages
+    # Citations left out because their collection is no longer visible to the caller; sentences
+    # that only they supported are left out with them.
+    sources_withheld: int = 0
     backend: str
     created_at: str
 
@@ -80,7 +84,8 @@ class CollectionOut(Schema):
     languages: list[str]
 
 
-@router.post("/ask", auth=PUBLIC, response={200: AnswerOut, 429: Error})
+# 401, 422 and 429 are added to the schema by rule (portal/api/openapi.py).
+@router.post("/ask", auth=PUBLIC, response={200: AnswerOut})
 def ask(request: HttpRequest, body: AskIn):
     """Run the whole answer engine and return the stored answer (as ``GET /answers/{id}``)."""
     try:
@@ -111,7 +116,7 @@ _STREAM_DOC = {
 @router.post(
     "/ask/stream",
     auth=PUBLIC,
-    response={200: None, 429: Error, 503: Error},
+    response={200: None, 503: Error},
     openapi_extra=_STREAM_DOC,
 )
 async def ask_stream(request: HttpRequest, body: AskIn):
@@ -168,7 +173,7 @@ class ChatCompletionIn(Schema):
 @router.post(
     "/chat/completions",
     auth=PUBLIC,
-    response={200: dict, 400: Error, 429: Error, 503: Error},
+    response={200: dict, 400: Error, 503: Error},
     openapi_extra={
         "responses": {
             200: {
@@ -185,9 +190,13 @@ async def chat_completions(request: HttpRequest, body: ChatCompletionIn):
     ``base_url=<portal>/api/v1``): the last user message is the question, answered by the same
     engine, guards, review routing and ask budget as ``/ask``."""
     try:
-        question = chat_question([m.dict() for m in body.messages])[:MAX_QUESTION_CHARS]
+        question = chat_question([m.dict() for m in body.messages])
     except ChatRequestError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
+    # Read from text or content parts: normalised here, as AskIn's question is by its schema.
+    question = normalize_text(question).strip()[:MAX_QUESTION_CHARS]
+    if not question:
+        return JsonResponse({"detail": "the last user message has no text"}, status=400)
 
     events = await _gated_events(request, body, question=question, via="api-chat")
     if isinstance(events, JsonResponse):
@@ -206,7 +215,7 @@ def answer_status(request: HttpRequest, answer_id: uuid.UUID):
     found = answer_for_reader(public_id=answer_id, user=request.user)
     if found is None:
         raise HttpError(404, "no such answer")
-    return answer_payload(found)
+    return answer_payload(found, reader=request.user)
 
 
 @router.get("/collections", auth=PUBLIC, response=list[CollectionOut])

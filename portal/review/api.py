@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from portal.accounts.roles import REVIEW
 from portal.core.api_auth import Access
 from portal.core.api_responses import Error
+from portal.core.text_input import NormalizedStr
 from portal.qa.models import Answer
 from portal.review import services
 from portal.review.selectors import review_queue
@@ -33,12 +34,12 @@ class QueueItemOut(Schema):
 
 
 class ReviewEditIn(Schema):
-    text: str = Field(min_length=1, max_length=5000)
-    reason: str = Field(default="", max_length=1000)
+    text: NormalizedStr = Field(min_length=1, max_length=5000)
+    reason: NormalizedStr = Field(default="", max_length=1000)
 
 
 class ReviewRejectIn(Schema):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: NormalizedStr = Field(min_length=1, max_length=1000)
 
 
 class ReviewOut(Schema):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.accounts.roles import REVIEW
 from portal.core.access import requires
+from portal.core.text_input import normalize_text
 from portal.qa.models import Answer
 from portal.review import services
 from portal.review.selectors import answer_passages, review_queue
@@ -40,18 +41,18 @@ def item(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 services.review_reject(
                     answer=answer,
                     reviewer=request.user,
-                    reason=request.POST.get("reason", ""),
+                    reason=normalize_text(request.POST.get("reason", "")),
                     request=request,
                 )
                 messages.success(request, _("Rejected; the asker sees the refusal guidance."))
                 return redirect("review:queue")
             if action == "edit":
-                edit_text = request.POST.get("text", "")
+                edit_text = normalize_text(request.POST.get("text", ""))
                 result = services.review_edit(
                     answer=answer,
                     reviewer=request.user,
                     text=edit_text,
-                    reason=request.POST.get("reason", ""),
+                    reason=normalize_text(request.POST.get("reason", "")),
                     request=request,
                 )
                 if result.saved:

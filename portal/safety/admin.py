@@ -2,12 +2,14 @@
 
 from django.contrib import admin
 
+from portal.core.text_input import NormalizedModelForm
 from portal.safety import selectors, services
 from portal.safety.models import LexiconVersion, SensitiveTerm
 
 
 @admin.register(SensitiveTerm)
 class SensitiveTermAdmin(admin.ModelAdmin):
+    form = NormalizedModelForm  # terms are matched against normalised questions
     list_display = ("term", "category", "language", "action", "enabled", "updated_at")
     list_filter = ("category", "language", "action", "enabled")
     search_fields = ("term", "note")
