@@ -56,7 +56,7 @@ class Worker:
         self.starts += 1
         log = open(self.log_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            celery_worker_argv(queues=("ingestion", "default"), name=self.name),
+            celery_worker_argv(name=self.name),
             cwd=ROOT,
             env=self.env,
             stdout=log,

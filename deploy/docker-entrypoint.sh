@@ -21,8 +21,10 @@ case "$role" in
     exec python manage.py llm_server --host 0.0.0.0 "$@"
     ;;
   worker-ingestion)
-    # Parsing and embedding: CPU-bound, one task per process, many processes per node.
-    exec celery -A portal worker -Q ingestion,default -n "ingestion@%h" \
+    # Parsing and embedding: CPU-bound, one task per process, many processes per node. No -Q:
+    # the worker consumes this deployment's queues ("$DEPLOYMENT_NAME.ingestion" and ".default",
+    # CELERY_TASK_QUEUES in portal/settings.py), the ones the web process routes to.
+    exec celery -A portal worker -n "ingestion@%h" \
       --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   beat)

@@ -31,8 +31,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from kombu import Exchange, Queue
 
 from llm_backend.model_files import QWEN_FILENAME, pinned_sha256  # the pinned LLM files
+from portal.core.deployment import (
+    QUEUE_KINDS,
+    deployment_name_check,
+    deployment_name_default,
+    queue_name,
+)
 from portal.env import (
     env_bool,
     env_choice,
@@ -84,6 +91,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request id + request latency for every request: outermost, so it sees the final response.
     "portal.core.middleware.observability",
+    # Under /api/, an error body Django or ninja rendered as HTML or text (DEBUG's technical 404
+    # page, ninja's 405) becomes {"detail": ...}: outer, so it sees every inner layer's answer.
+    "portal.core.api_errors.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy (SECURITY_CSP, SECURITY_PERMISSIONS_POLICY).
     "portal.core.security.security_headers",
@@ -96,7 +106,9 @@ MIDDLEWARE = [
     "portal.core.security.session_expiry",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Lets services and signal receivers record the actor and source address of the current request.
+    # Lets services and signal receivers record the actor and source address of the current request,
+    # and records refused requests (401/403). Innermost, so it sees CsrfViewMiddleware's 403 and
+    # the request.user the API's bearer token set.
     "portal.audit.middleware.audit_context",
 ]
 
@@ -122,11 +134,14 @@ TEMPLATES = [
 
 # Browser security headers (portal/core/security.py adds CSP and Permissions-Policy).
 CSRF_COOKIE_HTTPONLY = True
+# Django's 403 page, marked as a CSRF refusal for the denial audit (portal/audit/middleware.py).
+CSRF_FAILURE_VIEW = "portal.core.security.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# No inline scripts anywhere; data: images for the Swagger UI icons. Empty: no CSP header.
+# No inline scripts anywhere; data: images for the Swagger UI icons. Blank (spaces): no CSP header,
+# which check --deploy refuses (portal/core/checks.py), as it does a policy leaving scripts open.
 SECURITY_CSP = env_str(
     "SECURITY_CSP",
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -185,9 +200,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ---
 REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
+# Prefix of this deployment's Celery queues and cache keys, so two portals on one Redis (two
+# checkouts on the default REDIS_URL) never take each other's tasks. Default: derived from the
+# data folder's path, which all its processes share; set it where several deployments mount the
+# same path (containers) on one Redis. Web and workers of one deployment must agree.
+DEPLOYMENT_NAME = deployment_name_check(
+    env_str("DEPLOYMENT_NAME") or deployment_name_default(DATA_DIR)
+)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": DEPLOYMENT_NAME,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -210,11 +236,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1500, minimum=5)
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# This deployment's queues ("<DEPLOYMENT_NAME>.ingestion", ".default"). A worker started without
+# -Q consumes all of them, so worker commands name no queue that could disagree with the routes.
 # No generation queue: answers are written by the inference server (LLM_OPENAI_BASE_URL), which
 # every web process shares, so no Celery task runs a model.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (queue_name(DEPLOYMENT_NAME, kind) for kind in QUEUE_KINDS)
+]
+CELERY_TASK_DEFAULT_QUEUE = queue_name(DEPLOYMENT_NAME, "default")
 CELERY_TASK_ROUTES = {
-    "knowledge.*": {"queue": "ingestion"},
+    "knowledge.*": {"queue": queue_name(DEPLOYMENT_NAME, "ingestion")},
 }
 # With acks_late on Redis, an unacknowledged task is redelivered after this many seconds; it must
 # exceed the longest task or a slow task would be run twice at once.
@@ -255,6 +287,22 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sign-in throttling (portal/accounts/throttle.py; the portal's and the admin's sign-in forms):
+# after this many failures an account (username, case-folded), or an address, is locked for
+# LOGIN_THROTTLE_BASE_SECONDS, doubling with each further failure up to LOGIN_THROTTLE_MAX_SECONDS.
+# Addresses get a higher threshold because an office behind one NAT address shares it. The cap
+# bounds how long someone guessing at an account can lock its real user out. 0: that throttle
+# off. Off by default under PORTAL_ENV=test: the suite signs in from one address far more often
+# than a person (tests/portal/test_login_throttle.py switches it on).
+_THROTTLE_DEFAULTS = (0, 0) if PORTAL_ENV == "test" else (5, 20)
+LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", _THROTTLE_DEFAULTS[0], minimum=0)
+LOGIN_THROTTLE_ADDRESS_FAILURES = env_int(
+    "LOGIN_THROTTLE_ADDRESS_FAILURES", _THROTTLE_DEFAULTS[1], minimum=0
+)
+LOGIN_THROTTLE_BASE_SECONDS = env_int("LOGIN_THROTTLE_BASE_SECONDS", 1, minimum=1)
+LOGIN_THROTTLE_MAX_SECONDS = env_int("LOGIN_THROTTLE_MAX_SECONDS", 300, minimum=1)
+# Failures are forgotten this long after the last one (a success forgets the account's at once).
+LOGIN_THROTTLE_FORGET_SECONDS = env_int("LOGIN_THROTTLE_FORGET_SECONDS", 3600, minimum=60)
 
 # --- Rate limits (portal/core/ratelimit.py) ---
 # Questions per minute to /api/ask and /api/ask/stream: per signed-in user (anonymous: per
@@ -563,6 +611,9 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365, minimum=1)  # HI
 # Trusted reverse proxies in front of the app: the client address is the entry they appended to
 # X-Forwarded-For. 0 (default): REMOTE_ADDR, and X-Forwarded-For is ignored (clients can forge it).
 AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0, minimum=0)
+# Refused requests (401, 403, a page's sign-in redirect) are audited at most once per caller, route
+# and status in this many seconds, counted in the cache: a scanner cannot flood the trail.
+AUDIT_DENIAL_WINDOW_SECONDS = env_int("AUDIT_DENIAL_WINDOW_SECONDS", 300, minimum=1)
 # The audit middleware is in MIDDLEWARE, the checkpoint task in the beat schedule (last section),
 # and the test database's TRUNCATE permission in the database section.
 
@@ -617,7 +668,8 @@ LOGGING = {
     "loggers": {"faiss.loader": {"level": "WARNING"}},
     "filters": {"request_id": {"()": "portal.core.logs.RequestIdFilter"}},
 }
-# /metrics: these addresses/networks (REMOTE_ADDR, the scraper's own), or the bearer token.
+# /metrics and the detailed /health/ready: these addresses/networks (REMOTE_ADDR, the scraper's
+# own, on direct connections only), or the bearer token (portal/core/metrics.py).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "") or ""
 

@@ -74,6 +74,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, data_dir):
         "DATABASE_URL": _db_url_for_worker(),
         "REDIS_URL": broker,
         "PORTAL_DATA_DIR": str(data_dir),
+        # The queues the test process routes to (its DEPLOYMENT_NAME came from its own data dir).
+        "DEPLOYMENT_NAME": settings.DEPLOYMENT_NAME,
         "PORTAL_ENV": "test",
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }

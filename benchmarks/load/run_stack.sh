@@ -17,6 +17,8 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 export DATABASE_URL="$PG/$STACK_DB"
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/7}
 export PORTAL_DATA_DIR="$STACK_DIR/data"
+# Fixed, so benchmarks/load/sample.py knows the queue names ("load-stack.ingestion", ...).
+export DEPLOYMENT_NAME=${DEPLOYMENT_NAME:-load-stack}
 export PORTAL_ENV=development DEBUG=0 LOG_FORMAT=${LOG_FORMAT:-json} LOG_LEVEL=${LOG_LEVEL:-WARNING}
 export GUNICORN_BIND="127.0.0.1:$STACK_PORT" GUNICORN_WORKERS=${GUNICORN_WORKERS:-2}
 export GUNICORN_TIMEOUT=${GUNICORN_TIMEOUT:-120}
@@ -33,7 +35,7 @@ start_web() {
 }
 
 start_worker() {
-  "$PY" -m celery -A portal worker -Q ingestion,default --concurrency 1 \
+  "$PY" -m celery -A portal worker --concurrency 1 \
     -n "load@%h" --loglevel WARNING >>"$STACK_DIR/worker.log" 2>&1 &
   echo $! >"$STACK_DIR/worker.pid"
 }

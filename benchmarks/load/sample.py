@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import signal
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import psutil
 import redis
 
-QUEUES = ("ingestion", "default")
+QUEUE_KINDS = ("ingestion", "default")  # queues "<DEPLOYMENT_NAME>.<kind>" (run_stack.sh sets it)
 
 
 def tree_rss(pid_file: Path) -> int:
@@ -32,7 +33,9 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--every", type=float, default=2.0)
+    parser.add_argument("--deployment", default=os.environ.get("DEPLOYMENT_NAME", "load-stack"))
     args = parser.parse_args()
+    queues = [f"{args.deployment}.{kind}" for kind in QUEUE_KINDS]
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -43,7 +46,7 @@ def main() -> None:
         writer.writerow(["t_s", "queue_total", "web_rss_mb", "worker_rss_mb", "redis_up"])
         while not stop:
             try:
-                depth, up = sum(client.llen(q) for q in QUEUES), 1
+                depth, up = sum(client.llen(q) for q in queues), 1
             except redis.RedisError:
                 depth, up = 0, 0
             writer.writerow(

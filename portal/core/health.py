@@ -2,7 +2,8 @@
 
 Liveness (/health/live) only says the process answers; orchestrators restart on it. Readiness
 (/health/ready) takes the process out of the load balancer while a part it needs is down, so
-citizens get a clear 503 from the proxy instead of a hanging request.
+citizens get a clear 503 from the proxy instead of a hanging request. Only operators (the callers
+/metrics admits) see which part and why; everyone else sees the status alone.
 
 Core checks what every process needs (the database, Redis). The parts a domain app owns (the
 search index, the generation model) are probes that app registers in its ``AppConfig.ready()``
@@ -49,8 +50,12 @@ class Readiness:
     def down(self) -> list[str]:
         return [name for name, check in self.checks.items() if not check["ok"]]
 
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "unavailable"
+
     def as_dict(self) -> dict:
-        return {"status": "ready" if self.ok else "unavailable", "down": self.down, **self.checks}
+        return {"status": self.status, "down": self.down, **self.checks}
 
 
 def _timed(check) -> dict:

@@ -14,6 +14,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from portal.core.jobs import celery_worker_argv
@@ -42,29 +45,101 @@ def manage(*args: str, env: dict[str, str], capture: bool = False) -> str:
     return result.stdout or ""
 
 
-def _inference_server(env: dict[str, str]) -> list[subprocess.Popen]:
-    """Start the local llama-server when the settings point at one on this host that is not
-    running (``manage.py llm_server --plan`` decides), and wait until its model is loaded."""
+@dataclass(frozen=True)
+class ChildSpec:
+    """A long-running process `make run` starts beside the web server, and stops with it."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    # Called once the process has started, before the next one starts (e.g. wait until the
+    # inference server has loaded its model). Runs under the same Ctrl-C / SIGTERM handling.
+    after_start: Callable[[subprocess.Popen], None] | None = None
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def supervise(specs: list[ChildSpec], *, stop_timeout: float = 15.0) -> int:
+    """Start the children in order and wait for the last one (the web server); return its exit
+    status, or 0 when stopped by Ctrl-C (SIGINT) or SIGTERM.
+
+    SIGTERM (a service manager, `kill`, a container runtime) is handled exactly as Ctrl-C: its
+    default would end this process alone and leave the web server, the worker and beat and the
+    inference server running, holding the port and the queue. Every child still running is
+    asked to stop (SIGTERM: uvicorn and Celery finish in-flight work) and killed after
+    ``stop_timeout`` seconds.
+    """
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children: list[subprocess.Popen] = []
+    try:
+        for spec in specs:
+            child = subprocess.Popen(spec.argv, env=spec.env, cwd=ROOT)
+            children.append(child)
+            if spec.after_start:
+                spec.after_start(child)
+        return children[-1].wait() if children else 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # A second signal must not cut the shutdown short and leave children behind; a child
+        # that does not stop in time is killed instead.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        _children_stop(children, timeout=stop_timeout)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _children_stop(children: list[subprocess.Popen], *, timeout: float) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _inference_server(env: dict[str, str]) -> list[ChildSpec]:
+    """The local llama-server, when the settings point at one on this host that is not running
+    (``manage.py llm_server --plan`` decides); `make run` waits until its model is loaded."""
     from llm_backend.server import wait_ready
 
     plan = json.loads(manage("llm_server", "--plan", env=env, capture=True))
     print(f"Inference server: {plan['why']}.", flush=True)
     if not plan["start"]:
         return []
-    server = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "llm_server"], env=env)
-    try:
-        wait_ready(
-            plan["base_url"],
-            alive=lambda: server.poll() is None,
-            progress=lambda why: print(f"  inference server: {why}", flush=True),
-        )
-        print(f"  inference server ready at {plan['base_url']} ({plan['model']})", flush=True)
-    except TimeoutError as exc:
-        print(f"  {exc}; answers quote passages until it answers.", flush=True)
-    return [server]
+
+    def loaded(server: subprocess.Popen) -> None:
+        try:
+            wait_ready(
+                plan["base_url"],
+                alive=lambda: server.poll() is None,
+                progress=lambda why: print(f"  inference server: {why}", flush=True),
+            )
+            print(f"  inference server ready at {plan['base_url']} ({plan['model']})", flush=True)
+        except TimeoutError as exc:
+            print(f"  {exc}; answers quote passages until it answers.", flush=True)
+
+    argv = [sys.executable, str(ROOT / "manage.py"), "llm_server"]
+    return [ChildSpec("llama-server", argv, env, after_start=loaded)]
 
 
 def main() -> int:
+    # Ctrl-C and SIGTERM alike from here on: a migrate in progress is stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main()
+    except KeyboardInterrupt:
+        return 0
+
+
+def _main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     data_dir = Path(env.setdefault("PORTAL_DATA_DIR", str(ROOT / "var")))
@@ -91,41 +166,24 @@ def main() -> int:
     accounts = manage("create_demo_accounts", env=env, capture=True)
     manage("load_demo", env=env)
 
-    children: list[subprocess.Popen] = []
-    children += _inference_server(env)
+    children = _inference_server(env)
     if use_worker:
-        children.append(
-            subprocess.Popen(
-                celery_worker_argv(
-                    extra=("--beat", "--schedule", str(data_dir / "celerybeat-schedule"))
-                ),
-                env=env,
-                cwd=ROOT,
-            )
+        # The worker runs beat too: the one scheduler of this local deployment.
+        schedule = ("--beat", "--schedule", str(data_dir / "celerybeat-schedule"))
+        children.append(ChildSpec("celery worker", celery_worker_argv(extra=schedule), env))
+
+    def announce(_server: subprocess.Popen) -> None:
+        print(
+            f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n{accounts}", flush=True
         )
-    print(f"\nThe portal is at http://{host}:{port}/  (Ctrl-C stops it)\n{accounts}", flush=True)
+
     # ASGI (uvicorn): the answer stream is an async view (portal/qa/streaming.py). No access
     # log: the application's own request log leaves personal data out (portal/core/logs.py).
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", host,
-         "--port", port, "--no-access-log", "--timeout-graceful-shutdown", "10"],
-        env={**env, "ANSWER_WARMUP": "1"},  # load models in the background before the first ask
-        cwd=ROOT,
-    )  # fmt: skip
-    children.append(server)
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    # Models load in the background before the first ask (ANSWER_WARMUP).
+    web = [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", host,
+           "--port", port, "--no-access-log", "--timeout-graceful-shutdown", "10"]  # fmt: skip
+    children.append(ChildSpec("web server", web, {**env, "ANSWER_WARMUP": "1"}, announce))
+    return supervise(children)
 
 
 if __name__ == "__main__":

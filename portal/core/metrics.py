@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from django.conf import settings
+from django.http import HttpRequest
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -63,7 +64,6 @@ generation_tokens_per_second = Histogram(
 )
 rate_limited_total = Counter("portal_rate_limited", "Requests answered 429", ["scope"])
 
-QUEUES = ("ingestion", "default")  # as portal.core.jobs.ALL_QUEUES
 # kombu's Redis transport keeps priorities 3, 6 and 9 in sibling lists "<queue>\x06\x16<p>".
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
@@ -99,19 +99,23 @@ def answer_observe(sender, instance, created: bool = False, update_fields=None, 
 
 
 def queue_lengths(client=None) -> dict[str, int]:
-    """Messages waiting per Celery queue (Redis list lengths, all priorities)."""
+    """Messages waiting in this deployment's Celery queues (Redis list lengths, all priorities),
+    by kind of work ("ingestion", "default"): the label stays the same in every deployment."""
     import redis
+
+    from portal.core.jobs import deployment_queues
 
     client = client or redis.Redis.from_url(
         settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
     )
+    queues = deployment_queues()
     pipe = client.pipeline()
-    for queue in QUEUES:
+    for queue in queues.values():
         for suffix in _PRIORITY_SUFFIXES:
             pipe.llen(queue + suffix)
     counts = pipe.execute()
     step = len(_PRIORITY_SUFFIXES)
-    return {q: int(sum(counts[i * step : (i + 1) * step])) for i, q in enumerate(QUEUES)}
+    return {kind: int(sum(counts[i * step : (i + 1) * step])) for i, kind in enumerate(queues)}
 
 
 _state_collectors: dict[str, Collector] = {}
@@ -191,20 +195,27 @@ def metrics_exposition() -> tuple[bytes, str]:
     return generate_latest(events) + generate_latest(state), CONTENT_TYPE_LATEST
 
 
-def metrics_access_allowed(*, remote_addr: str, authorization: str) -> bool:
-    """A bearer token from METRICS_BEARER_TOKEN, or an address in METRICS_ALLOWED_IPS.
+def metrics_access_allowed(request: HttpRequest) -> bool:
+    """Operators only: a bearer token from METRICS_BEARER_TOKEN, or a direct connection from an
+    address in METRICS_ALLOWED_IPS. Guards /metrics and the detailed /health/ready.
 
-    REMOTE_ADDR only, never X-Forwarded-For: Prometheus scrapes the pods directly, and nginx
-    refuses /metrics from outside (deploy/nginx/portal.conf).
+    The address is REMOTE_ADDR, never X-Forwarded-For; and a request that came through a proxy
+    (it carries X-Forwarded-For, which nginx and the ingress always append) is not trusted by
+    address at all: REMOTE_ADDR is then the proxy's, and the k8s nginx sidecar connects from
+    127.0.0.1, which the allow-list holds for `kubectl exec` and local checks. Prometheus and the
+    kubelet reach the pods directly; through a proxy, only the token is accepted.
     """
     import hmac
 
     token = settings.METRICS_BEARER_TOKEN
+    authorization = request.headers.get("Authorization", "")
     presented = authorization[7:].strip() if authorization.startswith("Bearer ") else ""
     if token and presented and hmac.compare_digest(presented.encode(), token.encode()):
         return True
+    if "HTTP_X_FORWARDED_FOR" in request.META:
+        return False
     try:
-        address = ipaddress.ip_address(remote_addr)
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
     for allowed in settings.METRICS_ALLOWED_IPS:

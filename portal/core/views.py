@@ -21,20 +21,24 @@ def live(request: HttpRequest) -> HttpResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: database, Redis, the current index loaded, the configured model in use.
 
-    503 names what is down, so an operator reading a probe failure knows where to look.
+    Probes and load balancers need only the status code. The body names each part, what is down
+    and why (versions, URLs, file paths, error text), so it is for operators alone: the callers
+    /metrics admits. Everyone else gets the bare status.
     """
     readiness = readiness_check()
-    return JsonResponse(readiness.as_dict(), status=200 if readiness.ok else 503)
+    operator = metrics_access_allowed(request)
+    body = readiness.as_dict() if operator else {"status": readiness.status}
+    response = JsonResponse(body, status=200 if readiness.ok else 503)
+    if not readiness.ok:
+        response["Retry-After"] = "5"
+    return response
 
 
 @public
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition, for allowed addresses or the bearer token only (see metrics.py)."""
-    if not metrics_access_allowed(
-        remote_addr=request.META.get("REMOTE_ADDR", ""),
-        authorization=request.headers.get("Authorization", ""),
-    ):
+    if not metrics_access_allowed(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
     body, content_type = metrics_exposition()
     return HttpResponse(body, content_type=content_type)

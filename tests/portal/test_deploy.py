@@ -15,6 +15,10 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from django.test import RequestFactory
+
+from portal.core.clients import client_address
+from portal.core.deployment import queue_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -539,11 +543,12 @@ def test_kubernetes_workloads_have_probes_resources_and_cluster_secrets():
     assert probes["livenessProbe"]["httpGet"]["path"] == "/health/live"
     scaled = {d["spec"]["scaleTargetRef"]["name"]: d for _, d in _k8s_documents()
               if d["kind"] == "ScaledObject"}  # fmt: skip
+    config = next(d for _, d in _k8s_documents() if d["metadata"]["name"] == "portal-config")
+    # KEDA reads the Redis list of this deployment's ingestion queue, by its prefixed name.
     assert scaled["portal-worker-ingestion"]["spec"]["triggers"][0]["metadata"]["listName"] == (
-        "ingestion"
+        queue_name(config["data"]["DEPLOYMENT_NAME"], "ingestion")
     )
     assert set(scaled) == {"portal-worker-ingestion"}  # no generation queue any more
-    config = next(d for _, d in _k8s_documents() if d["metadata"]["name"] == "portal-config")
     settings_names = _settings_names()
     for key in config["data"]:
         base = key.removesuffix("_FILE")
@@ -587,3 +592,64 @@ def test_kubernetes_sidecar_streams_answers_unbuffered():
     for path in ("/api/v1/ask/stream", "/api/v1/chat/completions"):
         stream = _location(conf, path)
         assert "proxy_buffering off;" in stream and "proxy_read_timeout 300s;" in stream, path
+    assert "location = /api/ask/stream" not in conf  # the old route is gone
+
+
+_APPENDS_FORWARDED_FOR = "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+
+
+def _client_behind(count: int, *, remote_addr: str, forwarded_for: str, settings) -> str:
+    settings.AUDIT_PROXY_COUNT = count
+    request = RequestFactory().get("/", REMOTE_ADDR=remote_addr, HTTP_X_FORWARDED_FOR=forwarded_for)
+    return client_address(request)
+
+
+def test_kubernetes_trusts_the_ingress_and_the_sidecar(settings):
+    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _k8s_documents()}
+    # Hop 1: an Ingress routes citizens to the web Service.
+    service = docs[("Service", "portal-web")]
+    ingresses = [
+        d
+        for (kind, _), d in docs.items()
+        if kind == "Ingress"
+        for rule in d["spec"]["rules"]
+        for path in rule["http"]["paths"]
+        if path["backend"]["service"]["name"] == service["metadata"]["name"]
+    ]
+    # Hop 2: the Service targets the nginx sidecar's port, which appends to X-Forwarded-For and
+    # passes to gunicorn on 127.0.0.1.
+    containers = docs[("Deployment", "portal-web")]["spec"]["template"]["spec"]["containers"]
+    target = service["spec"]["ports"][0]["targetPort"]
+    entry = next(c for c in containers if target in [p["name"] for p in c.get("ports", [])])
+    conf = _sidecar_nginx_conf()
+    sidecar = entry["image"].startswith("nginx:") and _APPENDS_FORWARDED_FOR in conf
+    assert "proxy_pass http://127.0.0.1:8000;" in conf
+    hops = len(ingresses) + int(sidecar)
+    assert hops == 2
+
+    count = docs[("ConfigMap", "portal-config")]["data"]["AUDIT_PROXY_COUNT"]
+    assert int(count) == hops
+    # What gunicorn sees: "client, ingress" from the sidecar on 127.0.0.1; a client-supplied entry
+    # further left is ignored.
+    seen = {"remote_addr": "127.0.0.1", "settings": settings}
+    assert _client_behind(int(count), forwarded_for="198.51.100.7, 10.4.0.12", **seen) == (
+        "198.51.100.7"
+    )
+    spoofed = "203.0.113.66, 198.51.100.7, 10.4.0.12"
+    assert _client_behind(int(count), forwarded_for=spoofed, **seen) == "198.51.100.7"
+    # One hop fewer would make the ingress every citizen's address.
+    assert _client_behind(hops - 1, forwarded_for="198.51.100.7, 10.4.0.12", **seen) == "10.4.0.12"
+
+
+def test_compose_trusts_its_one_nginx(settings):
+    services = _compose()["services"]
+    conf = (DEPLOY / "nginx" / "portal.conf").read_text()
+    # nginx, the only published port, appends to X-Forwarded-For and passes to web; no ingress.
+    assert "ports" not in services["web"] and services["nginx"]["ports"]
+    assert "server web:8000;" in conf and _APPENDS_FORWARDED_FOR in conf
+    count = services["web"]["environment"]["AUDIT_PROXY_COUNT"]
+    assert int(count) == 1
+    client = _client_behind(
+        int(count), remote_addr="172.18.0.5", forwarded_for="198.51.100.7", settings=settings
+    )
+    assert client == "198.51.100.7"

@@ -1,4 +1,7 @@
-"""Readiness names what is down (503) and liveness stays up; outages answer 503, not 500."""
+"""Readiness names what is down (503) to operators and gives everyone else the bare status;
+liveness stays up; outages answer 503, not 500.
+
+The test client connects from 127.0.0.1, in the default METRICS_ALLOWED_IPS: an operator."""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ def test_ready_reports_each_part_and_the_loaded_index_version(client, knowledge,
     response = client.get("/health/ready")
     body = response.json()
     assert response.status_code == 200, body
-    assert body["status"] == "ready" and body["down"] == []
+    assert body["status"] == "ok" and body["down"] == []
     assert body["database"]["ok"] and body["redis"]["ok"] and body["model"]["ok"]
     state = VectorIndex.objects.get()
     assert body["index"]["version"] == state.version >= 1
@@ -76,6 +79,51 @@ def test_ready_503_names_the_model_when_it_cannot_load(
     body = response.json()
     assert body["down"] == ["model"] and body["model"]["backend"] == "llamacpp"
     assert "no.gguf" in body["model"]["error"]
+
+
+OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
+# The k8s nginx sidecar relays every public request from 127.0.0.1, after the ingress.
+THROUGH_PROXIES = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.4, 10.2.3.4"}
+
+
+@pytest.mark.parametrize("caller", [OUTSIDE, THROUGH_PROXIES], ids=["outside", "via-proxies"])
+def test_ready_shows_others_only_the_status(client, knowledge, clean_backends, caller):
+    response = client.get("/health/ready", **caller)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("caller", [OUTSIDE, THROUGH_PROXIES], ids=["outside", "via-proxies"])
+def test_ready_503_shows_others_no_part_names_urls_or_paths(
+    client, knowledge, settings, clean_backends, caller
+):
+    Path(VectorIndex.objects.get().path).unlink()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/health/ready", **caller)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json() == {"status": "unavailable"}
+    for detail in (b"redis", b"index", b"127.0.0.1:1", str(settings.INDEX_DIR).encode()):
+        assert detail not in response.content
+
+
+def test_live_is_public(client):
+    response = client.get("/health/live", **OUTSIDE)
+    assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_ready_details_for_the_metrics_token_or_an_allowed_network(
+    client, knowledge, settings, clean_backends
+):
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
+    settings.METRICS_BEARER_TOKEN = "s3cret-token-for-prometheus"
+    with_token = client.get(
+        "/health/ready", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheus", **THROUGH_PROXIES
+    ).json()
+    assert with_token["status"] == "ok" and with_token["index"]["version"] >= 1
+    scraper = client.get("/health/ready", REMOTE_ADDR="10.1.2.3").json()
+    assert scraper["down"] == [] and scraper["database"]["ok"]
+    wrong_token = client.get("/health/ready", HTTP_AUTHORIZATION="Bearer nope", **OUTSIDE)
+    assert wrong_token.json() == {"status": "ok"}
 
 
 def test_database_outage_is_503_with_retry_after():

@@ -11,6 +11,7 @@ import redis
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from portal.core.jobs import deployment_queues
 from portal.core.logs import JsonFormatter, RequestIdFilter
 from portal.core.middleware import observability
 from portal.core.requestid import request_id_get, task_headers_add
@@ -46,13 +47,26 @@ def test_metrics_refused_outside_the_allow_list(client, db, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
 
 
+def test_metrics_through_a_proxy_need_the_token(client, db, settings):
+    # The k8s nginx sidecar relays public requests from 127.0.0.1: its address proves nothing.
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1/32"]
+    settings.METRICS_BEARER_TOKEN = "s3cret-token-for-prometheus"
+    relayed = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.4"}
+    assert client.get("/metrics", **relayed).status_code == 403
+    token = "Bearer s3cret-token-for-prometheus"
+    assert client.get("/metrics", HTTP_AUTHORIZATION=token, **relayed).status_code == 200
+    assert client.get("/metrics").status_code == 200  # direct from 127.0.0.1
+
+
 def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge, settings):
     # A Redis database of its own: a session's real Celery worker (tests/conftest.py) consumes the
     # suite's broker queues and would take these placeholder messages before the scrape.
     settings.CELERY_BROKER_URL = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/12"
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("ingestion")
-    broker.rpush("ingestion", b"{}", b"{}")  # two waiting tasks
+    ingestion = deployment_queues()["ingestion"]  # "<DEPLOYMENT_NAME>.ingestion"
+    broker.delete(ingestion, "another-portal.ingestion")
+    broker.rpush(ingestion, b"{}", b"{}")  # two waiting tasks
+    broker.rpush("another-portal.ingestion", b"{}")  # another deployment's: not counted
     before = client.get("/metrics").content.decode()
     answered_before = _sum(before, 'portal_answers_total{reason="",status="answered"}')
 
@@ -60,7 +74,7 @@ def test_metrics_report_answers_steps_routes_queues_and_index(client, knowledge,
     assert _ask(client, "How do I repair a tractor engine?").status_code == 200
 
     text = client.get("/metrics").content.decode()
-    broker.delete("ingestion")
+    broker.delete(ingestion, "another-portal.ingestion")
     assert _sum(text, 'portal_answers_total{reason="",status="answered"}') == answered_before + 1
     assert _value(text, 'portal_answers_total{reason="no_support",status="refused"}') >= 1
     assert _value(text, 'portal_answer_step_seconds_count{step="retrieve"}') >= 2
