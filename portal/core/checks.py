@@ -1,4 +1,6 @@
-"""System checks for the browser security settings (``manage.py check --deploy``).
+"""System checks for security settings that an environment can switch off (``manage.py check
+--deploy``): the browser's script policy, and the limits on guessing passwords and spending the
+answer engine.
 
 SECURITY_CSP is an environment setting whose empty value turns the Content-Security-Policy
 header off (portal/core/security.py), so a typo in a deployment's environment would quietly
@@ -9,7 +11,7 @@ pages. These checks make that a deploy-time error instead.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 # Script sources that let a page run script it did not ship itself: inline code, eval, any
 # host, or URLs that carry their own content.
@@ -64,6 +66,39 @@ def csp_check(app_configs, **kwargs) -> list[Error]:
                 + ": an injected script would run.",
                 hint="Use \"script-src 'self'\"; the portal needs no inline scripts.",
                 id="core.E003",
+            )
+        )
+    return errors
+
+
+# Each is 0 to switch it off (the test suite does); a deployment must keep them on: without the
+# sign-in throttle passwords can be guessed at full speed, and without the ask limits one client
+# can spend every generation slot (issue 22).
+_ABUSE_LIMITS = {
+    "LOGIN_THROTTLE_FAILURES": "passwords can be guessed at full speed",
+    "LOGIN_THROTTLE_ADDRESS_FAILURES": "one address can guess at every account",
+    "RATE_LIMIT_ASK_PER_MINUTE": "one caller can spend every answer slot",
+    "RATE_LIMIT_ASK_PER_MINUTE_ADDRESS": "one address can spend every answer slot",
+}
+
+
+@register(Tags.security, deploy=True)
+def abuse_limits_check(app_configs, **kwargs) -> list[Error]:
+    errors: list[Error] = [
+        Error(
+            f"{name} is 0, so its limit is off: {harm}.",
+            hint=f"Unset {name} to use the production default (docs/configuration.md).",
+            id=f"core.E{index:03d}",
+        )
+        for index, (name, harm) in enumerate(_ABUSE_LIMITS.items(), start=10)
+        if getattr(settings, name) == 0
+    ]
+    if settings.LOGIN_THROTTLE_MAX_SECONDS > 3600:
+        errors.append(
+            Warning(
+                "LOGIN_THROTTLE_MAX_SECONDS is over an hour: someone guessing at an account can "
+                "lock its real user out that long.",
+                id="core.W010",
             )
         )
     return errors

@@ -54,3 +54,18 @@ def test_a_policy_that_lets_injected_scripts_run_is_an_error(settings, policy):
 def test_the_check_runs_only_for_deployment(settings):
     settings.SECURITY_CSP = ""
     assert not [m for m in run_checks() if m.id == "core.E001"]
+
+
+def test_abuse_limits_switched_off_are_errors_and_a_long_lockout_a_warning(settings):
+    settings.SECURITY_CSP = DEFAULT
+    settings.LOGIN_THROTTLE_FAILURES = 5
+    settings.LOGIN_THROTTLE_ADDRESS_FAILURES = 20
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 20
+    settings.RATE_LIMIT_ASK_PER_MINUTE_ADDRESS = 120
+    settings.LOGIN_THROTTLE_MAX_SECONDS = 300
+    ours = [m.id for m in run_checks(include_deployment_checks=True) if m.id.startswith("core.")]
+    assert ours == []
+    settings.RATE_LIMIT_ASK_PER_MINUTE = 0
+    settings.LOGIN_THROTTLE_MAX_SECONDS = 86400
+    ours = [m.id for m in run_checks(include_deployment_checks=True) if m.id.startswith("core.")]
+    assert ours == ["core.E012", "core.W010"]

@@ -80,3 +80,11 @@ def test_production_refuses_to_start_without_its_secrets():
     result = _manage("check", extra_env=partial)
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_check_deploy_fails_when_an_abuse_limit_is_switched_off():
+    off = {**PRODUCTION, "LOGIN_THROTTLE_FAILURES": "0", "RATE_LIMIT_ASK_PER_MINUTE_ADDRESS": "0"}
+    result = _manage("check", "--deploy", extra_env=off)
+    assert result.returncode != 0
+    assert "core.E010" in result.stderr and "core.E013" in result.stderr
+    assert "core.E011" not in result.stderr  # the address throttle is still on
