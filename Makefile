@@ -36,12 +36,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 		--cmake-args "$(LLAMA_CMAKE_ARGS)"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ocr
 
-run: $(STAMP)
+run: $(STAMP) ocr
 	$(PY) -m portal.core.launch
 
-test: $(STAMP) browser
+test: $(STAMP) browser ocr
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -75,3 +75,13 @@ messages: $(STAMP)
 		--ignore='llm_backend/*' --ignore='benchmarks/*' --ignore='deploy/*'
 	msgfmt --check -o portal/locale/zh_Hans/LC_MESSAGES/django.mo \
 		portal/locale/zh_Hans/LC_MESSAGES/django.po
+
+# --- OCR (issue 23): Debian's Tesseract with English and Simplified Chinese data, which
+# ingestion/ocr.py runs for scanned PDFs and images (nothing is downloaded at run time).
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim
+.PHONY: ocr
+ocr:
+	@{ tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
+		&& tesseract --list-langs 2>/dev/null | grep -qx eng; } \
+		|| apt-get install -y $(OCR_PACKAGES) \
+		|| { apt-get update && apt-get install -y $(OCR_PACKAGES); }

@@ -8,7 +8,9 @@ before this interpreter starts. Only the ingestion package is imported.
 ``--serve`` keeps the interpreter for many files (``sandbox.ParserProcess``):
 one request per stdin line, one reply per stdout line. Before each file it
 moves its CPU-time soft limit to "used so far + this file's budget", so the
-per-file limit holds however many files came before.
+per-file limit holds however many files came before. Before each page it sends
+to OCR it adds the page's budget to that limit and writes ``{"extend_s": s}``
+ahead of the reply, so the parent extends its wall-clock limit by as much.
 """
 
 from __future__ import annotations
@@ -46,6 +48,20 @@ def _serve(out) -> int:
     import math
     import resource
 
+    from ingestion.ocr import set_budget_hook
+
+    def extend(seconds: float) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if soft != resource.RLIM_INFINITY:
+            raised = soft + math.ceil(seconds)
+            resource.setrlimit(
+                resource.RLIMIT_CPU,
+                (raised if hard == resource.RLIM_INFINITY else min(raised, hard), hard),
+            )
+        out.write(json.dumps({"extend_s": seconds}) + "\n")
+        out.flush()
+
+    set_budget_hook(extend)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -134,6 +134,7 @@ def _draft(doc: ParsedDocument, starts: list[int], position: int, cs: int, ce: i
     last = max(bisect.bisect_left(starts, ce) - 1, first)
     covered = doc.blocks[first : last + 1]
     pages = [b.page for b in covered if b.page is not None]
+    confidences = [b.ocr_confidence for b in covered if b.ocr_confidence is not None]
     body = next((b for b in covered if b.kind != "heading"), covered[-1])
     return ChunkDraft(
         position=position,
@@ -143,4 +144,5 @@ def _draft(doc: ParsedDocument, starts: list[int], position: int, cs: int, ce: i
         page_end=max(pages) if pages else None,
         char_start=cs,
         char_end=ce,
+        ocr_confidence=min(confidences) if confidences else None,
     )

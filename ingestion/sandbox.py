@@ -4,12 +4,15 @@ A plain subprocess rather than ``multiprocessing``: this runs inside Celery
 prefork workers, whose daemonic processes may not start multiprocessing
 children. The child gets an address-space limit (RLIMIT_AS) and a CPU-time
 limit, and the parent kills it at the wall-clock timeout, so a hostile PDF that
-makes PDFium loop or allocate can only take the child down with it.
+makes PDFium loop or allocate can only take the child down with it. Pages read
+with OCR (ingestion/ocr.py) each add ``ocr_page_timeout_s`` to both limits: the
+child announces them before its reply.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ingestion.errors import (
@@ -35,23 +40,21 @@ from ingestion.errors import (
 from ingestion.types import ParsedDocument, ParseLimits
 
 _DEFAULT_LIMITS = ParseLimits()
+# How the child's OCR budget announcements start (ingestion.child); replies start {"ok".
+_EXTEND = b'{"extend_s"'
 # The directory holding the ``ingestion`` package, so ``-m ingestion.child``
 # resolves to this code whatever the caller's working directory.
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _limit_resources(limits: ParseLimits, *, serve: bool = False):
+def _limit_resources(limits: ParseLimits):
     cpu_s = max(1, math.ceil(limits.timeout_s)) + 1
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        if serve:
-            # The serving child moves its soft CPU limit before each file, so it may not
-            # be capped for good here; the soft limit still ends a runaway first file.
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, resource.RLIM_INFINITY))
-        else:
-            # Soft limit sends SIGXCPU; the hard limit one second later is SIGKILL.
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+        # The child moves its soft CPU limit before each file and each OCR'd page, so it may
+        # not be capped for good here; the soft limit's SIGXCPU still ends a runaway file.
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, resource.RLIM_INFINITY))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     return apply
@@ -77,9 +80,9 @@ def _check_size(path: Path, limits: ParseLimits) -> None:
         raise EmptyFile("The file is empty (0 bytes); check the upload and try again.")
 
 
-def _timeout_error(limits: ParseLimits) -> ParseTimeout:
+def _timeout_error(seconds: float) -> ParseTimeout:
     return ParseTimeout(
-        f"Parsing took longer than {limits.timeout_s:g} seconds and was stopped. The file "
+        f"Parsing took longer than {seconds:g} seconds and was stopped. The file "
         "may be very large or malformed; split it or re-export it and upload again."
     )
 
@@ -90,47 +93,18 @@ def parse_file_isolated(
     filename: str = "",
     limits: ParseLimits = _DEFAULT_LIMITS,
 ) -> ParsedDocument:
-    """Parse ``path`` in a child process and return the document or raise its error.
+    """Parse ``path`` in a child process of its own and return the document or raise its error.
 
     Raises the same ``IngestionError`` subclass the child raised, plus
     ``ParseTimeout`` when the wall-clock limit is hit and ``ParseResourceLimit``
-    when the child dies from a signal or runs out of memory.
+    when the child dies from a signal or runs out of memory. The child is a
+    one-file ``ParserProcess``, so both entry points share one protocol.
     """
-    abs_path = Path(path).resolve()
-    _check_size(abs_path, limits)
-    request = json.dumps(
-        # The stored file's own name is the next best hint (Markdown vs text).
-        {"path": str(abs_path), "filename": filename or abs_path.name, "limits": limits.to_dict()}
-    )
-    env = _child_env()
+    parser = ParserProcess(max_requests=1)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "ingestion.child"],
-            input=request.encode(),
-            capture_output=True,
-            timeout=limits.timeout_s,
-            # preexec_fn is only unsafe when other threads may hold locks at
-            # fork time; the rlimits must be set before the child's exec.
-            preexec_fn=_limit_resources(limits),
-            cwd=str(_PACKAGE_ROOT),
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise _timeout_error(limits) from exc
-    return _reply_to_document(proc)
-
-
-def _reply_to_document(proc: subprocess.CompletedProcess[bytes]) -> ParsedDocument:
-    try:
-        reply = json.loads(proc.stdout)
-    except ValueError:
-        reply = None
-    if isinstance(reply, dict) and reply.get("ok") is True:
-        return ParsedDocument.from_dict(reply["document"])
-    if isinstance(reply, dict) and reply.get("ok") is False:
-        raise error_for_code(str(reply.get("code")), str(reply.get("message")))
-    raise _crash_error(proc)
+        return parser.parse(path, filename=filename, limits=limits)
+    finally:
+        parser.close()
 
 
 def _crash_error(proc: subprocess.CompletedProcess[bytes]) -> IngestionError:
@@ -174,6 +148,7 @@ class ParserProcess:
         self._stderr = None
         self._limits: ParseLimits | None = None
         self._served = 0
+        self._buffer = bytearray()  # what the child wrote past the last line read
         self._lock = threading.Lock()
 
     @property
@@ -188,11 +163,11 @@ class ParserProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            preexec_fn=_limit_resources(limits, serve=True),
+            preexec_fn=_limit_resources(limits),
             cwd=str(_PACKAGE_ROOT),
             env=_child_env(),
         )
-        self._limits, self._served = limits, 0
+        self._limits, self._served, self._buffer = limits, 0, bytearray()
         return self._proc
 
     def close(self) -> None:
@@ -202,7 +177,10 @@ class ParserProcess:
             self._proc.wait()
             for stream in (self._proc.stdin, self._proc.stdout):
                 if stream:
-                    stream.close()
+                    # A dead child's stdin may still buffer the request it never read; closing
+                    # flushes it into the broken pipe.
+                    with contextlib.suppress(BrokenPipeError):
+                        stream.close()
         if self._stderr is not None:
             self._stderr.close()
         self._proc, self._stderr = None, None
@@ -223,7 +201,9 @@ class ParserProcess:
         *,
         filename: str = "",
         limits: ParseLimits = _DEFAULT_LIMITS,
+        on_page: Callable[[], None] | None = None,
     ) -> ParsedDocument:
+        """``on_page`` is called as each page is sent to OCR (a long scan's sign of life)."""
         abs_path = Path(path).resolve()
         _check_size(abs_path, limits)
         request = json.dumps(
@@ -243,13 +223,13 @@ class ParserProcess:
             ):
                 self._start(limits)
                 fresh = True
-            line = self._exchange(request, limits)
+            line = self._exchange(request, limits, on_page)
             if not line and not fresh:
                 # A child that was already running may have died before it read this
                 # request (killed from outside while idle): give the file one fresh child.
                 self.close()
                 self._start(limits)
-                line = self._exchange(request, limits)
+                line = self._exchange(request, limits, on_page)
             if not line:
                 raise self._crashed()
             self._served += 1
@@ -260,7 +240,9 @@ class ParserProcess:
                 self.close()  # the child exits after a MemoryError; start fresh next time
             raise error_for_code(str(reply.get("code")), str(reply.get("message")))
 
-    def _exchange(self, request: str, limits: ParseLimits) -> bytes:
+    def _exchange(
+        self, request: str, limits: ParseLimits, on_page: Callable[[], None] | None = None
+    ) -> bytes:
         """Send one request; the reply line, or b"" if the child died."""
         proc = self._proc
         try:
@@ -268,11 +250,42 @@ class ParserProcess:
             proc.stdin.flush()
         except BrokenPipeError:
             return b""
-        ready, _, _ = select.select([proc.stdout], [], [], limits.timeout_s)
-        if not ready:
-            self.close()
-            raise _timeout_error(limits)
-        return proc.stdout.readline()
+        allowed = limits.timeout_s
+        deadline = time.monotonic() + allowed
+        while True:
+            line = self._readline(deadline)
+            if line is None:
+                self.close()
+                raise _timeout_error(allowed)
+            if not line.startswith(_EXTEND):
+                return line
+            # A page sent to OCR: its budget is added to the wall clock (never more than
+            # the per-page setting, whatever the child asks for).
+            extra = min(float(json.loads(line)["extend_s"]), limits.ocr_page_timeout_s)
+            allowed += extra
+            deadline += extra
+            if on_page is not None:
+                on_page()
+
+    def _readline(self, deadline: float) -> bytes | None:
+        """The child's next line (b"" or a partial line once it has died), or None at the
+        deadline. Reads the pipe directly: a buffered reader could hold a second line that
+        ``select`` would then never report."""
+        fd = self._proc.stdout.fileno()
+        scanned = 0
+        while (end := self._buffer.find(b"\n", scanned)) < 0:
+            scanned = len(self._buffer)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            data = os.read(fd, 1 << 20)
+            if not data:
+                line, self._buffer = bytes(self._buffer), bytearray()
+                return line
+            self._buffer += data
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return line
 
 
 _shared: ParserProcess | None = None
@@ -284,6 +297,7 @@ def parse_file_shared(
     *,
     filename: str = "",
     limits: ParseLimits = _DEFAULT_LIMITS,
+    on_page: Callable[[], None] | None = None,
 ) -> ParsedDocument:
     """``ParserProcess.parse`` on one child kept per process (one per Celery pool process)."""
     global _shared
@@ -292,7 +306,7 @@ def parse_file_shared(
             _shared = ParserProcess()
             atexit.register(_shared.close)
         parser = _shared
-    return parser.parse(path, filename=filename, limits=limits)
+    return parser.parse(path, filename=filename, limits=limits, on_page=on_page)
 
 
 def shared_parser_pid() -> int | None:

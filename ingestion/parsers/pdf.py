@@ -21,9 +21,10 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from ingestion.errors import CorruptFile, EncryptedFile, FileTooLarge, NoTextLayer
+from ingestion.errors import CorruptFile, EncryptedFile, FileTooLarge
 from ingestion.headings import MAX_HEADING_CHARS, looks_like_heading, numbered_heading_level
 from ingestion.normalize import join_lines
+from ingestion.ocr import pdf_scanned_pages
 from ingestion.parsers.assemble import RawBlock, build_document
 from ingestion.sniff import PDF
 from ingestion.types import ParsedDocument, ParseLimits
@@ -81,19 +82,22 @@ def parse_pdf(data: bytes, *, limits: ParseLimits) -> ParsedDocument:
             )
         title = (pdf.get_metadata_value("Title") or "").strip() or None
         pages = [_page_lines(pdf, i, pdfium_c) for i in range(page_count)]
+        # Pages with (almost) no text layer are scans: read them with OCR (ingestion/ocr.py).
+        scanned = pdf_scanned_pages(
+            pdf, [sum(len(line.text) for line in lines) for lines in pages], limits=limits
+        )
     finally:
         pdf.close()
-    if not any(pages):
-        raise NoTextLayer(
-            f"The PDF has {page_count} page(s) but no text layer, so it is probably "
-            "scanned images. OCR is not available here: upload a PDF with a text layer "
-            "(e.g. exported from Word, or run it through OCR software first)."
-        )
-    body_height = _body_height(pages)
+    if not any(pages) and not scanned.blocks:
+        raise scanned.no_text_error(page_count)
+    body_height = _body_height(pages) if any(pages) else 0.0
     raw_blocks: list[RawBlock] = []
     heading_heights: set[float] = set()
     pending: list[tuple[RawBlock, float | None]] = []
     for page_no, lines in enumerate(pages, start=1):
+        if page_no in scanned.blocks:
+            pending += [(block, None) for block in scanned.blocks[page_no]]
+            continue
         for para in _paragraphs(lines):
             block, size = _classify(para, page_no, body_height)
             pending.append((block, size))
@@ -106,7 +110,8 @@ def parse_pdf(data: bytes, *, limits: ParseLimits) -> ParsedDocument:
         if size is not None:
             block.level = ranks[size]
         raw_blocks.append(block)
-    return build_document(raw_blocks, media_type=PDF, title=title, page_count=page_count)
+    doc = build_document(raw_blocks, media_type=PDF, title=title, page_count=page_count)
+    return scanned.attach(doc)
 
 
 def _page_lines(pdf, index: int, pdfium_c) -> list[_Line]:

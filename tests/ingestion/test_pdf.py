@@ -55,11 +55,14 @@ def test_password_protected_pdf_is_reported_as_encrypted():
 
 
 def test_pdf_with_only_drawings_has_no_text_layer():
+    # With OCR switched off (tests/ingestion/test_ocr.py has it on): the message says so.
     with pytest.raises(NoTextLayer) as info:
-        parse_bytes(factories.pdf_without_text(pages=2), filename="scan.pdf")
+        parse_bytes(
+            factories.pdf_without_text(pages=2), filename="scan.pdf", limits=ParseLimits(ocr=False)
+        )
     assert info.value.code == "no_text_layer"
     message = str(info.value)
-    assert "OCR is not available" in message
+    assert "OCR is switched off here (INGEST_OCR)" in message
     assert "text layer" in message
 
 

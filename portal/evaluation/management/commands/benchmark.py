@@ -8,6 +8,7 @@ from tqdm import tqdm
 from portal.evaluation.benchmarks.generation import generation_benchmark_run
 from portal.evaluation.benchmarks.ingestion import CORPORA, as_json, run_ingestion_benchmark
 from portal.evaluation.benchmarks.lexicon import lexicon_benchmark
+from portal.evaluation.benchmarks.ocr import ocr_benchmark
 from portal.evaluation.benchmarks.retrieval import retrieval_benchmark_json, run_retrieval_benchmark
 from portal.evaluation.benchmarks.serving import serving_benchmark
 
@@ -15,12 +16,14 @@ from portal.evaluation.benchmarks.serving import serving_benchmark
 class Command(BaseCommand):
     help = (
         "Benchmarks. `benchmark ingestion`: real documents through the real pipeline. "
-        "`benchmark retrieval --chunks 100000`: hybrid search with filters on a synthetic corpus."
+        "`benchmark retrieval --chunks 100000`: hybrid search with filters on a synthetic corpus. "
+        "`benchmark ocr`: rendered pages with known text through OCR (pages/s, accuracy)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "what", choices=["ingestion", "retrieval", "lexicon", "generation", "serving"]
+            "what",
+            choices=["ingestion", "retrieval", "lexicon", "generation", "serving", "ocr"],
         )
         parser.add_argument(
             "--corpus", nargs="+", default=["doc2dial", "pubmedqa"], choices=list(CORPORA)
@@ -60,7 +63,24 @@ class Command(BaseCommand):
             "--slots", type=int, default=None, help="serving: llama-server slots (LLM_SERVER_SLOTS)"
         )
 
+        # --- OCR (portal/evaluation/benchmarks/ocr.py): rendered pages with known text
+        parser.add_argument(
+            "--dpi", type=int, nargs="+", default=[200, 300], help="ocr: scan resolutions"
+        )
+
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "ocr":
+            try:
+                result = ocr_benchmark(
+                    dpis=tuple(opts["dpi"]), progress=lambda line: self.stderr.write(line)
+                )
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
+            report = json.dumps(result, indent=2, ensure_ascii=False)
+            self.stdout.write(report)
+            if opts["out"]:
+                opts["out"].write_text(report + "\n", encoding="utf-8")
+            return
         if opts["what"] == "serving":
             try:
                 result = serving_benchmark(
