@@ -32,6 +32,9 @@ class GenerationRequest:
     # others get them inside ``messages`` already.
     question: str = ""
     passages: tuple[tuple[str, str], ...] = ()  # (label such as "1", passage text)
+    # (label, the passage's document title): context a passage's sentences share, e.g. the law
+    # "中华人民共和国社会保险法" that names the 社会保险 a question calls 社保.
+    titles: tuple[tuple[str, str], ...] = ()
     language: str = "en"  # "en" | "zh"
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from ingestion.tokenize import tokenize
 from llm_backend.base import BaseBackend, GenerationRequest, GenerationStream, Usage
 from llm_backend.text import is_cjk, is_heading, sentence_spans, title_lines
+from textkit import abbreviates
 
 # Words that ask rather than say: they carry no evidence about the answer.
 _QUESTION_WORDS = frozenset(
@@ -93,21 +94,46 @@ class ExtractiveBackend(BaseBackend):
 
     def stream(self, request: GenerationRequest) -> GenerationStream:
         def produce(usage: Usage) -> Iterator[str]:
-            quotes = self.select(request.question, request.passages)
+            quotes = self.select(request.question, request.passages, titles=request.titles)
             usage.finish_reason = "stop"
             yield from format_quotes(quotes, language=request.language)
 
         # Stateless and cheap: no lock, so concurrent answers need not queue behind each other.
         return GenerationStream(produce)
 
-    def select(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Quote]:
-        """The 0..max_sentences best-supported sentences, best first."""
+    def select(
+        self,
+        question: str,
+        passages: Sequence[tuple[str, str]],
+        *,
+        titles: Sequence[tuple[str, str]] = (),
+    ) -> list[Quote]:
+        """The 0..max_sentences best-supported sentences, best first. ``titles``: (label,
+        document title) pairs, read only for the short forms below."""
         candidates = _candidates(passages)
         q_tokens = {t for t in _words(question) if t not in _QUESTION_WORDS}
         if not candidates or (not q_tokens and self.embed is None):
             return []
         df = Counter(t for c in candidates for t in c.tokens)
         n = len(candidates)
+        # A Chinese short form no sentence uses (社保, 丢) stands for the words it abbreviates
+        # (社会保险, 丢失): a sentence with one of them covers it, and so does every sentence of
+        # a passage whose document title has one (社会保险法's articles say 养老保险, 失业保险).
+        title_words = {label: frozenset(_words(title)) for label, title in titles}
+        short = {q for q in q_tokens if q not in df}
+        expands = {q: frozenset(w for w in df if abbreviates(q, w)) for q in short}
+        named_by = {
+            q: {lbl for lbl, words in title_words.items() if any(abbreviates(q, w) for w in words)}
+            for q in short
+        }
+
+        def states(c: Candidate, t: str) -> bool:
+            if t in c.tokens:
+                return True
+            return t in short and bool(c.tokens & expands[t] or named_by[t].intersection(c.labels))
+
+        for q in short:
+            df[q] = sum(1 for c in candidates if states(c, q))
 
         def idf(token: str) -> float:
             # A question word no passage sentence has counts as rare: missing it lowers coverage.
@@ -117,7 +143,7 @@ class ExtractiveBackend(BaseBackend):
         dense = self._dense(question, candidates)
         scored: list[Quote] = []
         for i, c in enumerate(candidates):
-            shared = q_tokens & c.tokens
+            shared = {t for t in q_tokens if states(c, t)}
             coverage = sum(idf(t) for t in shared) / q_weight if q_weight else 0.0
             density = sum(idf(t) for t in shared) / (sum(idf(t) for t in c.tokens) or 1.0)
             lexical = coverage + 0.1 * density

@@ -15,7 +15,7 @@ from textkit.numbers import Quantity, cn_numeral, numbers, values
 from textkit.qualifiers import Qualifiers, bounds, qualifiers_of, subjects
 from textkit.script import CJK_CHAR, CJK_CHARS, CJK_RANGES, CJK_RUN, cjk_count, has_cjk, is_cjk_char
 from textkit.sentences import abbreviation_before, sentence_spans, split_sentences, trim_span
-from textkit.tokens import content_units, stem, terms, words
+from textkit.tokens import abbreviates, content_units, stem, terms, words
 
 __all__ = [
     "CJK_CHAR",
@@ -25,6 +25,7 @@ __all__ = [
     "Language",
     "Qualifiers",
     "Quantity",
+    "abbreviates",
     "abbreviation_before",
     "bounds",
     "cjk_count",

@@ -29,7 +29,7 @@ from pathlib import Path
 import snowballstemmer
 
 from textkit import lexicons
-from textkit.script import CJK_RUN
+from textkit.script import CJK_RUN, is_cjk_char
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _jieba_lock = threading.Lock()
@@ -138,3 +138,24 @@ def content_units(text: str) -> set[str]:
         units.update(f"c:{c}" for c in run if c not in function)
         units.update(f"b:{a}{b}" for a, b in itertools.pairwise(run))
     return units
+
+
+def abbreviates(short: str, word: str) -> bool:
+    """Is Chinese ``short`` a short form of ``word``, as the public says what statutes spell out?
+
+    - 2-3 characters: an abbreviation (缩略语): ``word`` is longer, starts with the same character
+      and holds the short form's characters in order (社保 -> 社会保险, 医保 -> 医疗保险,
+      失业金 -> 失业保险金, 残联 -> 残疾人联合会);
+    - 1 character: the everyday verb of a two-character compound it begins (丢 -> 丢失,
+      领 -> 领取, 换 -> 换领).
+
+    Callers apply it only to question terms the texts never use, so a word that is there is
+    always matched as itself first."""
+    if not short or not all(is_cjk_char(ch) for ch in short + word) or word[0] != short[0]:
+        return False
+    if len(short) == 1:
+        return len(word) == 2
+    if len(short) > 3 or len(word) <= len(short):
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in short[1:])

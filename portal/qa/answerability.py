@@ -18,6 +18,12 @@ changes", and an inflected form the corpus never uses ("changed") takes the weig
 not the weight of a word no document contains. On PolicyQA dev (200 questions) this let 28 more
 answerable questions past the gate (98 to 126; 16 more with their gold paragraph), and on
 doc2dial dev changed nothing for questions whose page was withheld.
+
+Chinese terms meet the words they abbreviate: the public asks about 社保 and 医保, the statutes say
+社会保险 and 医疗保险 and never use the short forms, which as unseen terms would otherwise take the
+largest weight ("社保怎么转移？" was refused over 社会保险法's transfer articles). Only a 2-3
+character term no chunk contains is matched this way, to a longer word with the same first
+character and its characters in order.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 
 from ingestion.keyword_index import BM25Index
 from portal.safety.pii import PLACEHOLDERS
-from textkit import stem
+from textkit import abbreviates, stem
 from textkit import words as tokenize
 
 # Words that frame a question rather than name its subject ("how much", "how long does it take",
@@ -41,7 +47,7 @@ QUESTION_FRAME = frozenset(
         "much many long often soon take takes get gets need needs want know tell please help "
         "like also still ever anyone someone thing things way "
         "什么 哪些 哪个 那个 这个 多少 多长 长时间 多长时间 多久 怎么 怎样 如何 为什么 是否 能否 "
-        "可以 能 不能 需要 请问 知道 还 一下 有没有 多大 几个 "
+        "可以 能 不能 需要 请问 知道 还 一下 有没有 多大 几个 怎么办 "
         # "那个病例": how staff name a case record, a word the record itself never uses.
         "病例"
     )
@@ -72,6 +78,8 @@ def _stem_idf(index: BM25Index) -> dict[str, float]:
 class TermWeights:
     weights: dict[str, float]  # question term -> its weight
     stems: dict[str, str] = field(default_factory=dict)  # question term -> the stem it meets on
+    # Terms no chunk contains; a Chinese short form among them is covered by a word it abbreviates.
+    unseen: frozenset[str] = frozenset()
 
     @property
     def total(self) -> float:
@@ -83,10 +91,12 @@ class TermWeights:
         if total <= 0:
             return 0.0
         present = {stem(t) for t in tokenize(passage_text)}
-        return (
-            sum(w for term, w in self.weights.items() if self.stems.get(term, term) in present)
-            / total
-        )
+        return sum(w for term, w in self.weights.items() if self._covered(term, present)) / total
+
+    def _covered(self, term: str, present: set[str]) -> bool:
+        if self.stems.get(term, term) in present:
+            return True
+        return term in self.unseen and any(abbreviates(term, word) for word in present)
 
 
 def term_weights(question: str, index: BM25Index | None) -> TermWeights:
@@ -108,14 +118,12 @@ def term_weights(question: str, index: BM25Index | None) -> TermWeights:
         return TermWeights({term: 1.0 for term in terms}, stems)
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains
     by_stem = _stem_idf(index)
-    return TermWeights(
-        {
-            term: (
-                float(index.idf[index.vocab[term]])
-                if term in index.vocab
-                else by_stem.get(stems[term], unseen)
-            )
-            for term in terms
-        },
-        stems,
-    )
+    weights = {
+        term: (
+            float(index.idf[index.vocab[term]])
+            if term in index.vocab
+            else by_stem.get(stems[term], unseen)
+        )
+        for term in terms
+    }
+    return TermWeights(weights, stems, frozenset(t for t in terms if t not in index.vocab))

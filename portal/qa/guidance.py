@@ -1,15 +1,21 @@
 """What a reader is told when there is no answer to give, or an answer needs a caution.
 
 A refusal is only honest if it helps: it says what the sources here do cover (the closest
-documents found) and where to ask instead. The contact lines are settings, because each
+documents found) and where to ask instead. Where to ask is the kind of agency the question is
+about (portal/qa/agencies.py: 人社 / 12333 for a 社保 question, the Social Security
+Administration for a question about US work credits, in whichever language it was asked); when
+no agency is close enough, the generic contact lines, which are settings because each
 deployment sends people to its own service desk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 
 from portal.knowledge.retrieval import Passage
+from portal.qa.agencies import agency_advice
 
 _NO_SUPPORT = {
     "en": "The official sources available here do not answer this question, so no answer was "
@@ -49,25 +55,37 @@ def _lang(language: str) -> str:
     return language if language in ("en", "zh") else "en"
 
 
-def contact(language: str) -> str:
-    return settings.ANSWER_CONTACT_ZH if _lang(language) == "zh" else settings.ANSWER_CONTACT_EN
+def contact(language: str, *, question: str = "", passages: Sequence[Passage] = ()) -> str:
+    """Where to ask instead: the agency the question is about, else the generic line."""
+    lang = _lang(language)
+    if question:
+        advice = agency_advice(question=question, language=lang, passages=passages)
+        if advice:
+            return advice
+    return settings.ANSWER_CONTACT_ZH if lang == "zh" else settings.ANSWER_CONTACT_EN
 
 
-def no_support(passages: list[Passage], *, language: str) -> str:
+def no_support(passages: list[Passage], *, language: str, question: str = "") -> str:
     lang = _lang(language)
     titles = list(dict.fromkeys(p.document_title for p in passages))[:3]
     parts = [_NO_SUPPORT[lang]]
     if titles:
         separator = "、" if lang == "zh" else "; "
         parts.append(_COVERS[lang].format(titles=separator.join(titles)))
-    parts.append(contact(lang))
+    parts.append(contact(lang, question=question, passages=passages))
     return " ".join(parts)
 
 
-def refused(reason: str | None, *, language: str) -> str:
+# Refusals whose question is a fair one to send to an agency; an unsafe or injected request is
+# not helped by a hotline matched to its words.
+_AGENCY_REASONS = frozenset({"out_of_scope"})
+
+
+def refused(reason: str | None, *, language: str, question: str = "") -> str:
     lang = _lang(language)
     text = _REFUSED.get(reason or "unsafe", _REFUSED["unsafe"])[lang]
-    return f"{text} {contact(lang)}"
+    asked = question if reason in _AGENCY_REASONS else ""
+    return f"{text} {contact(lang, question=asked)}"
 
 
 def caution(*, language: str) -> str:

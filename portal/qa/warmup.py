@@ -1,6 +1,7 @@
-"""Load what the first answer would otherwise wait for: the embedder, the indexes, the personal-data
-recognizer (spaCy, ~6 s) and the generation model. Serving processes call it once at start
-(gunicorn's post_worker_init, the dev server through ANSWER_WARMUP), so no citizen pays for it."""
+"""Load what the first answer would otherwise wait for: the embedder, the indexes, the agency
+table's topic vectors (the first refusal), the personal-data recognizer (spaCy, ~6 s) and the
+generation model. Serving processes call it once at start (gunicorn's post_worker_init, the dev
+server through ANSWER_WARMUP), so no citizen pays for it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.conf import settings
 
 from ingestion.embedding import load_embedder
 from portal.knowledge.indexing import keyword_index_loaded
+from portal.qa.agencies import agencies_warm
 from portal.qa.backends import generation_backend
 from portal.safety.services import input_check
 
@@ -22,6 +24,7 @@ def warm_up() -> dict[str, float]:
     for name, step in (
         ("embedder", lambda: load_embedder(settings.EMBEDDING_MODEL).embed(["warm up"])),
         ("keyword_index", keyword_index_loaded),
+        ("agencies", agencies_warm),
         ("guard", lambda: input_check("Warm-up question from John Smith about benefits.")),
         ("model", generation_backend),
     ):

@@ -159,3 +159,21 @@ def test_factory_builds_it_with_settings():
     assert text == ""  # 0.9 of the question is more than any sentence covers
     with pytest.raises(ValueError):
         ExtractiveBackend(max_sentences=0)
+
+
+def test_a_chinese_short_form_is_covered_by_the_word_it_abbreviates_or_the_documents_title():
+    # 社会保险法's transfer articles say 养老保险 and 转移, never 社保: the law's title names it.
+    passages = (
+        ("1", "个人跨统筹地区就业的，其基本养老保险关系随本人转移，缴费年限累计计算。"),
+        ("2", "居民身份证丢失的，应当申请补领。"),
+    )
+    titles = (("1", "中华人民共和国社会保险法"), ("2", "中华人民共和国居民身份证法"))
+    backend = ExtractiveBackend()
+
+    without = backend.select("社保怎么转移？", passages)
+    transfer = backend.select("社保怎么转移？", passages, titles=titles)
+    lost = backend.select("身份证丢了怎么办？", passages)  # 丢 -> 丢失, in the sentence itself
+
+    assert without == []
+    assert [q.labels for q in transfer] == [("1",)]
+    assert [q.text for q in lost] == ["居民身份证丢失的，应当申请补领。"]

@@ -28,6 +28,8 @@ def test_ingest_command_queue_mode_only_enqueues(db, tmp_path, django_capture_on
 
 
 def test_load_demo_loads_every_manifest_entry_once(db, capsys):
+    # A demo loaded before collections had a jurisdiction, whose description an admin edited.
+    Collection.objects.create(slug="public-services", name="Public Services", description="ours")
     call_command("load_demo")
     first = Document.objects.count()
     assert first >= 10
@@ -37,6 +39,11 @@ def test_load_demo_loads_every_manifest_entry_once(db, capsys):
     assert "0 new" in capsys.readouterr().out
     staff_only = Collection.objects.get(slug="clinical-cases-zh")
     assert staff_only.audience == "staff"
+    # demo/knowledge/collections.json: metadata fills what is blank, never an admin's edit.
+    laws = Collection.objects.get(slug="cn-law")
+    assert laws.jurisdiction == "cn" and laws.description and laws.documents.count() == 12
+    us = Collection.objects.get(slug="public-services")
+    assert us.jurisdiction == "us" and us.description == "ours"
 
 
 def test_create_demo_accounts_prints_each_role_once(db, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textkit import content_units, stem, terms, words
+from textkit import abbreviates, content_units, stem, terms, words
 
 # The output of ingestion.tokenize.tokenize before it moved here: stored chunk tokens were made
 # with it, so the moved tokenizer must give exactly these lists.
@@ -79,3 +79,15 @@ def test_content_units_stem_english_and_split_chinese_into_characters_and_pairs(
     assert content_units("续办护照。加急") >= {"b:办护"} and "b:照加" not in content_units(
         "续办护照。加急"
     )
+
+
+def test_abbreviates_matches_chinese_short_forms_to_the_words_they_stand_for():
+    # Given the short forms the public uses, then they meet the statutes' full words...
+    assert abbreviates("社保", "社会保险") and abbreviates("医保", "医疗保险")
+    assert abbreviates("失业金", "失业保险金") and abbreviates("残联", "残疾人联合会")
+    assert abbreviates("丢", "丢失") and abbreviates("领", "领取")
+    # ...and not words that merely share characters, out of order, or other scripts.
+    assert not abbreviates("社保", "保险社会") and not abbreviates("社保", "社会")
+    assert not abbreviates("保险", "社会保险")  # a different first character
+    assert not abbreviates("丢", "丢失物品") and not abbreviates("丢", "丢")
+    assert not abbreviates("ss", "social security") and not abbreviates("", "社会")

@@ -5,10 +5,36 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from portal.knowledge.models import Collection
 from portal.knowledge.pipeline import ingestion_run_many
-from portal.knowledge.services import collection_get_or_create, document_upload
+from portal.knowledge.services import (
+    collection_get_or_create,
+    collection_update,
+    document_upload,
+)
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "knowledge"
+# Metadata the collections get (name, description, jurisdiction); collections.json is optional.
+FILLED = ("description", "jurisdiction")
+
+
+def _collection(entry: dict, meta: dict[str, dict]) -> Collection:
+    info = meta.get(entry["collection"], {})
+    collection = collection_get_or_create(
+        slug=entry["collection"],
+        name=info.get("name") or entry["collection"].replace("-", " ").title(),
+        audience=entry["audience"],
+        languages=[entry["language"]],
+        description=info.get("description", ""),
+        jurisdiction=info.get("jurisdiction", ""),
+    )
+    # A demo loaded before a field existed gets it now; what an admin set is never overwritten.
+    blank = [f for f in FILLED if not getattr(collection, f) and info.get(f)]
+    if blank:
+        for field in blank:
+            setattr(collection, field, info[field])
+        collection_update(collection=collection, changed=blank)
+    return collection
 
 
 class Command(BaseCommand):
@@ -19,15 +45,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         manifest = json.loads((DEMO_DIR / "manifest.json").read_text(encoding="utf-8"))
+        meta_path = DEMO_DIR / "collections.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
         failures = []
         jobs: dict[int, str] = {}
+        collections: dict[str, Collection] = {}
         for entry in tqdm(manifest, unit="doc", desc="demo knowledge", disable=None):
-            collection = collection_get_or_create(
-                slug=entry["collection"],
-                name=entry["collection"].replace("-", " ").title(),
-                audience=entry["audience"],
-                languages=[entry["language"]],
-            )
+            if entry["collection"] not in collections:
+                collections[entry["collection"]] = _collection(entry, meta)
+            collection = collections[entry["collection"]]
             path = DEMO_DIR / entry["path"]
             result = document_upload(
                 collection=collection,
