@@ -29,6 +29,15 @@ class UnsupportedType(IngestionError):
     code = "unsupported_type"
 
 
+class TypeMismatch(UnsupportedType):
+    """The file's extension says one format and its content another (ingestion/declared.py).
+
+    A subclass of UnsupportedType, so callers that branch on "cannot be read as given" still do.
+    """
+
+    code = "type_mismatch"
+
+
 class CorruptFile(IngestionError):
     code = "corrupt"
 
@@ -69,6 +78,7 @@ _BY_CODE: dict[str, type[IngestionError]] = {
         EmptyFile,
         FileTooLarge,
         UnsupportedType,
+        TypeMismatch,
         CorruptFile,
         EncryptedFile,
         NoTextLayer,

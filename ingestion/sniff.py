@@ -18,6 +18,17 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 HTML = "text/html"
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
+# Images are read with OCR (ingestion/ocr.py); a multi-page TIFF is one page per frame.
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
+IMAGE_TYPES = (PNG, JPEG, TIFF)
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+)
 
 _SNIFF_BYTES = 64 * 1024
 # A few undecodable bytes (one damaged character in a long file) should not
@@ -27,18 +38,15 @@ _BAD_BYTE_TOLERANCE = 0.01
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Microsoft Office file (.doc/.xls/.ppt)"),
     (b"{\\rtf", "an RTF document"),
-    (b"\x89PNG\r\n", "a PNG image (text in images needs OCR, which is not available)"),
-    (b"\xff\xd8\xff", "a JPEG image (text in images needs OCR, which is not available)"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image (text in images needs OCR, which is not available)"),
-    (b"MM\x00*", "a TIFF image (text in images needs OCR, which is not available)"),
+    (b"GIF87a", "a GIF image (save it as PNG to have its text read)"),
+    (b"GIF89a", "a GIF image (save it as PNG to have its text read)"),
     (b"\x1f\x8b", "a gzip archive"),
     (b"Rar!\x1a", "a RAR archive"),
     (b"7z\xbc\xaf", "a 7-Zip archive"),
 )
 _SUPPORTED_HINT = (
-    "Supported formats are PDF (with a text layer), DOCX, HTML, Markdown and plain text."
+    "Supported formats are PDF, DOCX, HTML, Markdown, plain text, and PNG, JPEG or TIFF "
+    "images (read with OCR)."
 )
 
 _HTML_START = re.compile(
@@ -64,6 +72,9 @@ def detect_media_type(data: bytes, *, filename: str = "") -> str:
         return PDF
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return _sniff_zip(data)
+    for magic, image_type in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return image_type
     for magic, what in _BINARY_MAGIC:
         if data.startswith(magic):
             raise UnsupportedType(

@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ingestion.declared import check_declared_type
 from ingestion.errors import CorruptFile, EmptyFile, FileTooLarge, IngestionError, human_size
-from ingestion.sniff import DOCX, HTML, MARKDOWN, PDF, TEXT, detect_media_type
+from ingestion.sniff import (
+    DOCX,
+    HTML,
+    IMAGE_TYPES,
+    JPEG,
+    MARKDOWN,
+    PDF,
+    PNG,
+    TEXT,
+    TIFF,
+    detect_media_type,
+)
 from ingestion.types import ParsedDocument, ParseLimits
 
 _DEFAULT_LIMITS = ParseLimits()
-_KIND_NAMES = {PDF: "PDF", DOCX: "DOCX", HTML: "HTML", MARKDOWN: "Markdown", TEXT: "text"}
+_KIND_NAMES = {
+    PDF: "PDF",
+    DOCX: "DOCX",
+    HTML: "HTML",
+    MARKDOWN: "Markdown",
+    TEXT: "text",
+    PNG: "PNG",
+    JPEG: "JPEG",
+    TIFF: "TIFF",
+}
 
 
 def _parser_for(media_type: str) -> Callable[..., ParsedDocument]:
@@ -31,6 +52,12 @@ def _parser_for(media_type: str) -> Callable[..., ParsedDocument]:
         from ingestion.parsers.html import parse_html
 
         return parse_html
+    if media_type in IMAGE_TYPES:
+        from functools import partial
+
+        from ingestion.ocr import parse_image
+
+        return partial(parse_image, media_type=media_type)
     if media_type == MARKDOWN:
         from ingestion.parsers.markdown import parse_markdown
 
@@ -57,6 +84,7 @@ def parse_bytes(
     if not data:
         raise EmptyFile("The file is empty (0 bytes); check the upload and try again.")
     media_type = detect_media_type(data, filename=filename)
+    check_declared_type(media_type, filename)  # an HTML page named .docx is refused, not parsed
     kind = _KIND_NAMES[media_type]
     try:
         doc = _parser_for(media_type)(data, limits=limits)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ingestion.markup import strip_markup
 from ingestion.normalize import normalize_text
+from ingestion.titles import document_title
 from ingestion.types import Block, ParsedDocument
 from textkit import language_of
 
@@ -36,6 +37,7 @@ class RawBlock:
     text: str
     level: int = 0
     page: int | None = None
+    ocr_confidence: float | None = None  # set by ingestion.ocr for text read from a scan
 
 
 def _plain(text: str) -> str:
@@ -54,6 +56,7 @@ def build_document(
     stack: list[tuple[int, str]] = []
     blocks: list[Block] = []
     parts: list[str] = []
+    headings: list[RawBlock] = []
     offset = 0
     for raw in raw_blocks:
         text = _plain(raw.text)
@@ -70,6 +73,7 @@ def build_document(
             while stack and stack[-1][0] >= raw.level:
                 stack.pop()
             stack.append((raw.level, text))
+            headings.append(RawBlock("heading", text, level=raw.level, page=raw.page))
         if parts:
             offset += len(BLOCK_SEPARATOR)
         blocks.append(
@@ -80,15 +84,16 @@ def build_document(
                 page=raw.page,
                 char_start=offset,
                 char_end=offset + len(text),
+                ocr_confidence=raw.ocr_confidence,
             )
         )
         parts.append(text)
         offset += len(text)
     full = BLOCK_SEPARATOR.join(parts)
-    clean_title = _plain(title).replace("\n", " ") if title else ""
     return ParsedDocument(
         media_type=media_type,
-        title=clean_title or None,
+        # The declared title, or the first heading when it is a placeholder (ingestion/titles.py).
+        title=document_title(_plain(title) if title else None, headings),
         text=full,
         blocks=tuple(blocks),
         page_count=page_count,

@@ -62,11 +62,15 @@ def input_check(
     *,
     language: str | None = None,
     lexicon_match: Callable[[str], list[LexiconHit]] | None = None,
+    known_terms: frozenset[str] = frozenset(),
 ) -> GuardResult:
-    """Check a question before retrieval. See services.input_check for the contract."""
+    """Check a question before retrieval. See services.input_check for the contract.
+
+    ``known_terms``: words of the knowledge base's titles and collection names
+    (``pii.known_terms_from``), which the redactor never takes for a person's name."""
     started = time.perf_counter()
     language = language or language_detect(text)
-    redacted, findings = redact_with_findings(text, language=language)
+    redacted, findings = redact_with_findings(text, language=language, known_terms=known_terms)
     seen = views(text)
     text_by_variant = dict(seen.all_texts())
     hits: list[rules.Hit] = []

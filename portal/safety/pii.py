@@ -4,6 +4,15 @@ Regexes with checksums run first (PRC resident ID with ISO 7064 MOD 11-2, bank c
 phones, e-mail, SSN, medical-record numbers, Chinese and US street addresses, Chinese names after
 cue words). English person names come from presidio's spaCy recognizer, loaded lazily once per
 process and only consulted when the text has a capitalised word that could be a name.
+
+The small spaCy model calls many town names people ("a Riverton parking permit", "in
+Schenectady"), and a question that lost its place name finds the wrong passages. So a PERSON
+span's score is halved for each sign that it names a place or a thing, not a person, and it is
+kept only at SAFETY_PII_NAME_SCORE or above: the same words tagged GPE/LOC/ORG/FAC elsewhere in
+the text, the span as the object of a locative preposition ("in", "near"), the span modifying a
+common noun ("Riverton water bill"), or every word of it used in the knowledge base's document
+titles and collection names (``known_terms``, passed by the caller). Measured on
+tests/portal/data/pii_names_dev.json (64 questions, 25 names; tests/portal/test_pii_names.py).
 """
 
 from __future__ import annotations
@@ -138,6 +147,14 @@ _EN_NAME_CUE = re.compile(
     r"\b(?i:my name is|i am called|name:|patient name:?|my (?:son|daughter|husband|wife|mother"
     r"|father|mom|dad)(?:'s name)? is)\s+([A-Za-z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
 )
+# "my sister Olivia", "my father, George Papadopoulos": a relative or contact named right after
+# the word for them. The name itself must be capitalised; titles ("Mrs.") are left to presidio.
+_EN_RELATION_NAME = re.compile(
+    r"\b(?i:my (?:sister|brother|son|daughter|grandson|granddaughter|grandchild|niece|nephew"
+    r"|cousin|aunt|uncle|husband|wife|partner|mother|father|mom|mum|dad|grandmother|grandfather"
+    r"|grandma|grandpa|neighbou?r|friend|caseworker|landlord|landlady|tenant|roommate|child))"
+    r",?\s+(?!(?:Mrs?|Ms|Miss|Dr)\b)([A-Z][a-z]+(?:\s+[A-Z][A-Za-z'’-]+){0,2})"
+)
 # A Chinese name after an English cue ("name 张伟", "patient: 李娜", "Mr 王"): mixed-language
 # questions from Chinese speakers write the cue in English and the name in Han characters, which
 # neither the Latin-only English cue nor the Chinese cues above see.
@@ -226,9 +243,10 @@ def _regex_findings(text: str) -> list[PiiFinding]:
         # A bare surname counts only after a title ("Mr 王"); otherwise two characters at least.
         if len(name) >= 2 or m.group("title"):
             add("NAME", m.start("name"), m.start("name") + len(name))
-    for m in _EN_NAME_CUE.finditer(text):
-        if m.group(1).split()[0].lower() not in _NOT_NAMES:
-            add("NAME", m.start(1), m.end(1))
+    for pattern in (_EN_NAME_CUE, _EN_RELATION_NAME):
+        for m in pattern.finditer(text):
+            if m.group(1).split()[0].lower() not in _NOT_NAMES:
+                add("NAME", m.start(1), m.end(1))
     return found
 
 
@@ -288,20 +306,67 @@ def _setting(name: str, default):
     return getattr(settings, name, default) if settings.configured else default
 
 
-def _presidio_findings(text: str) -> list[PiiFinding]:
+# Entity labels that, on the same words elsewhere in the text, say they name a place or a body.
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP"})
+# Prepositions whose object is a place ("in Utica", "near Syracuse"); "to" and "from" also take
+# people ("a letter from John"), so they are not among them.
+_LOCATIVE = frozenset({"in", "at", "near", "around", "outside", "inside", "within", "throughout"})
+_MODIFIER_DEPS = frozenset({"compound", "amod", "nmod"})
+# Nouns a surname modifies when it still names people ("the Garcia household").
+_PEOPLE_NOUNS = frozenset(
+    {"family", "household", "kids", "children", "twins", "parents", "siblings", "estate", "case"}
+)
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def known_terms_from(names) -> frozenset[str]:
+    """The words (three letters or more, lower-cased) of document titles and collection names:
+    a PERSON span made only of them names what the knowledge base is about, not someone."""
+    return frozenset(w.lower() for name in names for w in _WORD.findall(name or ""))
+
+
+def _place_signs(doc, span, known_terms: frozenset[str]) -> int:
+    """How many signs say the PERSON ``span`` of the spaCy ``doc`` names a place or a thing."""
+    signs = 0
+    text = span.text.lower()
+    if any(e.label_ in _PLACE_LABELS and e.text.lower() == text for e in doc.ents):
+        signs += 1
+    root = span.root
+    if root.dep_ == "pobj" and root.head.lower_ in _LOCATIVE:
+        signs += 1
+    head = root.head
+    if (
+        root.dep_ in _MODIFIER_DEPS
+        and not (span.start <= head.i < span.end)
+        and (head.pos_ == "NOUN" or head.ent_type_ in _PLACE_LABELS)
+        and head.lower_ not in _PEOPLE_NOUNS
+    ):
+        signs += 1
+    words = [w.lower() for w in _WORD.findall(span.text)]
+    if words and known_terms and all(w in known_terms for w in words):
+        signs += 1
+    return signs
+
+
+def _presidio_findings(text: str, known_terms: frozenset[str] = frozenset()) -> list[PiiFinding]:
     engine = presidio_engine()
     if engine is None:
         return []
     threshold = _setting("SAFETY_PII_NAME_SCORE", 0.6)
+    # One spaCy pass serves presidio and the place signs (entity labels, dependency parse).
+    artifacts = engine.nlp_engine.process_text(text, "en")
+    doc = artifacts.tokens
     found = []
-    for r in engine.analyze(text=text, language="en", entities=["PERSON"]):
+    for r in engine.analyze(text=text, language="en", entities=["PERSON"], nlp_artifacts=artifacts):
         span = text[r.start : r.end]
         words = [w.lower().strip("'’.") for w in span.split()]
-        if r.score < threshold or any(
-            w in _NOT_NAMES or w.rstrip("s") in _NOT_NAMES for w in words
-        ):
+        if any(w in _NOT_NAMES or w.rstrip("s") in _NOT_NAMES for w in words):
             continue
         if _EPONYM_AFTER.match(text[r.end :]) or "<" in span:
+            continue
+        tokens = doc.char_span(r.start, r.end, alignment_mode="expand")
+        score = r.score * 0.5 ** (_place_signs(doc, tokens, known_terms) if tokens else 0)
+        if score < threshold:
             continue
         found.append(PiiFinding("NAME", r.start, r.end, source="presidio"))
     return found
@@ -317,22 +382,32 @@ def _resolve(findings: list[PiiFinding]) -> list[PiiFinding]:
 
 
 def pii_find(
-    text: str, *, language: str | None = None, use_presidio: bool | None = None
+    text: str,
+    *,
+    language: str | None = None,
+    use_presidio: bool | None = None,
+    known_terms: frozenset[str] = frozenset(),
 ) -> list[PiiFinding]:
+    """Personal data in ``text``; ``known_terms`` (``known_terms_from`` the knowledge base's
+    titles and collection names) are words that name what the knowledge is about."""
     findings = _regex_findings(text)
     language = language or language_detect(text)
     if use_presidio is None:
         use_presidio = _setting("SAFETY_PII_PRESIDIO", True)
     # spaCy costs ~5-10 ms a question; skip it when no word could be a capitalised name.
     if use_presidio and re.search(r"[A-Za-z]", text) and _CAPITALISED.search(text):
-        findings += _presidio_findings(text)
+        findings += _presidio_findings(text, known_terms)
     return _resolve(findings)
 
 
 def redact_with_findings(
-    text: str, *, language: str | None = None, use_presidio: bool | None = None
+    text: str,
+    *,
+    language: str | None = None,
+    use_presidio: bool | None = None,
+    known_terms: frozenset[str] = frozenset(),
 ) -> tuple[str, list[PiiFinding]]:
-    findings = pii_find(text, language=language, use_presidio=use_presidio)
+    findings = pii_find(text, language=language, use_presidio=use_presidio, known_terms=known_terms)
     parts: list[str] = []
     pos = 0
     for f in findings:

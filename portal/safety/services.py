@@ -2,7 +2,8 @@
 
 Pipeline contract (names are stable; fields may be added):
 
-    input_check(text, *, language=None) -> GuardResult            before retrieval
+    input_check(text, *, language=None, known_terms=frozenset())
+        -> GuardResult                                             before retrieval
     output_check(*, question, sentences, passages, language, canary, system_prompt="",
                  translated=frozenset(), planted=())
         -> OutputGuardResult                                       after verification

@@ -93,3 +93,60 @@ def docx_many_entries(*, entries: int) -> bytes:
         for i in range(entries):
             zf.writestr(f"word/media/{i}.txt", b"")
     return buf.getvalue()
+
+
+# --- Scans for OCR (issue 23): text drawn with PIL, saved as images or as image-only PDFs ------
+EN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+ZH_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+SCAN_DPI = 200
+
+
+def scan(
+    lines: list[str],
+    *,
+    heading: str | None = None,
+    font: str = EN_FONT,
+    size_pt: int = 12,
+    dpi: int = SCAN_DPI,
+):
+    """A grey PIL image of an A4-wide page: one-inch margins, an optional 16 pt heading, then
+    ``lines`` at ``size_pt`` with 1.5 line spacing (a clean scan of a short page)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    px, heading_px = round(size_pt * dpi / 72), round(16 * dpi / 72)
+    height = 2 * dpi + (2 * heading_px if heading else 0) + round(1.5 * px) * len(lines)
+    image = Image.new("L", (round(8.27 * dpi), height), 255)
+    draw = ImageDraw.Draw(image)
+    y = dpi
+    if heading:
+        draw.text((dpi, y), heading, font=ImageFont.truetype(font, heading_px), fill=0)
+        y += 2 * heading_px
+    face = ImageFont.truetype(font, px)
+    for line in lines:
+        draw.text((dpi, y), line, font=face, fill=0)
+        y += round(1.5 * px)
+    return image
+
+
+def image_bytes(images: list, fmt: str, *, dpi: int = SCAN_DPI) -> bytes:
+    """``images`` saved as one file: PNG/JPEG (the first), TIFF or PDF (all, one per page)."""
+    buf = io.BytesIO()
+    extra = {"save_all": True, "append_images": images[1:]} if fmt in ("TIFF", "PDF") else {}
+    if fmt == "PDF":
+        extra["resolution"] = dpi
+    else:
+        extra["dpi"] = (dpi, dpi)
+    images[0].save(buf, fmt, **extra)
+    return buf.getvalue()
+
+
+def pdf_text_page_then_scan(scan_image, *, dpi: int = SCAN_DPI) -> bytes:
+    """Page 1 has a text layer (fpdf2); page 2 is only ``scan_image``, as a scanner makes it."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 5, "Page one has a text layer. " + LOREM, **_LINE)
+    pdf.add_page()
+    width_mm = scan_image.width / dpi * 25.4
+    pdf.image(scan_image, x=0, y=0, w=width_mm)
+    return bytes(pdf.output())

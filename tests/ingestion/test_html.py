@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.errors import EmptyFile
+from ingestion.errors import EmptyFile, TypeMismatch
 from ingestion.parsers import parse_bytes
 from ingestion.sniff import HTML
 
@@ -69,9 +69,13 @@ def test_html_structure_and_no_scripts_or_hidden_text():
     ]
 
 
-def test_html_named_pdf_is_parsed_as_html():
+def test_html_named_pdf_is_refused_not_parsed_as_html():
+    # Issue 23: the declared type and the content disagree, so the uploader is told
+    # (tests/ingestion/test_declared_type.py); the same bytes named .html parse as before.
     data = b"<html><body><h1>Notice</h1><p>Not a PDF at all.</p></body></html>"
-    doc = parse_bytes(data, filename="report.pdf")
+    with pytest.raises(TypeMismatch, match=r"named \.pdf but its content is HTML"):
+        parse_bytes(data, filename="report.pdf")
+    doc = parse_bytes(data, filename="report.html")
     assert doc.media_type == HTML
     assert doc.title == "Notice"
     assert doc.text == "Notice\n\nNot a PDF at all."

@@ -6,7 +6,18 @@ from ingestion.errors import EmptyFile, FileTooLarge, UnsafeFilename, Unsupporte
 from ingestion.filenames import safe_filename
 from ingestion.normalize import join_lines, normalize_text
 from ingestion.parsers import parse_bytes
-from ingestion.sniff import DOCX, HTML, MARKDOWN, PDF, TEXT, decode_text, detect_media_type
+from ingestion.sniff import (
+    DOCX,
+    HTML,
+    JPEG,
+    MARKDOWN,
+    PDF,
+    PNG,
+    TEXT,
+    TIFF,
+    decode_text,
+    detect_media_type,
+)
 from ingestion.types import ParsedDocument, ParseLimits
 from tests.ingestion import factories
 from textkit import language_of
@@ -25,6 +36,11 @@ from textkit import language_of
         ("普通文本。".encode("gb18030"), "a.txt", TEXT),
         ("Windows Notepad text".encode("utf-16"), "a.txt", TEXT),
         (b"Price is 5 < 6 and <b>not</b> markup-led text", "", TEXT),
+        # Images are read with OCR (ingestion/ocr.py).
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "scan.png", PNG),
+        (b"\xff\xd8\xff\xe0" + b"\0" * 20, "scan.jpg", JPEG),
+        (b"II*\x00" + b"\0" * 20, "scan.tif", TIFF),
+        (b"MM\x00*" + b"\0" * 20, "scan.tiff", TIFF),
     ],
 )
 def test_media_type_decided_by_content(data, filename, expected):
@@ -38,7 +54,7 @@ def test_docx_detected_from_zip_directory():
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "PNG image"),
+        (b"GIF89a" + b"\0" * 20, "GIF image"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 20, "legacy Microsoft Office"),
         (bytes(range(256)) * 4, "binary"),
         (b"\x7fELF\x02\x01\x01\x00" + b"\0" * 40, "binary"),
