@@ -54,7 +54,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core Django and security ---
 PORTAL_ENV = env_choice("PORTAL_ENV", "development", ("development", "production", "test"))
 PRODUCTION = PORTAL_ENV == "production"
-DEBUG = env_bool("DEBUG", default=PORTAL_ENV == "development")
+# Off unless asked for, in development too: `make run` is what a new user first sees, and a debug
+# 404 page lists every URL pattern (and a debug 500 page settings and local variables).
+# Developers who want Django's debug pages set DEBUG=1. Static files are served without it
+# (portal/asgi.py), and the 404 page is the portal's own (portal/templates/404.html).
+DEBUG = env_bool("DEBUG", default=False)
 
 # Development gets a fixed, clearly-marked key so `make run` needs no setup; production must bring
 # its own (env_str raises when it is missing).
@@ -333,6 +337,19 @@ INGEST_MAX_ZIP_ENTRIES = env_int("INGEST_MAX_ZIP_ENTRIES", 2000, minimum=10)
 INGEST_MAX_PAGES = env_int("INGEST_MAX_PAGES", 5000, minimum=1)
 INGEST_PARSE_TIMEOUT_S = env_float("INGEST_PARSE_TIMEOUT_S", 120.0)
 INGEST_PARSE_MEMORY_MB = env_int("INGEST_PARSE_MEMORY_MB", 1024, minimum=128)
+# OCR (ingestion/ocr.py): PDF pages with fewer text-layer characters than INGEST_OCR_MIN_TEXT_CHARS,
+# and PNG/JPEG/TIFF uploads, are read with Debian's Tesseract inside the parser sandbox. Off: such
+# PDFs fail with "no text layer" and images are refused. Languages are Tesseract's names joined by
+# "+" (each needs its tesseract-ocr-<lang> package). Every page gets INGEST_OCR_PAGE_TIMEOUT_S on
+# top of INGEST_PARSE_TIMEOUT_S; INGEST_OCR_WORKERS pages run at once (one core each), rendered
+# at INGEST_OCR_DPI (250: as accurate as 300 on the benchmark, 10-20% less CPU; docs/evaluation.md
+# "OCR (issue 23)").
+INGEST_OCR = env_bool("INGEST_OCR", True)
+INGEST_OCR_LANGUAGES = env_str("INGEST_OCR_LANGUAGES", "chi_sim+eng")
+INGEST_OCR_MIN_TEXT_CHARS = env_int("INGEST_OCR_MIN_TEXT_CHARS", 20, minimum=0)
+INGEST_OCR_PAGE_TIMEOUT_S = env_float("INGEST_OCR_PAGE_TIMEOUT_S", 60.0)
+INGEST_OCR_WORKERS = env_int("INGEST_OCR_WORKERS", 2, minimum=1)
+INGEST_OCR_DPI = env_int("INGEST_OCR_DPI", 250, minimum=72)
 # A job whose heartbeat is older than this is considered stuck and re-enqueued by the reconciler.
 INGEST_STUCK_AFTER_S = env_int("INGEST_STUCK_AFTER_S", 900, minimum=30)
 # After this many deliveries (worker deaths included) a document is marked failed with the reason.
@@ -512,6 +529,13 @@ ANSWER_CONTACT_ZH = env_str(
     "ANSWER_CONTACT_ZH",
     "具体个人情况请咨询主管部门（可拨打12345政务服务便民热线），个人健康问题请咨询医生或药师。",
 )
+# ...unless the question (with the documents retrieval found and their collections' jurisdiction)
+# is close enough to one kind of agency in the agency table (portal/qa/agencies.py): then the
+# refusal names that agency instead. The floor and its dev-set accuracy are in docs/decisions.md.
+ANSWER_AGENCY_MIN_SCORE = env_float("ANSWER_AGENCY_MIN_SCORE", 0.3)
+# The agency table ("" = the shipped portal/qa/data/agencies.json): a deployment lists its own
+# service desks and hotlines in the same format.
+ANSWER_AGENCIES_PATH = env_str("ANSWER_AGENCIES_PATH", "")
 # Per-sentence support: one calibrated probability (portal/qa/verify/scorer.py, fitted on dev
 # drafts labelled by the strict judge with `manage.py verifier_fit`) replaces the old lexical,
 # semantic, combined and novel-word thresholds. The threshold and its dev figures are recorded in

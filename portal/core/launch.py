@@ -165,6 +165,8 @@ def _main() -> int:
     manage("migrate", "--noinput", "-v", "0", env=env)
     accounts = manage("create_demo_accounts", env=env, capture=True)
     manage("load_demo", env=env)
+    # The evaluation page's first run (retrieval on the demo set; skipped once a run exists).
+    manage("evaluate_seed", env=env)
 
     children = _inference_server(env)
     if use_worker:

@@ -1,4 +1,5 @@
-"""Helpful / not-helpful feedback on an answer, from anyone who can read it.
+"""Helpful / not-helpful feedback on an answer, from anyone who can read it; and the page where
+reviewers and admins read it.
 
 Anonymous readers may send feedback (citizens have no accounts), so the endpoint is public but
 CSRF-protected like every form, and each reader has one revisable vote per answer. Writes are
@@ -11,17 +12,22 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from portal.core.access import public
+from portal.accounts.roles import REVIEW
+from portal.core.access import public, requires
 from portal.core.ratelimit import rate_limited
-from portal.feedback.forms import FeedbackForm
+from portal.feedback.forms import FeedbackFilterForm, FeedbackForm
+from portal.feedback.selectors import feedback_list
 from portal.feedback.services import feedback_submit, reader_key
 from portal.qa.selectors import answer_for_reader
+
+PAGE_SIZE = 25
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -54,3 +60,19 @@ def submit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return JsonResponse({"ok": True, "message": thanks})
     messages.success(request, thanks)
     return redirect("qa:answer", public_id=answer.public_id)
+
+
+@requires(REVIEW)
+@require_GET
+def feedback_page(request: HttpRequest) -> HttpResponse:
+    """What readers said about answers, newest first, for reviewers and admins: filter by
+    verdict, reason and date; each row links to its answer (readable by reviewers)."""
+    form = FeedbackFilterForm(request.GET or None)
+    page = Paginator(feedback_list(**form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "feedback/list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )

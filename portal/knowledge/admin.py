@@ -6,8 +6,8 @@ the audit trail; a row added or edited here would skip all of that (a version wi
 a job, a chunk the index never saw, a hard delete that breaks old citations). So these pages are
 read-only: uploads are made on the portal's documents page, and "Remove from answers" goes
 through the same delete service as that page. A collection's groups (and its name, description,
-languages, audience) are edited here through ``collection_update``, which records the change;
-collections are created on the portal's collections page.
+languages, audience, jurisdiction) are edited here through ``collection_update``, which records
+the change; collections are created on the portal's collections page.
 
 Roles grant no per-model Django permissions (portal/accounts/roles.py), so these pages check the
 knowledge managers' permission themselves.
@@ -61,7 +61,16 @@ def _portal_link(obj: Document) -> str:
 @admin.register(Collection)
 class CollectionAdmin(_ReadOnly):
     list_display = ("name", "slug", "audience", "created_at")
-    fields = ("slug", "name", "description", "languages", "audience", "groups", "created_at")
+    fields = (
+        "slug",
+        "name",
+        "description",
+        "languages",
+        "audience",
+        "jurisdiction",
+        "groups",
+        "created_at",
+    )
     readonly_fields = ("slug", "created_at")
     filter_horizontal = ("groups",)
 

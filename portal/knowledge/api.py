@@ -15,15 +15,21 @@ from typing import Annotated
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.errors import HttpError
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
 from portal.core.api_auth import Access
 from portal.core.api_responses import Error, api_rate_limited
+from portal.core.text_input import NormalizedStr
 from portal.knowledge.models import Collection, Document, DocumentVersion, IngestionJob
 from portal.knowledge.selectors import live_versions
-from portal.knowledge.services import document_delete, document_upload_file
+from portal.knowledge.services import (
+    DocumentTitleError,
+    document_delete,
+    document_title_update,
+    document_upload_file,
+)
 
 router = Router(tags=["documents"])
 MANAGE = Access(MANAGE_KNOWLEDGE)
@@ -224,6 +230,27 @@ def document_versions(request: HttpRequest, document_id: int):
     document = _get(document_id)
     live = _live_ids([document])
     return [_version(v, live) for v in document.versions.all()]
+
+
+class DocumentPatchIn(Schema):
+    title: NormalizedStr = Field(min_length=1, max_length=300)
+
+
+@router.patch(
+    "/documents/{document_id}", auth=MANAGE, response={200: DocumentOut, 404: Error, 409: Error}
+)
+def document_update(request: HttpRequest, document_id: int, body: DocumentPatchIn):
+    """Rename a live document (audited); the title is then kept when new versions are ingested,
+    instead of following the title each file declares. 409 when another live document of the
+    collection has that title."""
+    document = _documents().filter(pk=document_id, deleted_at__isnull=True).first()
+    if document is None:
+        raise HttpError(404, "no such document")
+    try:
+        document_title_update(document=document, title=body.title, user=request.user)
+    except DocumentTitleError as exc:
+        raise HttpError(409, str(exc)) from exc
+    return _document(document, _live_ids([document]))
 
 
 @router.delete("/documents/{document_id}", auth=MANAGE, response={204: None, 404: Error})

@@ -10,6 +10,7 @@ Where a default was chosen on evaluation data, docs/decisions.md has the figure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ RETRIEVERS = ("bm25", "dense", "hybrid", "hybrid_rerank")
 FUSIONS = ("rrf", "weighted")
 FAISS_DEVICES = ("auto", "cpu", "gpu")
 EMBEDDING_MODELS = ("use-multilingual", "minilm")  # or "st:/path/to/model"
+_OCR_LANGUAGES = re.compile(r"[A-Za-z_]+(?:\+[A-Za-z_]+)*")
 
 
 def _django_settings(settings):
@@ -165,6 +167,18 @@ class IngestionConfig:
     planted_classifier_path: str = ""
     #: INGEST_PLANTED_THRESHOLD: 0..1, or None for the file's per-language thresholds.
     planted_threshold: float | None = None
+    #: INGEST_OCR: read scanned PDF pages and PNG/JPEG/TIFF uploads with Tesseract.
+    ocr: bool = True
+    #: INGEST_OCR_LANGUAGES: Tesseract languages joined by "+" ("chi_sim+eng").
+    ocr_languages: str = "chi_sim+eng"
+    #: INGEST_OCR_MIN_TEXT_CHARS: a PDF page with fewer text-layer characters is OCR'd (>= 0).
+    ocr_min_text_chars: int = 20
+    #: INGEST_OCR_PAGE_TIMEOUT_S: limit of one page's OCR, added to the parse limit (> 0).
+    ocr_page_timeout_s: float = 60.0
+    #: INGEST_OCR_WORKERS: pages read at once, one core each (>= 1).
+    ocr_workers: int = 2
+    #: INGEST_OCR_DPI: resolution scanned PDF pages are rendered at (72..1200).
+    ocr_dpi: int = 250
 
     def __post_init__(self) -> None:
         check_int("UPLOAD_MAX_BYTES", self.upload_max_bytes, minimum=1024)
@@ -192,6 +206,21 @@ class IngestionConfig:
             check_float(
                 "INGEST_PLANTED_THRESHOLD", self.planted_threshold, minimum=0.0, maximum=1.0
             )
+        check_bool("INGEST_OCR", self.ocr)
+        # Tesseract's language names only: the value becomes a command-line argument.
+        if not _OCR_LANGUAGES.fullmatch(check_str("INGEST_OCR_LANGUAGES", self.ocr_languages)):
+            raise ImproperlyConfigured(
+                "INGEST_OCR_LANGUAGES must be Tesseract language names joined by '+', e.g. "
+                f"'chi_sim+eng', got {self.ocr_languages!r}."
+            )
+        check_int("INGEST_OCR_MIN_TEXT_CHARS", self.ocr_min_text_chars, minimum=0)
+        if check_float("INGEST_OCR_PAGE_TIMEOUT_S", self.ocr_page_timeout_s) <= 0:
+            raise ImproperlyConfigured(
+                f"INGEST_OCR_PAGE_TIMEOUT_S must be > 0, got {self.ocr_page_timeout_s}."
+            )
+        check_int("INGEST_OCR_WORKERS", self.ocr_workers, minimum=1)
+        if check_int("INGEST_OCR_DPI", self.ocr_dpi, minimum=72) > 1200:
+            raise ImproperlyConfigured(f"INGEST_OCR_DPI must be <= 1200, got {self.ocr_dpi}.")
 
     @classmethod
     def from_settings(cls, settings=None) -> IngestionConfig:
@@ -212,4 +241,10 @@ class IngestionConfig:
             screen_planted=s.INGEST_SCREEN_PLANTED,
             planted_classifier_path=s.INGEST_PLANTED_CLASSIFIER_PATH,
             planted_threshold=s.INGEST_PLANTED_THRESHOLD,
+            ocr=s.INGEST_OCR,
+            ocr_languages=s.INGEST_OCR_LANGUAGES,
+            ocr_min_text_chars=s.INGEST_OCR_MIN_TEXT_CHARS,
+            ocr_page_timeout_s=s.INGEST_OCR_PAGE_TIMEOUT_S,
+            ocr_workers=s.INGEST_OCR_WORKERS,
+            ocr_dpi=s.INGEST_OCR_DPI,
         )

@@ -79,3 +79,9 @@ class VersionForm(forms.Form):
     expires_on = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Expires on")
     )
+
+
+class DocumentTitleForm(NormalizedTextMixin, forms.Form):
+    """An admin's title for a document (issue 23); later versions keep it."""
+
+    title = forms.CharField(max_length=300, label=_("Title"))

@@ -23,6 +23,15 @@ class Collection(models.Model):
     description = models.TextField(blank=True)
     languages = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "zh"]')
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
+    # Whose programmes and laws the documents describe. Not the language: the demo answers Chinese
+    # questions about US programmes, and a deployment may hold English translations of Chinese
+    # law. Refusal guidance reads it to name an agency of the right country (portal/qa/agencies.py).
+    jurisdiction = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text='Country code of the agencies the documents concern, e.g. "cn" or "us"; blank '
+        "when none (refusals then name an agency from the question alone).",
+    )
     groups = models.ManyToManyField(Group, blank=True, related_name="collections")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -87,6 +96,10 @@ class DocumentVersion(models.Model):
     media_type = models.CharField(max_length=120, blank=True)
     language = models.CharField(max_length=10, blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
+    # Pages whose text came from OCR (scanned PDF pages, images) and their mean word confidence,
+    # 0..1, so an admin can see how far a document's text can be trusted (ingestion/ocr.py).
+    ocr_pages = models.PositiveIntegerField(default=0)
+    ocr_confidence = models.FloatField(null=True, blank=True)
     effective_from = models.DateField(default=timezone.localdate)
     expires_on = models.DateField(null=True, blank=True)
     status = models.CharField(
@@ -121,6 +134,8 @@ class Chunk(models.Model):
     page_end = models.PositiveIntegerField(null=True, blank=True)
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
+    # The lowest OCR confidence (0..1) of the text it covers; null when it came from a text layer.
+    ocr_confidence = models.FloatField(null=True, blank=True)
     # Space-separated BM25 tokens (ingestion.tokenize), computed once at chunk time so the keyword
     # index can be rebuilt from the database without segmenting Chinese text again.
     keywords = models.TextField(blank=True, default="")

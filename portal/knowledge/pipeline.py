@@ -26,6 +26,7 @@ from ingestion.sandbox import parse_file_shared
 from ingestion.screening import PlantedSpan, planted_classifier, planted_spans, text_without
 from ingestion.tokenize import tokenize
 from ingestion.types import ParsedDocument, ParseLimits
+from portal.knowledge.conf import IngestionConfig
 from portal.knowledge.indexing import indexes_sync
 from portal.knowledge.models import (
     Chunk,
@@ -35,10 +36,13 @@ from portal.knowledge.models import (
     JobStatus,
     VersionStatus,
 )
+from portal.knowledge.services import document_title_adopt
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
+# How often a long parse (OCR, page by page) writes its heartbeat; far below INGEST_STUCK_AFTER_S.
+_PARSE_HEARTBEAT_S = 30
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,22 @@ class JobOutcome:
 
 
 def parse_limits() -> ParseLimits:
+    """The sandbox's limits and OCR options, validated by IngestionConfig (the OCR languages
+    become a command-line argument of Tesseract)."""
+    config = IngestionConfig.from_settings()
     return ParseLimits(
-        max_bytes=settings.UPLOAD_MAX_BYTES,
-        max_unpacked_bytes=settings.INGEST_MAX_UNPACKED_BYTES,
-        max_zip_entries=settings.INGEST_MAX_ZIP_ENTRIES,
-        max_pages=settings.INGEST_MAX_PAGES,
-        timeout_s=settings.INGEST_PARSE_TIMEOUT_S,
-        memory_bytes=settings.INGEST_PARSE_MEMORY_MB * 1024 * 1024,
+        max_bytes=config.upload_max_bytes,
+        max_unpacked_bytes=config.max_unpacked_bytes,
+        max_zip_entries=config.max_zip_entries,
+        max_pages=config.max_pages,
+        timeout_s=config.parse_timeout_s,
+        memory_bytes=config.parse_memory_mb * 1024 * 1024,
+        ocr=config.ocr,
+        ocr_languages=config.ocr_languages,
+        ocr_min_text_chars=config.ocr_min_text_chars,
+        ocr_page_timeout_s=config.ocr_page_timeout_s,
+        ocr_workers=config.ocr_workers,
+        ocr_dpi=config.ocr_dpi,
     )
 
 
@@ -121,17 +134,52 @@ def _parse(job: IngestionJob) -> ParsedDocument:
     if version.parsed is not None:
         return ParsedDocument.from_dict(version.parsed)
     started = _step_started(job, "parse")
+
+    def alive() -> None:
+        # Each page sent to OCR: a long scan keeps its heartbeat fresh, so the reconciler
+        # (INGEST_STUCK_AFTER_S) does not take it for a dead job and start it again.
+        now = timezone.now()
+        if (now - job.heartbeat_at).total_seconds() >= _PARSE_HEARTBEAT_S:
+            job.heartbeat_at = now
+            job.save(update_fields=["heartbeat_at"])
+
     parsed = parse_file_shared(
-        version.file.path, filename=version.original_filename, limits=parse_limits()
+        version.file.path,
+        filename=version.original_filename,
+        limits=parse_limits(),
+        on_page=alive,
     )
     version.parsed = parsed.to_dict()
     version.media_type = parsed.media_type
     version.language = parsed.language
     version.page_count = parsed.page_count
-    version.save(update_fields=["parsed", "media_type", "language", "page_count"])
+    version.ocr_pages = len(parsed.ocr_pages)
+    version.ocr_confidence = parsed.ocr_confidence
+    version.save(
+        update_fields=[
+            "parsed",
+            "media_type",
+            "language",
+            "page_count",
+            "ocr_pages",
+            "ocr_confidence",
+        ]
+    )
     pages = f", {parsed.page_count} pages" if parsed.page_count else ""
+    if parsed.ocr_pages:
+        pages += f", {len(parsed.ocr_pages)} read by OCR (confidence {parsed.ocr_confidence:.2f})"
     _step_finished(job, "parse", started, f"parsed {parsed.media_type}{pages}")
     return parsed
+
+
+def _adopt_title(job: IngestionJob, parsed: ParsedDocument) -> None:
+    """The document takes the title its content declares when nobody chose one: the upload had
+    only the file name to go by, since it happens before parsing. Outside the parse step, so a
+    job resumed after parsing still does it."""
+    adopted = document_title_adopt(version=job.version, title=parsed.title)
+    if adopted:
+        _log(job, f"title taken from the document: {adopted}")
+        job.save(update_fields=["log"])
 
 
 def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
@@ -159,6 +207,7 @@ def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
                     page_end=d.page_end,
                     char_start=d.char_start,
                     char_end=d.char_end,
+                    ocr_confidence=d.ocr_confidence,
                     keywords=" ".join(tokenize(text_without(d.text, spans))),
                     planted=[span.as_json() for span in spans],
                 )
@@ -254,6 +303,7 @@ def ingestion_run(*, job_id: int, progress: Progress | None = None) -> JobOutcom
         return outcome
     try:
         parsed = _parse(job)
+        _adopt_title(job, parsed)
         _chunk(job, parsed)
         _embed(job, progress)
         _index(job)
@@ -308,7 +358,9 @@ def ingestion_run_many(*, job_ids: list[int], progress: Progress | None = None) 
             outcomes[job_id] = outcome
             continue
         try:
-            _chunk(job, _parse(job))
+            parsed = _parse(job)
+            _adopt_title(job, parsed)
+            _chunk(job, parsed)
         except IngestionError as exc:
             outcomes[job_id] = _fail(job, code=exc.code, message=str(exc))
             continue

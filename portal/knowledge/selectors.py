@@ -171,3 +171,70 @@ def planted_by_version(document) -> dict[int, list[dict]]:
                 {"position": position, "text": span["text"], "score": span["score"]}
             )
     return flagged
+
+
+# --- The reader's first screen: example questions per collection -------------------------------
+def demo_dir():
+    """The demo knowledge's folder (``manage.py load_demo`` reads it too)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return Path(settings.BASE_DIR) / "demo" / "knowledge"
+
+
+def collection_examples() -> dict[str, list[tuple[str, str]]]:
+    """{collection slug: [(question, language)]}: the demo's written questions
+    (demo/knowledge/questions.json), each under the collection of the document it expects
+    (manifest.json), in file order. Empty where the demo is not shipped. Read per call: two
+    small files, and an edited file shows without a restart."""
+    import json
+
+    folder = demo_dir()
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        questions = json.loads((folder / "questions.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    collection_of = {entry["path"]: entry["collection"] for entry in manifest}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for item in questions:
+        slug = item.get("collection") or collection_of.get(item.get("expected_path", ""))
+        if slug and item.get("question"):
+            found.setdefault(slug, []).append((item["question"], item.get("language", "")))
+    return found
+
+
+# --- A version's passages (the admin's chunk page) ---------------------------------------------
+def version_chunks(version) -> QuerySet[Chunk]:
+    """A version's passages in document order (paginated by the page)."""
+    return Chunk.objects.filter(version=version).order_by("position")
+
+
+def chunk_segments(chunk: Chunk) -> list[tuple[str, bool]]:
+    """The chunk's stored text as (text, flagged) runs: the sentences the planted-instruction
+    detector flagged are marked where they stand, as retrieval cuts them out."""
+    spans = sorted((s["start"], s["end"]) for s in chunk.planted)
+    segments: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in spans:
+        start, end = max(start, at), min(end, len(chunk.text))
+        if start >= end:
+            continue
+        if start > at:
+            segments.append((chunk.text[at:start], False))
+        segments.append((chunk.text[start:end], True))
+        at = end
+    if at < len(chunk.text):
+        segments.append((chunk.text[at:], False))
+    return segments
+
+
+# --- Whose agencies a refusal names (portal/qa/agencies.py) --------------------------------------
+def document_jurisdictions(document_ids: list[int]) -> dict[int, str]:
+    """{document id: its collection's jurisdiction ("" when the collection has none)}."""
+    return dict(
+        Collection.objects.filter(documents__pk__in=set(document_ids)).values_list(
+            "documents__pk", "jurisdiction"
+        )
+    )

@@ -12,13 +12,15 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ingestion.declared import check_declared_type
 from ingestion.errors import FileTooLarge, IngestionError
 from ingestion.filenames import safe_filename
+from ingestion.sniff import detect_media_type
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.core.jobs import enqueue_on_commit
@@ -42,6 +44,7 @@ def collection_get_or_create(
     audience: str = Audience.PUBLIC,
     languages: list[str] | None = None,
     description: str = "",
+    jurisdiction: str = "",
 ) -> Collection:
     collection, _ = Collection.objects.get_or_create(
         slug=slugify(slug) or slug,
@@ -50,6 +53,7 @@ def collection_get_or_create(
             "audience": audience,
             "languages": languages or [],
             "description": description,
+            "jurisdiction": jurisdiction,
         },
     )
     return collection
@@ -74,6 +78,35 @@ class UploadResult:
 def _default_title(filename: str) -> str:
     stem = PurePath(filename).stem
     return stem.replace("_", " ").replace("-", " ").strip() or filename
+
+
+def _document_for_upload(
+    collection: Collection, title: str | None, filename: str, *, user
+) -> Document:
+    """The live document an upload adds a version to: the one with the given title; without a
+    title, the one titled after the file name or last uploaded under the same file name (its title
+    may since have come from the file's content, ``document_title_adopt``); else a new one.
+    Call inside a transaction: the rows are locked so two uploads cannot create twins."""
+    live = Document.objects.select_for_update(of=("self",)).filter(
+        collection=collection, deleted_at__isnull=True
+    )
+    wanted = (title or _default_title(filename))[:300]
+    found = live.filter(title=wanted).first()
+    if found is None and not title:
+        found = live.filter(versions__original_filename=filename).order_by("-pk").first()
+    return found or Document.objects.create(collection=collection, title=wanted, created_by=user)
+
+
+def _check_declared_type(data: bytes, filename: str) -> None:
+    """Refuse at upload a file whose extension contradicts its content (an HTML page named
+    .docx), so the uploader hears it next to the file name and no document is created. Sniffing
+    reads the first bytes or the ZIP directory only; every other problem with the content is
+    reported by the parse step, on the version, as before."""
+    try:
+        media_type = detect_media_type(data, filename=filename)
+    except IngestionError:
+        return
+    check_declared_type(media_type, filename)
 
 
 def _check_size(size: int) -> None:
@@ -144,6 +177,7 @@ def document_upload(
     try:
         clean_name = safe_filename(filename)
         _check_size(len(data))
+        _check_declared_type(data, clean_name)
     except IngestionError as exc:
         return _upload_refused(collection, filename, exc, user=user)
 
@@ -169,12 +203,7 @@ def document_upload(
 
     with transaction.atomic():
         if document is None:
-            wanted_title = (title or _default_title(clean_name))[:300]
-            document = (
-                Document.objects.select_for_update()
-                .filter(collection=collection, title=wanted_title, deleted_at__isnull=True)
-                .first()
-            ) or Document.objects.create(collection=collection, title=wanted_title, created_by=user)
+            document = _document_for_upload(collection, title, clean_name, user=user)
         else:
             document = Document.objects.select_for_update().get(pk=document.pk)
         number = (document.versions.aggregate(m=Max("number"))["m"] or 0) + 1
@@ -314,7 +343,7 @@ def collection_create(
     return collection
 
 
-COLLECTION_EDITABLE = ("name", "description", "languages", "audience", "groups")
+COLLECTION_EDITABLE = ("name", "description", "languages", "audience", "jurisdiction", "groups")
 
 
 def collection_update(
@@ -342,3 +371,89 @@ def collection_update(
             },
         )
     return collection
+
+
+# --- Document titles (issue 23) ----------------------------------------------------------------
+TITLE_MAX_CHARS = 300
+
+
+class DocumentTitleError(ValueError):
+    """A title an admin asked for cannot be used; the message says why, for the form."""
+
+
+def _automatic_titles(document: Document, *, exclude_version: int | None = None) -> set[str]:
+    """Titles nobody chose: those derived from the document's file names, and those taken from
+    its other versions' content. A document still titled one of these gets the title its newest
+    content declares; any other title was given by an uploader or an admin and stays."""
+    versions = document.versions.exclude(pk=exclude_version)
+    names = {_default_title(name) for (name,) in document.versions.values_list("original_filename")}
+    declared = versions.values_list("parsed__title", flat=True)
+    return names | {t for t in declared if isinstance(t, str)}
+
+
+def document_title_adopt(*, version: DocumentVersion, title: str | None) -> str | None:
+    """Give ``version``'s document the title its content declares (``ingestion.titles``), unless
+    an uploader or admin chose the current one, a later version exists, or another live document
+    of the collection already has that title. Returns the title adopted, else None. Idempotent."""
+    title = (title or "").strip()[:TITLE_MAX_CHARS]
+    document = version.document
+    if not title or document.title == title or document.deleted_at is not None:
+        return None
+    if document.versions.filter(number__gt=version.number).exists():
+        return None
+    if document.title not in _automatic_titles(document, exclude_version=version.pk):
+        return None
+    taken = Document.objects.filter(
+        collection_id=document.collection_id, title=title, deleted_at__isnull=True
+    ).exclude(pk=document.pk)
+    if taken.exists():
+        return None
+    try:
+        with transaction.atomic():
+            # Conditional on the title read above: an admin's edit in between wins.
+            changed = Document.objects.filter(pk=document.pk, title=document.title).update(
+                title=title
+            )
+    except IntegrityError:  # another document took the title since the check
+        return None
+    if not changed:
+        return None
+    document.title = title
+    return title
+
+
+def document_title_update(*, document: Document, title: str, user=None) -> Document:
+    """An admin's title for ``document``, recorded in the audit trail like other knowledge edits.
+    A chosen title is kept when later versions are ingested (``document_title_adopt``)."""
+    clean = " ".join((title or "").split())
+    if not clean:
+        raise DocumentTitleError("A title is required.")
+    if len(clean) > TITLE_MAX_CHARS:
+        raise DocumentTitleError(f"A title has at most {TITLE_MAX_CHARS} characters.")
+    if document.deleted_at is not None:
+        raise DocumentTitleError("A deleted document's title cannot be changed.")
+    if clean == document.title:
+        return document
+    taken = Document.objects.filter(
+        collection_id=document.collection_id, title=clean, deleted_at__isnull=True
+    ).exclude(pk=document.pk)
+    if taken.exists():
+        raise DocumentTitleError("Another document of this collection already has this title.")
+    with transaction.atomic():
+        document.title = clean
+        try:
+            with transaction.atomic():
+                document.save(update_fields=["title"])
+        except IntegrityError as exc:
+            raise DocumentTitleError(
+                "Another document of this collection already has this title."
+            ) from exc
+        audit_record(
+            action="knowledge.document_title_update",
+            user=user,
+            object_type="document",
+            object_id=document.pk,
+            # Ids only: titles can carry personal data (docs/audit.md).
+            detail={"collection_id": document.collection_id},
+        )
+    return document

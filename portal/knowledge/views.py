@@ -17,7 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
 from portal.core.access import requires
-from portal.knowledge.forms import AUDIENCE_LABELS, CollectionForm, UploadForm, VersionForm
+from portal.knowledge.forms import (
+    AUDIENCE_LABELS,
+    CollectionForm,
+    DocumentTitleForm,
+    UploadForm,
+    VersionForm,
+)
 from portal.knowledge.models import Collection, Document, DocumentVersion
 from portal.knowledge.selectors import (
     collections_overview,
@@ -27,9 +33,11 @@ from portal.knowledge.selectors import (
     planted_by_version,
 )
 from portal.knowledge.services import (
+    DocumentTitleError,
     UploadResult,
     collection_create,
     document_delete,
+    document_title_update,
     document_upload_file,
     version_retry,
 )
@@ -150,3 +158,51 @@ def collections(request: HttpRequest) -> HttpResponse:
 def health(request: HttpRequest) -> HttpResponse:
     """Index and ingestion health: the checks of `manage.py check_index`, job counts, failures."""
     return render(request, "knowledge/health.html", {"health": ingestion_health()})
+
+
+# --- A version's passages (issue 23): what retrieval can return, as stored ----------------------
+CHUNKS_PER_PAGE = 25
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_GET
+def version_chunks_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One version's passages in order, with their section path, pages and whether the
+    planted-instruction detector flagged a sentence in them (kept out of answers), paginated."""
+    from django.core.paginator import Paginator
+
+    from portal.knowledge.selectors import chunk_segments, version_chunks
+
+    version = get_object_or_404(
+        DocumentVersion.objects.select_related("document__collection"), pk=pk
+    )
+    page = Paginator(version_chunks(version), CHUNKS_PER_PAGE).get_page(request.GET.get("page"))
+    for chunk in page:
+        chunk.segments = chunk_segments(chunk)
+    live = live_versions().filter(pk=version.pk).exists()
+    return render(
+        request,
+        "knowledge/chunks.html",
+        {"version": version, "document": version.document, "page": page, "live": live},
+    )
+
+
+# --- A document's title (issue 23): taken from the file, editable here -------------------------
+@requires(MANAGE_KNOWLEDGE)
+@require_POST
+def document_title_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename a document; the new title is audited and kept when later versions are ingested."""
+    document = get_object_or_404(Document, pk=pk, deleted_at__isnull=True)
+    form = DocumentTitleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("knowledge:document_detail", pk=document.pk)
+    try:
+        document_title_update(
+            document=document, title=form.cleaned_data["title"], user=request.user
+        )
+    except DocumentTitleError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Title saved."))
+    return redirect("knowledge:document_detail", pk=document.pk)

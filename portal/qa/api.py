@@ -10,12 +10,16 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
+from django.contrib.auth.models import Group
 from django.http import HttpRequest, JsonResponse
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from portal.core.api_auth import PUBLIC
+from portal.accounts.roles import MANAGE_KNOWLEDGE
+from portal.accounts.selectors import VIEWER_ROLES
+from portal.core.api_auth import PUBLIC, Access
 from portal.core.api_responses import Error, too_many_requests
+from portal.core.clients import client_address
 from portal.core.sse import async_event_stream_response, async_text_stream_response
 from portal.core.text_input import NormalizedStr, normalize_text
 from portal.knowledge.selectors import collections_visible_to
@@ -26,6 +30,7 @@ from portal.qa.chat import (
     completion,
     completion_chunks,
 )
+from portal.qa.hit_test import hit_test_run
 from portal.qa.selectors import answer_for_reader, answer_payload
 from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run, answer_stream
 from portal.qa.streaming import Busy, busy_response, gated_answer_stream
@@ -231,3 +236,96 @@ def collections(request: HttpRequest):
         }
         for c in collections_visible_to(request.user).order_by("name")
     ]
+
+
+# --- The retrieval test (knowledge managers; the page is portal/qa/views.py retrieval_test) ------
+
+
+class RetrievalTestIn(Schema):
+    question: NormalizedStr = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    role: Literal[VIEWER_ROLES] = "citizen"  # type: ignore[valid-type]
+    group: str | None = None  # the name of a group whose members' collections count too
+    collections: list[str] = Field(default_factory=list, max_length=10)
+
+
+class RetrieverRankOut(Schema):
+    rank: int
+    score: float
+
+
+class GateOut(Schema):
+    lexical: float
+    dense: float
+    coverage: float
+    crosslingual: bool
+    reason: str  # close_and_covered | covered_alone | crosslingual_close | not_close | ...
+    document_passes: bool
+    above_keep_floor: bool
+    kept: bool
+
+
+class HitOut(Schema):
+    rank: int
+    chunk_id: int
+    score: float
+    dense: RetrieverRankOut | None
+    keyword: RetrieverRankOut | None
+    document_id: int
+    document: str
+    collection: str
+    version: int
+    section: list[str]
+    page_start: int | None
+    page_end: int | None
+    language: str
+    text: str
+    gate: GateOut
+
+
+class GuardOut(Schema):
+    action: str
+    refusal_reason: str | None
+
+
+class RetrievalTestOut(Schema):
+    question: str
+    language: str
+    role: str
+    group: str | None
+    collections: list[str]
+    visible_collections: list[str]
+    retriever: str
+    k: int
+    guard: GuardOut
+    outcome: str  # passed | no_relevant | no_passages | guard_refused
+    passed: bool
+    thresholds: dict[str, float]
+    passages: list[HitOut]
+
+
+@router.post(
+    "/retrieval-test",
+    auth=Access(MANAGE_KNOWLEDGE),
+    response={200: RetrievalTestOut, 404: Error},
+)
+def retrieval_test(request: HttpRequest, body: RetrievalTestIn):
+    """The passages retrieval returns for ``question`` asked as ``role`` (in the engine's
+    order), each retriever's rank and score, and the relevance gate's signals, thresholds and
+    decision. Writes no answer and spends no ask budget (its own "retrieval_test" budget)."""
+    group = None
+    if body.group:
+        group = Group.objects.filter(name=body.group).first()
+        if group is None:
+            raise HttpError(404, "no such group")
+    try:
+        result = hit_test_run(
+            question=body.question,
+            role=body.role,
+            group=group,
+            collections=body.collections,
+            tester=request.user,
+            address=client_address(request),
+        )
+    except RateLimited as exc:
+        return too_many_requests(exc.retry_after_s)
+    return result.as_dict()

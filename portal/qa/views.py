@@ -14,20 +14,37 @@ import uuid
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.core.access import public
+from portal.accounts.roles import MANAGE_KNOWLEDGE
+from portal.core.access import public, requires
+from portal.core.clients import client_address
 from portal.core.text_input import normalize_text
 from portal.knowledge.selectors import live_versions
-from portal.qa.selectors import answer_for_reader, answer_payload, source_document_for_reader
+from portal.qa.forms import ROLE_LABELS, RetrievalTestForm
+from portal.qa.hit_test import hit_test_run
+from portal.qa.selectors import (
+    answer_for_reader,
+    answer_payload,
+    citations_currency,
+    collections_for_reader,
+    source_document_for_reader,
+)
 from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run
 
 MAX_COLLECTIONS = 10
 
 
 def _ask_page(request: HttpRequest, *, question: str = "", error: str = "", status: int = 200):
-    context = {"max_chars": MAX_QUESTION_CHARS, "question": question, "error": error}
+    context = {
+        "max_chars": MAX_QUESTION_CHARS,
+        "question": question,
+        "error": error,
+        # What the knowledge covers, for this reader: the first screen says what one can ask.
+        "collections": collections_for_reader(user=request.user, language=get_language() or ""),
+    }
     return render(request, "qa/ask.html", context, status=status)
 
 
@@ -66,6 +83,10 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         raise Http404("No such answer.")
     payload = answer_payload(found, reader=request.user)
     citations = [c for c in found.citations.all() if c.label in payload["citations"]]
+    # Sources that changed since the answer was written: a newer version, or withdrawn.
+    currency = citations_currency(citations)
+    for citation in citations:
+        citation.currency = currency.get(citation.label)
     return render(
         request,
         "qa/answer.html",
@@ -73,6 +94,7 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "answer": found,
             "payload": payload,
             "citations": citations,
+            "sources_changed": any(currency.values()),
             "max_chars": MAX_QUESTION_CHARS,
         },
     )
@@ -81,7 +103,8 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @public
 @require_GET
 def source_document(request: HttpRequest, document_id: int) -> HttpResponse:
-    """The official document behind a citation: its versions and the original files."""
+    """The official document behind a citation: its versions and the original files. A
+    withdrawn (deleted) document keeps this page, saying so, because old answers cite it."""
     document = source_document_for_reader(document_id=document_id, user=request.user)
     if document is None:
         raise Http404("No such document.")
@@ -112,4 +135,44 @@ def source_file(request: HttpRequest, document_id: int, number: int) -> FileResp
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+# --- The retrieval test (knowledge managers) --------------------------------------------------
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_http_methods(["GET", "POST"])
+def retrieval_test(request: HttpRequest) -> HttpResponse:
+    """What retrieval returns for a question asked as a chosen role, with each retriever's score
+    and the relevance gate's reasons (portal/qa/hit_test.py). POST, like asking: it does work,
+    and the question stays out of URLs. No answer is written."""
+    form = RetrievalTestForm(request.POST or None)
+    result, error, status, retry_after = None, "", 200, 0
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = hit_test_run(
+                question=data["question"],
+                role=data["role"],
+                group=data["group"],
+                collections=[c.slug for c in data["collections"]],
+                tester=request.user,
+                address=client_address(request),
+            )
+        except RateLimited as exc:
+            retry_after, status = exc.retry_after_s, 429
+            error = _(
+                "Too many questions in a short time. Please try again in %(seconds)s seconds."
+            ) % {"seconds": retry_after}
+    elif request.method == "POST":
+        status = 400
+    response = render(
+        request,
+        "qa/retrieval_test.html",
+        {"form": form, "result": result, "error": error, "roles": ROLE_LABELS},
+        status=status,
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response

@@ -109,7 +109,9 @@ def review_reject(*, answer: Answer, reviewer, reason: str, request=None) -> Rev
         answer = _locked_held(answer.pk)
         decision = _record(answer, reviewer=reviewer, decision=Decision.REJECT, reason=reason)
         answer.status = AnswerStatus.REJECTED
-        answer.guidance = guidance.no_support([], language=answer.language)
+        answer.guidance = guidance.no_support(
+            [], language=answer.language, question=answer.question
+        )
         answer.save(update_fields=["status", "guidance"])
         _settle_repeats(answer)
         _audit(request, reviewer, answer, "reject")

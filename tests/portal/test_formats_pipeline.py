@@ -49,7 +49,8 @@ def test_html_keeps_headings_and_drops_scripts(db):
         (factories.pdf_encrypted(), "secret.pdf", "encrypted"),
         (factories.pdf_without_text(), "scan.pdf", "no_text_layer"),
         (factories.docx_bomb(entry_bytes=300 * 1024 * 1024), "bomb.docx", "archive_too_large"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "photo.pdf", "unsupported_type"),
+        # PNG, JPEG and TIFF are read with OCR (tests/portal/test_ocr_pipeline.py); GIF is not.
+        (b"GIF89a" + b"\0" * 64, "photo.gif", "unsupported_type"),
     ],
 )
 def test_hostile_files_fail_alone_with_a_reason(db, data, name, code):

@@ -47,6 +47,7 @@ from portal.qa.engine.claims import ANSWER, ClaimPass, published_text
 from portal.qa.engine.relevance import embed_texts, index_version, passages_relevant
 from portal.qa.models import Answer, AnswerStatus, Citation, RefusalReason
 from portal.qa.prompts import build_prompt, trim_passage
+from portal.qa.redaction import known_terms, searchable
 from portal.qa.verify import DOCUMENT_GROUP_TERMS, PassageEvidence
 from portal.safety import services as safety
 
@@ -122,7 +123,9 @@ class AnswerRun:
 
 def _guard(run: AnswerRun) -> None:
     with run.step("guard_input"):
-        run.checked = safety.input_check(run.raw_question, language=run.requested_language)
+        run.checked = safety.input_check(
+            run.raw_question, language=run.requested_language, known_terms=known_terms()
+        )
     run.language = run.requested_language or run.checked.language
     run.question = run.checked.redacted_text
     run.answer_language = run.language
@@ -144,7 +147,7 @@ def _retrieve(run: AnswerRun) -> None:
 
 def _search(run: AnswerRun, question: str) -> list[Passage]:
     return passages_search(
-        question=question,
+        question=searchable(question),
         user=run.user,
         k=run.config.passages,
         collections=run.collections or None,
@@ -276,6 +279,7 @@ def _request(run: AnswerRun) -> GenerationRequest:
         ),
         question=run.question,
         passages=tuple((label, ev.text) for label, ev in run.evidence.items()),
+        titles=tuple((label, run.passages[label].document_title) for label in run.evidence),
         language=run.answer_language,
     )
 
@@ -449,6 +453,11 @@ def held_original(answer: Answer) -> Answer | None:
     )
 
 
+def _asked(run: AnswerRun) -> str:
+    """The (redacted) question in the asker's own words: refusal guidance is chosen from it."""
+    return run.asked or run.question
+
+
 def _refused(run: AnswerRun, reason: str, text: str) -> dict:
     if run.claims is not None:
         run.claims.published = []
@@ -467,7 +476,9 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
         yield _refused(
             run,
             RefusalReason.NO_SUPPORT,
-            guidance.no_support(list(run.passages.values()), language=run.language),
+            guidance.no_support(
+                list(run.passages.values()), language=run.language, question=_asked(run)
+            ),
         )
         return
     decision = _route(run)
@@ -475,7 +486,7 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
         yield _refused(
             run,
             decision.refusal_reason or RefusalReason.UNSAFE,
-            guidance.refused(decision.refusal_reason, language=run.language),
+            guidance.refused(decision.refusal_reason, language=run.language, question=_asked(run)),
         )
         return
     if decision.action == "hold":
@@ -511,7 +522,9 @@ def _events(run: AnswerRun) -> Iterator[dict]:
         return
     if not _relevance(run):
         yield _refused(
-            run, RefusalReason.NO_SUPPORT, guidance.no_support(run.found, language=run.language)
+            run,
+            RefusalReason.NO_SUPPORT,
+            guidance.no_support(run.found, language=run.language, question=_asked(run)),
         )
         return
     yield from _generate(run)

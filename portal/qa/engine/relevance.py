@@ -15,6 +15,8 @@ chose them are in docs/decisions.md. A learned decision is planned to replace th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from django.conf import settings
 
@@ -69,6 +71,106 @@ def relevance_signals(
     return scored, {doc: weights.coverage(" ".join(parts)) for doc, parts in context.items()}
 
 
+@dataclass(frozen=True)
+class PassageJudgement:
+    """The gate's reading of one retrieved passage (the retrieval test page shows it)."""
+
+    passage: Passage
+    lexical: float  # share of the question's content units the passage holds
+    dense: float  # embedding similarity of passage and question
+    coverage: float  # share of the question's IDF weight its document's passages cover
+    crosslingual: bool  # in another language than the question: the embedding alone decides
+    document_passes: bool  # its document clears the gate (through this or another passage)
+    above_keep_floor: bool  # close enough to join the prompt if its document passes
+    kept: bool  # one of the passages the prompt would show (at most ``prompt_passages``)
+    reason: str  # why its own signals pass or fail (codes in ``document_reason``)
+
+
+@dataclass(frozen=True)
+class RelevanceJudgement:
+    """The whole decision: every passage's signals, and the ones the prompt would show."""
+
+    passages: list[PassageJudgement]
+    kept: list[Passage]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.kept)
+
+
+def document_reason(
+    *, crosslingual: bool, lexical: float, dense: float, coverage: float, config: RelevanceConfig
+) -> str:
+    """Why one passage's signals make its document pass (``close_and_covered``,
+    ``covered_alone``, ``crosslingual_close``) or not (``not_close``, ``not_covered``,
+    ``crosslingual_far``). The gate reads only this, so the explanation cannot drift from it."""
+    if crosslingual:
+        return "crosslingual_close" if dense >= config.min_dense else "crosslingual_far"
+    close = lexical >= config.min_lexical or dense >= config.min_dense
+    # A question in two parts is close to no single passage; a document that covers most
+    # of its rare terms answers it anyway.
+    if close and coverage >= config.min_question_coverage:
+        return "close_and_covered"
+    if coverage >= config.sole_question_coverage:
+        return "covered_alone"
+    return "not_covered" if close else "not_close"
+
+
+PASSING_REASONS = frozenset({"close_and_covered", "covered_alone", "crosslingual_close"})
+
+
+def relevance_judge(
+    question: str,
+    found: list[Passage],
+    implied: dict[tuple[int, int], frozenset[str]],
+    *,
+    language: str,
+    config: RelevanceConfig,
+    weights: answerability.TermWeights | None = None,
+) -> RelevanceJudgement:
+    """The gate (see the module docstring) with its reasons, passage by passage."""
+    if not found:
+        return RelevanceJudgement([], [])
+    scored, covered = relevance_signals(question, found, implied, weights=weights)
+    rows = []
+    for passage, lexical, dense in scored:
+        crosslingual = bool(passage.language) and passage.language != language
+        coverage = covered[passage.document_id]
+        reason = document_reason(
+            crosslingual=crosslingual,
+            lexical=lexical,
+            dense=dense,
+            coverage=coverage,
+            config=config,
+        )
+        rows.append((passage, lexical, dense, coverage, crosslingual, reason))
+    documents = {p.document_id for p, *_, reason in rows if reason in PASSING_REASONS}
+    # Other passages of a passing document join above a lower floor (an answer often spans two).
+    floor = {
+        p.chunk_id
+        for p, lexical, dense, *_ in rows
+        if lexical >= config.keep_lexical or dense >= config.keep_dense
+    }
+    keep = [p for p, *_ in rows if p.document_id in documents and p.chunk_id in floor]
+    keep = keep[: config.prompt_passages]
+    kept_ids = {p.chunk_id for p in keep}
+    judged = [
+        PassageJudgement(
+            passage=passage,
+            lexical=lexical,
+            dense=dense,
+            coverage=coverage,
+            crosslingual=crosslingual,
+            document_passes=passage.document_id in documents,
+            above_keep_floor=passage.chunk_id in floor,
+            kept=passage.chunk_id in kept_ids,
+            reason=reason,
+        )
+        for passage, lexical, dense, coverage, crosslingual, reason in rows
+    ]
+    return RelevanceJudgement(judged, keep)
+
+
 def passages_relevant(
     question: str,
     found: list[Passage],
@@ -79,26 +181,6 @@ def passages_relevant(
     weights: answerability.TermWeights | None = None,
 ) -> list[Passage]:
     """The passages worth prompting with (see the module docstring), best first."""
-    if not found:
-        return []
-    scored, covered = relevance_signals(question, found, implied, weights=weights)
-
-    def answers(passage: Passage, lexical: float, dense: float) -> bool:
-        if passage.language and passage.language != language:
-            return dense >= config.min_dense
-        coverage = covered[passage.document_id]
-        close = lexical >= config.min_lexical or dense >= config.min_dense
-        # A question in two parts is close to no single passage; a document that covers most
-        # of its rare terms answers it anyway.
-        return (close and coverage >= config.min_question_coverage) or (
-            coverage >= config.sole_question_coverage
-        )
-
-    documents = {p.document_id for p, *scores in scored if answers(p, *scores)}
-    keep = [
-        p
-        for p, lexical, dense in scored
-        if p.document_id in documents
-        and (lexical >= config.keep_lexical or dense >= config.keep_dense)
-    ]
-    return keep[: config.prompt_passages]
+    return relevance_judge(
+        question, found, implied, language=language, config=config, weights=weights
+    ).kept
