@@ -32,6 +32,14 @@ class Collection(models.Model):
         help_text='Country code of the agencies the documents concern, e.g. "cn" or "us"; blank '
         "when none (refusals then name an agency from the question alone).",
     )
+    # Questions the home page offers as examples of what one can ask here. Stored, not derived
+    # from the documents, so admins choose them; plain strings because a question's language is
+    # read from its text (textkit.language_of), the same rule the answer engine uses.
+    example_questions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Example questions shown on the home page, in any of the collection's languages.",
+    )
     groups = models.ManyToManyField(Group, blank=True, related_name="collections")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -51,6 +59,9 @@ class Document(models.Model):
 
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="documents")
     title = models.CharField(max_length=300)
+    # True when an uploader or an admin gave the title; False while it is derived (from the file
+    # name, then from the content's own title), which a new version's content may replace.
+    title_chosen = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

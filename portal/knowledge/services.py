@@ -94,7 +94,13 @@ def _document_for_upload(
     found = live.filter(title=wanted).first()
     if found is None and not title:
         found = live.filter(versions__original_filename=filename).order_by("-pk").first()
-    return found or Document.objects.create(collection=collection, title=wanted, created_by=user)
+    if found is not None and title and not found.title_chosen:
+        # An uploader naming the derived title keeps it from now on.
+        found.title_chosen = True
+        found.save(update_fields=["title_chosen"])
+    return found or Document.objects.create(
+        collection=collection, title=wanted, title_chosen=bool(title), created_by=user
+    )
 
 
 def _check_declared_type(data: bytes, filename: str) -> None:
@@ -322,6 +328,7 @@ def collection_create(
     audience: str = Audience.PUBLIC,
     languages: list[str] | None = None,
     description: str = "",
+    example_questions: list[str] | None = None,
     user=None,
 ) -> Collection:
     """A new collection (the form already checked the slug is free), recorded in the audit trail."""
@@ -332,6 +339,7 @@ def collection_create(
             audience=audience,
             languages=languages or [],
             description=description,
+            example_questions=example_questions or [],
         )
         audit_record(
             action="knowledge.collection_create",
@@ -343,7 +351,15 @@ def collection_create(
     return collection
 
 
-COLLECTION_EDITABLE = ("name", "description", "languages", "audience", "jurisdiction", "groups")
+COLLECTION_EDITABLE = (
+    "name",
+    "description",
+    "languages",
+    "audience",
+    "jurisdiction",
+    "example_questions",
+    "groups",
+)
 
 
 def collection_update(
@@ -381,16 +397,6 @@ class DocumentTitleError(ValueError):
     """A title an admin asked for cannot be used; the message says why, for the form."""
 
 
-def _automatic_titles(document: Document, *, exclude_version: int | None = None) -> set[str]:
-    """Titles nobody chose: those derived from the document's file names, and those taken from
-    its other versions' content. A document still titled one of these gets the title its newest
-    content declares; any other title was given by an uploader or an admin and stays."""
-    versions = document.versions.exclude(pk=exclude_version)
-    names = {_default_title(name) for (name,) in document.versions.values_list("original_filename")}
-    declared = versions.values_list("parsed__title", flat=True)
-    return names | {t for t in declared if isinstance(t, str)}
-
-
 def document_title_adopt(*, version: DocumentVersion, title: str | None) -> str | None:
     """Give ``version``'s document the title its content declares (``ingestion.titles``), unless
     an uploader or admin chose the current one, a later version exists, or another live document
@@ -401,7 +407,7 @@ def document_title_adopt(*, version: DocumentVersion, title: str | None) -> str 
         return None
     if document.versions.filter(number__gt=version.number).exists():
         return None
-    if document.title not in _automatic_titles(document, exclude_version=version.pk):
+    if document.title_chosen:
         return None
     taken = Document.objects.filter(
         collection_id=document.collection_id, title=title, deleted_at__isnull=True
@@ -411,9 +417,9 @@ def document_title_adopt(*, version: DocumentVersion, title: str | None) -> str 
     try:
         with transaction.atomic():
             # Conditional on the title read above: an admin's edit in between wins.
-            changed = Document.objects.filter(pk=document.pk, title=document.title).update(
-                title=title
-            )
+            changed = Document.objects.filter(
+                pk=document.pk, title=document.title, title_chosen=False
+            ).update(title=title)
     except IntegrityError:  # another document took the title since the check
         return None
     if not changed:
@@ -432,7 +438,7 @@ def document_title_update(*, document: Document, title: str, user=None) -> Docum
         raise DocumentTitleError(f"A title has at most {TITLE_MAX_CHARS} characters.")
     if document.deleted_at is not None:
         raise DocumentTitleError("A deleted document's title cannot be changed.")
-    if clean == document.title:
+    if clean == document.title and document.title_chosen:
         return document
     taken = Document.objects.filter(
         collection_id=document.collection_id, title=clean, deleted_at__isnull=True
@@ -440,10 +446,10 @@ def document_title_update(*, document: Document, title: str, user=None) -> Docum
     if taken.exists():
         raise DocumentTitleError("Another document of this collection already has this title.")
     with transaction.atomic():
-        document.title = clean
+        document.title, document.title_chosen = clean, True
         try:
             with transaction.atomic():
-                document.save(update_fields=["title"])
+                document.save(update_fields=["title", "title_chosen"])
         except IntegrityError as exc:
             raise DocumentTitleError(
                 "Another document of this collection already has this title."

@@ -195,3 +195,21 @@ def test_the_api_upload_reports_the_mismatch_per_file(client, admin_auth):
     ).json()["results"]
     assert [r["ok"] for r in results] == [False, True]
     assert results[0]["error_code"] == "type_mismatch" and ".docx" in results[0]["error"]
+
+
+def test_a_title_the_uploader_gave_is_kept_even_when_it_matches_the_file_name(db):
+    # The evaluation titles documents by their ids and names the files after them: a title given
+    # at upload is chosen, whatever it looks like, and the content's heading does not replace it.
+    result, _ = ingest(PERMIT_MD, filename="permit.md", title="permit")
+    document = Document.objects.get(pk=result.version.document_id)
+    assert document.title == "permit" and document.title_chosen
+
+
+def test_an_admin_keeping_the_derived_title_makes_it_chosen(db):
+    result, _ = ingest(PERMIT_MD, filename="riverton_parking_permit.md")
+    document = Document.objects.get(pk=result.version.document_id)
+    assert document.title == "Riverton Parking Permits" and not document.title_chosen
+    document_title_update(document=document, title="Riverton Parking Permits")
+    ingest(PERMIT_V2, filename="riverton_parking_permit.md")
+    document.refresh_from_db()
+    assert document.title == "Riverton Parking Permits" and document.title_chosen

@@ -113,7 +113,7 @@ def test_the_engine_keeps_place_names_in_the_stored_and_searched_question(db, mo
     assert searched[0] == "Where is the nearest passport agency to Riverton, ?"
 
 
-def test_the_guard_passes_known_words_through():
+def test_the_guard_passes_known_words_through(db):  # the guard reads the lexicon
     question = "Where is the nearest passport agency to Riverton?"
     assert "<NAME>" in input_check(question).redacted_text
     known = known_terms_from(["Riverton parking permit"])
