@@ -137,8 +137,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: 503 + Retry-After for a database or Redis outage, else 500; JSON everywhere
-    (the pages' handler, portal.core.views.server_error, answers JSON too)."""
+    """handler500: 503 + Retry-After for a database or Redis outage, else 500; JSON under
+    /api/, the portal's 500 page elsewhere (portal.core.views.server_error)."""
     if not is_api_request(request):
         from portal.core.views import server_error as page_server_error
 

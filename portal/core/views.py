@@ -45,23 +45,37 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: a database or Redis outage is 503 (retry soon), not a bug page.
+    """handler500 for pages (portal.core.api_errors.server_error answers /api/ itself): the
+    portal's error page, without a traceback; a database or Redis outage is 503 with Retry-After
+    (retry soon), not a bug. A script that asked for JSON (Accept) gets JSON, as the API does.
 
     Django calls this for any uncaught exception (views and middleware alike); the exception is
-    still in sys.exc_info() here.
+    still in sys.exc_info() here. 500.html is rendered without the request: its context
+    processors read the session and the user, which need the database that may be what failed.
     """
     import sys
 
     from django.db import DatabaseError
+    from django.template import loader
     from redis.exceptions import RedisError
 
     exc = sys.exc_info()[1]
-    if isinstance(exc, DatabaseError | RedisError):
-        part = "database" if isinstance(exc, DatabaseError) else "redis"
-        response = JsonResponse(
-            {"error": "service temporarily unavailable, please retry", "down": [part]},
-            status=503,
+    outage = isinstance(exc, DatabaseError | RedisError)
+    if request.path_info.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    ):
+        if outage:
+            part = "database" if isinstance(exc, DatabaseError) else "redis"
+            response = JsonResponse(
+                {"error": "service temporarily unavailable, please retry", "down": [part]},
+                status=503,
+            )
+        else:
+            response = JsonResponse({"error": "internal error"}, status=500)
+    else:
+        response = HttpResponse(
+            loader.get_template("500.html").render(), status=503 if outage else 500
         )
+    if outage:
         response["Retry-After"] = "5"
-        return response
-    return JsonResponse({"error": "internal error"}, status=500)
+    return response

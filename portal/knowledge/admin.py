@@ -6,8 +6,9 @@ the audit trail; a row added or edited here would skip all of that (a version wi
 a job, a chunk the index never saw, a hard delete that breaks old citations). So these pages are
 read-only: uploads are made on the portal's documents page, and "Remove from answers" goes
 through the same delete service as that page. A collection's groups (and its name, description,
-languages, audience, jurisdiction) are edited here through ``collection_update``, which records
-the change; collections are created on the portal's collections page.
+languages, audience, jurisdiction and example questions) are edited here through
+``collection_update``, which records the change; collections are created on the portal's
+collections page.
 
 Roles grant no per-model Django permissions (portal/accounts/roles.py), so these pages check the
 knowledge managers' permission themselves.
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.accounts.roles import MANAGE_KNOWLEDGE
+from portal.knowledge.forms import CollectionAdminForm
 from portal.knowledge.models import (
     Chunk,
     Collection,
@@ -60,6 +62,7 @@ def _portal_link(obj: Document) -> str:
 
 @admin.register(Collection)
 class CollectionAdmin(_ReadOnly):
+    form = CollectionAdminForm
     list_display = ("name", "slug", "audience", "created_at")
     fields = (
         "slug",
@@ -68,6 +71,7 @@ class CollectionAdmin(_ReadOnly):
         "languages",
         "audience",
         "jurisdiction",
+        "example_questions",
         "groups",
         "created_at",
     )

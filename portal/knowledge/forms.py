@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.text_input import NormalizedTextMixin
+from portal.core.text_input import NormalizedModelForm, NormalizedTextMixin
 from portal.knowledge.models import Collection
 
 
@@ -45,6 +45,57 @@ AUDIENCE_LABELS = {
 }
 
 
+EXAMPLE_QUESTIONS_MAX = 20
+EXAMPLE_QUESTION_MAX_CHARS = 300
+
+
+class ExampleQuestionsField(forms.CharField):
+    """A collection's example questions as a text box, one question per line: stored as a list
+    of strings (blank lines and repeats dropped), shown again one per line. A raw JSON box
+    would make an admin type brackets, quotes and escapes around every Chinese question."""
+
+    widget = forms.Textarea(attrs={"rows": 5})
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Example questions"))
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "One question per line, in any of the collection's languages. The home page "
+                "shows a few, in the reader's language first."
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list | tuple):
+            lines = [str(v) for v in value]
+        else:
+            lines = (super().to_python(value) or "").splitlines()
+        return list(dict.fromkeys(" ".join(line.split()) for line in lines if line.strip()))
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        if len(value) > EXAMPLE_QUESTIONS_MAX:
+            raise forms.ValidationError(
+                _("At most %(n)d example questions.") % {"n": EXAMPLE_QUESTIONS_MAX}
+            )
+        if any(len(q) > EXAMPLE_QUESTION_MAX_CHARS for q in value):
+            raise forms.ValidationError(
+                _("An example question has at most %(n)d characters.")
+                % {"n": EXAMPLE_QUESTION_MAX_CHARS}
+            )
+
+    def has_changed(self, initial, data) -> bool:
+        return list(initial or []) != self.to_python(data)
+
+
 class CollectionForm(NormalizedTextMixin, forms.ModelForm):
     audience = forms.ChoiceField(
         choices=list(AUDIENCE_LABELS.items()), label=_("Who may see it"), initial="public"
@@ -55,10 +106,11 @@ class CollectionForm(NormalizedTextMixin, forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         label=_("Languages"),
     )
+    example_questions = ExampleQuestionsField()
 
     class Meta:
         model = Collection
-        fields = ["name", "slug", "description", "audience", "languages"]
+        fields = ["name", "slug", "description", "audience", "languages", "example_questions"]
         labels = {
             "name": _("Name"),
             "slug": _("Short name (used in links and the API)"),
@@ -85,3 +137,13 @@ class DocumentTitleForm(NormalizedTextMixin, forms.Form):
     """An admin's title for a document (issue 23); later versions keep it."""
 
     title = forms.CharField(max_length=300, label=_("Title"))
+
+
+class CollectionAdminForm(NormalizedModelForm):
+    """The site administration's collection form: example questions one per line."""
+
+    example_questions = ExampleQuestionsField()
+
+    class Meta:
+        model = Collection
+        fields = "__all__"

@@ -173,38 +173,6 @@ def planted_by_version(document) -> dict[int, list[dict]]:
     return flagged
 
 
-# --- The reader's first screen: example questions per collection -------------------------------
-def demo_dir():
-    """The demo knowledge's folder (``manage.py load_demo`` reads it too)."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    return Path(settings.BASE_DIR) / "demo" / "knowledge"
-
-
-def collection_examples() -> dict[str, list[tuple[str, str]]]:
-    """{collection slug: [(question, language)]}: the demo's written questions
-    (demo/knowledge/questions.json), each under the collection of the document it expects
-    (manifest.json), in file order. Empty where the demo is not shipped. Read per call: two
-    small files, and an edited file shows without a restart."""
-    import json
-
-    folder = demo_dir()
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        questions = json.loads((folder / "questions.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    collection_of = {entry["path"]: entry["collection"] for entry in manifest}
-    found: dict[str, list[tuple[str, str]]] = {}
-    for item in questions:
-        slug = item.get("collection") or collection_of.get(item.get("expected_path", ""))
-        if slug and item.get("question"):
-            found.setdefault(slug, []).append((item["question"], item.get("language", "")))
-    return found
-
-
 # --- A version's passages (the admin's chunk page) ---------------------------------------------
 def version_chunks(version) -> QuerySet[Chunk]:
     """A version's passages in document order (paginated by the page)."""

@@ -62,6 +62,11 @@ class CitationOut(Schema):
     quote: str
 
 
+class ClosestSourceOut(Schema):
+    document_id: int
+    title: str
+
+
 class AnswerOut(Schema):
     answer_id: str
     status: str
@@ -72,6 +77,8 @@ class AnswerOut(Schema):
     text: str
     citations: dict[str, CitationOut]
     guidance: str
+    # The documents a refusal names as the closest found (their page: /documents/{id}/).
+    closest_sources: list[ClosestSourceOut] = []
     emergency_notice: str
     model_unavailable: bool  # the inference server did not answer: the text quotes passages
     # Citations left out because their collection is no longer visible to the caller; sentences

@@ -65,9 +65,24 @@ def contact(language: str, *, question: str = "", passages: Sequence[Passage] = 
     return settings.ANSWER_CONTACT_ZH if lang == "zh" else settings.ANSWER_CONTACT_EN
 
 
+CLOSEST_SOURCES = 3
+
+
+def closest_sources(passages: Sequence[Passage]) -> list[dict]:
+    """The documents a refusal names, closest first: [{"document_id", "title"}], one per title
+    (two versions of a document read as one), at most ``CLOSEST_SOURCES``. Stored with the
+    answer, so its page can link each title it names to the document's source page."""
+    named: dict[str, dict] = {}
+    for p in passages:
+        named.setdefault(
+            p.document_title, {"document_id": p.document_id, "title": p.document_title}
+        )
+    return list(named.values())[:CLOSEST_SOURCES]
+
+
 def no_support(passages: list[Passage], *, language: str, question: str = "") -> str:
     lang = _lang(language)
-    titles = list(dict.fromkeys(p.document_title for p in passages))[:3]
+    titles = [source["title"] for source in closest_sources(passages)]
     parts = [_NO_SUPPORT[lang]]
     if titles:
         separator = "、" if lang == "zh" else "; "

@@ -64,6 +64,9 @@ class Answer(models.Model):
     published_text = models.TextField(blank=True)
     sentences = models.JSONField(default=list, blank=True)  # [{"text", "labels"}] as published
     guidance = models.TextField(blank=True)  # refusal guidance or caution shown with the answer
+    # The documents a refusal's guidance names as the closest sources found ([{"document_id",
+    # "title"}], at most three), so the refusal can link each to its source page.
+    closest_sources = models.JSONField(default=list, blank=True)
     emergency_notice = models.TextField(blank=True)
     # The model did not answer (inference server down): the published text quotes passages.
     model_unavailable = models.BooleanField(default=False)

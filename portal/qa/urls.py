@@ -10,4 +10,6 @@ urlpatterns = [
     path("documents/<int:document_id>/v<int:number>/file", views.source_file, name="source_file"),
     # Knowledge managers: what retrieval returns for a question, as a chosen role (issue 23).
     path("knowledge/retrieval-test/", views.retrieval_test, name="retrieval_test"),
+    # Knowledge managers: published answers whose cited sources changed since (issue 23).
+    path("knowledge/changed-sources/", views.changed_sources, name="changed_sources"),
 ]

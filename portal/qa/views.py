@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -22,15 +23,20 @@ from portal.accounts.roles import MANAGE_KNOWLEDGE
 from portal.core.access import public, requires
 from portal.core.clients import client_address
 from portal.core.text_input import normalize_text
+from portal.knowledge.models import Collection
 from portal.knowledge.selectors import live_versions
 from portal.qa.forms import ROLE_LABELS, RetrievalTestForm
 from portal.qa.hit_test import hit_test_run
 from portal.qa.selectors import (
+    CHANGE_KINDS,
     answer_for_reader,
     answer_payload,
+    answers_citing_changed_sources,
+    citation_currency,
     citations_currency,
     collections_for_reader,
     source_document_for_reader,
+    text_with_links,
 )
 from portal.qa.services import MAX_QUESTION_CHARS, Asker, RateLimited, answer_run
 
@@ -95,6 +101,9 @@ def answer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "payload": payload,
             "citations": citations,
             "sources_changed": any(currency.values()),
+            # A refusal's text with the closest sources it names linked (those the reader may
+            # see; the others stay plain text, as they were written).
+            "refusal_runs": text_with_links(found.guidance, payload["closest_sources"]),
             "max_chars": MAX_QUESTION_CHARS,
         },
     )
@@ -176,3 +185,36 @@ def retrieval_test(request: HttpRequest) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+# --- Answers whose sources changed (knowledge managers) ---------------------------------------
+CHANGED_PER_PAGE = 25
+
+
+@requires(MANAGE_KNOWLEDGE)
+@require_GET
+def changed_sources(request: HttpRequest) -> HttpResponse:
+    """Published answers citing a version that a newer one replaced, or a withdrawn document:
+    one row per such citation, newest answers first, filtered by the kind of change and the
+    collection; what an admin checks after publishing a new version or removing a document.
+    Each source's state is decided by the rule the answer page's notices use."""
+    change = request.GET.get("change", "")
+    change = change if change in CHANGE_KINDS else ""
+    slug = request.GET.get("collection", "")
+    rows = answers_citing_changed_sources(change=change, collection_slug=slug)
+    page = Paginator(rows, CHANGED_PER_PAGE).get_page(request.GET.get("page"))
+    for citation in page:
+        citation.currency = citation_currency(citation)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "qa/changed_sources.html",
+        {
+            "page": page,
+            "change": change,
+            "selected": slug,
+            "collections": Collection.objects.order_by("name"),
+            "query": query.urlencode(),
+        },
+    )

@@ -73,6 +73,7 @@ def test_a_withdrawn_documents_page_keeps_its_collections_audience(client, make_
 def test_the_home_page_lists_the_collections_the_reader_may_ask_about(client, make_user, db):
     public = collection("public-services")
     public.description = "Benefits, licences and passports."
+    public.example_questions = ["护照续签需要多长时间？", "How long does passport renewal take?"]
     public.save()
     ingest(PASSPORT_MD, filename="passport.md", title="Passports", coll=public)
     staff_only = collection("internal", Audience.STAFF)
@@ -87,8 +88,8 @@ def test_the_home_page_lists_the_collections_the_reader_may_ask_about(client, ma
     assert "1 document" in body
     for hidden in ("internal", "empty-shelf", "leaflets"):
         assert f'data-slug="{hidden}"' not in body
-    # Example questions come from the demo's written questions for that collection, in the
-    # reader's language first, each pre-filling the question box (nothing is asked by a GET).
+    # Example questions are the collection's (admins edit them; load_demo fills the demo's), in
+    # the reader's language first, each pre-filling the question box (nothing is asked by a GET).
     assert "For example:" in body and 'href="/?q=' in body
     first_example = body.split('class="examples"')[1].split("</li>")[0]
     assert 'lang="en"' in first_example
@@ -100,9 +101,10 @@ def test_the_home_page_lists_the_collections_the_reader_may_ask_about(client, ma
 
 
 def test_the_home_page_is_in_chinese_for_a_chinese_reader(client, db):
-    ingest(
-        PASSPORT_MD, filename="passport.md", title="Passports", coll=collection("public-services")
-    )
+    public = collection("public-services")
+    public.example_questions = ["How long does passport renewal take?", "护照续签需要多长时间？"]
+    public.save()
+    ingest(PASSPORT_MD, filename="passport.md", title="Passports", coll=public)
     body = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert "可以咨询的内容" in body and "1 份文档" in body and "例如：" in body
     first_example = body.split('class="examples"')[1].split("</li>")[0]

@@ -431,6 +431,9 @@ def _persist(run: AnswerRun, *, status: str, reason: str = "", text: str = "") -
         "status": status,
         "refusal_reason": reason or None,
         "guidance": text,
+        # The documents a refusal names, to link (the asker could see them: retrieval is
+        # filtered by the asker's collections).
+        "closest_sources": answer.closest_sources,
         "sentences": published if public else [],
         "citations": {c.label: citation_payload(c) for c in citations} if public else {},
     }
@@ -464,6 +467,14 @@ def _refused(run: AnswerRun, reason: str, text: str) -> dict:
     return _persist(run, status=AnswerStatus.REFUSED, reason=str(reason), text=text)
 
 
+def _no_support(run: AnswerRun, passages: list[Passage]) -> dict:
+    """Refuse for want of support, naming the closest sources found (kept with the answer, so
+    its page links them) and where to ask instead."""
+    run.answer.closest_sources = guidance.closest_sources(passages)
+    text = guidance.no_support(passages, language=run.language, question=_asked(run))
+    return _refused(run, RefusalReason.NO_SUPPORT, text)
+
+
 def _finish(run: AnswerRun) -> Iterator[dict]:
     """Route, persist, and only then release the sentences a reader may see."""
     claims = run.claims
@@ -473,13 +484,7 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
         claims.conclusion_first()
         _translate_back(run)
     if not claims.published:
-        yield _refused(
-            run,
-            RefusalReason.NO_SUPPORT,
-            guidance.no_support(
-                list(run.passages.values()), language=run.language, question=_asked(run)
-            ),
-        )
+        yield _no_support(run, list(run.passages.values()))
         return
     decision = _route(run)
     if decision.action == "refuse":
@@ -521,11 +526,7 @@ def _events(run: AnswerRun) -> Iterator[dict]:
         )
         return
     if not _relevance(run):
-        yield _refused(
-            run,
-            RefusalReason.NO_SUPPORT,
-            guidance.no_support(run.found, language=run.language, question=_asked(run)),
-        )
+        yield _no_support(run, run.found)
         return
     yield from _generate(run)
     yield from _finish(run)

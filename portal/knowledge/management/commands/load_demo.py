@@ -15,7 +15,23 @@ from portal.knowledge.services import (
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "knowledge"
 # Metadata the collections get (name, description, jurisdiction); collections.json is optional.
-FILLED = ("description", "jurisdiction")
+# Example questions come from questions.json (``_demo_questions``).
+FILLED = ("description", "jurisdiction", "example_questions")
+
+
+def _demo_questions(manifest: list[dict]) -> dict[str, list[str]]:
+    """{collection slug: its written questions} from questions.json, each under the collection
+    of the document it expects, in file order: the collections' first example questions."""
+    path = DEMO_DIR / "questions.json"
+    if not path.exists():
+        return {}
+    collection_of = {entry["path"]: entry["collection"] for entry in manifest}
+    found: dict[str, list[str]] = {}
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        slug = item.get("collection") or collection_of.get(item.get("expected_path", ""))
+        if slug and item.get("question") and item["question"] not in found.get(slug, []):
+            found.setdefault(slug, []).append(item["question"])
+    return found
 
 
 def _collection(entry: dict, meta: dict[str, dict]) -> Collection:
@@ -47,6 +63,8 @@ class Command(BaseCommand):
         manifest = json.loads((DEMO_DIR / "manifest.json").read_text(encoding="utf-8"))
         meta_path = DEMO_DIR / "collections.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        for slug, questions in _demo_questions(manifest).items():
+            meta.setdefault(slug, {}).setdefault("example_questions", questions)
         failures = []
         jobs: dict[int, str] = {}
         collections: dict[str, Collection] = {}

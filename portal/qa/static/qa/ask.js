@@ -55,6 +55,34 @@
     b.setAttribute("aria-haspopup", "dialog");
     return b;
   }
+  function refusal(text, sources) {
+    // The refusal's words with each closest source it names linked to its page (as the answer
+    // page renders it: portal/qa/selectors.py text_with_links).
+    const p = el("p", "refusal");
+    let rest = text || "";
+    let left = (sources || []).slice();
+    while (rest) {
+      let best = null;
+      let at = -1;
+      left.forEach(function (s) {
+        const i = s.title ? rest.indexOf(s.title) : -1;
+        if (i < 0) return;
+        if (!best || i < at || (i === at && s.title.length > best.title.length)) {
+          best = s;
+          at = i;
+        }
+      });
+      if (!best) break;
+      if (at) p.append(rest.slice(0, at));
+      const a = el("a", "closest-source", best.title);
+      a.href = "/documents/" + best.document_id + "/";
+      p.append(a);
+      rest = rest.slice(at + best.title.length);
+      left = left.filter(function (s) { return s !== best; });
+    }
+    if (rest) p.append(rest);
+    return p;
+  }
   function permalink(path) {
     const a = el("a", "permalink", window.location.origin + path);
     a.href = path;
@@ -204,7 +232,7 @@
             p.appendChild(permalink(path));
             live.appendChild(p);
           } else {
-            live.appendChild(el("p", "refusal", d.guidance));
+            live.appendChild(refusal(d.guidance, d.closest_sources));
             showFeedback(d.answer_id);
           }
         }
