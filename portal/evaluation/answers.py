@@ -26,8 +26,10 @@ from django.utils.text import slugify
 
 from portal.evaluation.datasets import BUILT_IN, EvalQuestion, EvalSet
 from portal.evaluation.metrics import percentile
+from portal.evaluation.safety import rate_of
 from portal.evaluation.services import corpus_ingest, evaluation_user
 from portal.evaluation.usefulness import (
+    Tally,
     Usefulness,
     on_target,
     question_language,
@@ -209,8 +211,8 @@ def answer_set(
         others = sorted((d for d in eval_set.corpus if d.doc_id not in gold), key=_rank)
         keep = gold | {d.doc_id for d in others[:corpus_sample]}
         eval_set = replace(eval_set, corpus=[d for d in eval_set.corpus if d.doc_id in keep])
-    if eval_set.name not in BUILT_IN:
-        return eval_set, questions  # a folder set says itself which questions expect a refusal
+    if eval_set.name not in BUILT_IN or eval_set.labelled_refusals:
+        return eval_set, questions  # the set says itself which questions expect a refusal
     withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
     # Unanswerable only when every gold document is gone: a question another gold passage still
     # answers (PolicyQA annotates one question on several paragraphs) must be answered from it.
@@ -239,6 +241,17 @@ def _gold_citation(question: EvalQuestion, citation: dict) -> bool:
     return any(" ".join(span.split()).lower() in quote for span in question.gold_spans)
 
 
+def _cites_gold_section(question: EvalQuestion, citations: dict) -> bool:
+    """A citation names a gold section: its document is the gold one and its section path holds
+    the gold heading (a law's article: the citation reads "... 第十条")."""
+    gold = set(question.gold_sections)
+    return any(
+        (citation["document"], heading) in gold
+        for citation in citations.values()
+        for heading in citation.get("section") or ()
+    )
+
+
 def _pubmed_label(outcome) -> str:
     if outcome.status != "answered" or not outcome.sentences:
         return "maybe"
@@ -260,6 +273,7 @@ def answers_evaluate(
     user = evaluation_user()
     cited = gold_cited = 0
     recall_hits = recall_total = 0
+    section_hits = section_total = 0
     published = published_cited = published_unsupported = 0
     drafted = drafted_unsupported = drafted_cited = 0
     refused = {"answer": [0, 0], "refuse": [0, 0]}  # expect -> [refused, total]
@@ -319,6 +333,9 @@ def answers_evaluate(
         if question.expect == "answer" and question.gold_doc_ids:
             recall_total += 1
             recall_hits += any(_gold_citation(question, c) for c in outcome.citations.values())
+        if question.expect == "answer" and question.gold_sections:
+            section_total += 1
+            section_hits += _cites_gold_section(question, outcome.citations)
         if question.forbidden:
             forbidden_total += 1
             text = outcome.answer.published_text.lower()
@@ -340,6 +357,16 @@ def answers_evaluate(
         return round(a / b, 4) if b else None
 
     useful_overall, useful_by_language = usefulness.report()
+    answerable = refused["answer"][1]
+    # k of n with Wilson 95% intervals, for sets small enough that the interval matters.
+    intervals = {
+        "answered_expect_answer": rate_of(answerable - refused["answer"][0], answerable),
+        "useful_answer": rate_of(
+            usefulness.by_language.get("all", Tally()).useful, useful_overall["answerable"]
+        ),
+        "section_cited": rate_of(section_hits, section_total),
+        "refused_expect_refuse": rate_of(*refused["refuse"]),
+    }
 
     return {
         "dataset": eval_set.name,
@@ -352,6 +379,7 @@ def answers_evaluate(
         "metrics": {
             "citation_precision": rate(gold_cited, cited),
             "citation_recall": rate(recall_hits, recall_total),
+            "section_cited_rate": rate(section_hits, section_total),
             "cited_sentence_fraction": rate(published_cited, published),
             "draft_cited_fraction": rate(drafted_cited, drafted),
             "unsupported_before_verification": rate(drafted_unsupported, drafted),
@@ -372,6 +400,7 @@ def answers_evaluate(
             "unclean_published": rate(sum(unclean.values()), published),
         },
         "by_language": useful_by_language,
+        "intervals": intervals,
         "counts": {
             "published_sentences": published,
             "drafted_sentences": drafted,
@@ -447,5 +476,9 @@ def answers_table(report: dict) -> str:
     for language, rates in sorted(report.get("by_language", {}).items()):
         shown = ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in rates.items())
         lines.append(f"  [{language}] {shown}")
+    for name, value in report.get("intervals", {}).items():
+        if value["n"]:
+            low, high = value["ci95"]
+            lines.append(f"  {name:<34} {value['k']}/{value['n']} [{low}, {high}]")
     lines.append(f"  judge: {report['judge']}")
     return "\n".join(lines)

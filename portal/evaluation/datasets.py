@@ -7,7 +7,9 @@ Folder format (anyone can bring their own):
   ``collections`` (restrict retrieval to these corpus collections).
 Each built-in set uses the dev/test split its SOURCE.md names. The cross-lingual sets
 (``doc2dial_zh``, ``policyqa_zh``, ``pubmedqa_zh``, ``stard_en``) ask dev questions of a built-in
-set in the other language: data/crosslingual/SOURCE.md.
+set in the other language: data/crosslingual/SOURCE.md. ``cn_law`` (citizens' questions on the
+demo's twelve Chinese laws, data/cn_law_questions/SOURCE.md) and ``stard_cn_law`` (STARD dev
+questions whose gold articles are in those laws) search the demo knowledge a citizen may read.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class EvalQuestion:
     # conclusion (off-target grading; the yes/no label is ``answer``).
     gold_answers: tuple[str, ...] = ()
     reference: str = ""
+    # (gold document id, section heading): the part of the document that answers, where the
+    # document is sectioned finely enough for a citation to name it (a law's article, 第十条).
+    gold_sections: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -65,6 +70,10 @@ class EvalSet:
     # True when dev and test search the same corpus (STARD: one body of law, questions split),
     # so both splits share one ingested collection instead of embedding 58k articles twice.
     shared_corpus: bool = False
+    # True when the questions say themselves which expect a refusal (as folder sets do), so the
+    # answers evaluation withholds no gold document (cn_law: withholding one of twelve laws
+    # would make a tenth of the written questions unanswerable by accident, not by design).
+    labelled_refusals: bool = False
 
 
 def _jsonl(path: Path):
@@ -271,10 +280,92 @@ def folder(path: Path, split: str) -> EvalSet:
             expect=row.get("expect", "answer"),
             forbidden=tuple(row.get("forbidden", [])),
             role=row.get("role", "citizen"),
+            gold_sections=_gold_sections(row),
         )
         for row in _jsonl(path / "questions.jsonl")
     ]
     return EvalSet(path.name, split, corpus, questions)
+
+
+def _gold_sections(row: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((str(g["doc_id"]), g["section"]) for g in row.get("gold_sections", []))
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEMO_KNOWLEDGE = Path(settings.BASE_DIR) / "demo" / "knowledge"
+CN_LAW_QUESTIONS = DATA_DIR / "cn_law_questions" / "questions.jsonl"
+
+
+def demo_citizen_corpus() -> list[CorpusDoc]:
+    """The demo documents a citizen may read (manifest audience "public"), as the demo question
+    set's corpus.jsonl copies them: what `load_demo` puts in the collections a citizen asks
+    about, the staff-only clinical cases left out."""
+    manifest = json.loads((DEMO_KNOWLEDGE / "manifest.json").read_text(encoding="utf-8"))
+    public = {e["path"] for e in manifest if e.get("audience") == "public"}
+    return [
+        CorpusDoc(str(row["doc_id"]), row["title"], row["text"], row["collection"], row["language"])
+        for row in _jsonl(DATA_DIR / "demo_questions" / "corpus.jsonl")
+        if row["doc_id"] in public
+    ]
+
+
+def cn_law(split: str) -> EvalSet:
+    """Citizens' questions on the demo's twelve Chinese laws, each labelled with its gold
+    article(s), plus questions those laws do not answer (expect a refusal); split by a hash of
+    the question (data/cn_law_questions/SOURCE.md). Searched over every public demo document."""
+    questions = [
+        EvalQuestion(
+            row["id"],
+            row["question"],
+            gold_doc_ids=tuple(row["gold_doc_ids"]),
+            gold_spans=tuple(row["gold_spans"]),
+            answer=row["answer"],
+            expect=row["expect"],
+            role=row["role"],
+            gold_sections=_gold_sections(row),
+        )
+        for row in _jsonl(CN_LAW_QUESTIONS)
+        if row["split"] == split
+    ]
+    corpus = demo_citizen_corpus()
+    return EvalSet("cn_law", split, corpus, questions, shared_corpus=True, labelled_refusals=True)
+
+
+def stard_cn_law(split: str) -> EvalSet:
+    """STARD dev questions with at least one gold article in the demo's Chinese laws, asked of
+    the demo knowledge; their gold is those articles (documents and 第N条 sections of the demo
+    files). Only dev rows are read: STARD's test split is report-only (its SOURCE.md).
+
+    No dev question has *all* its gold articles in the twelve laws (they also cite 民法典,
+    劳动法, 保险法 ...), so these questions are only partly answerable from the demo."""
+    if split != "dev":
+        raise ValueError("stard_cn_law is drawn from STARD's dev split only")
+    manifest = json.loads((DEMO_KNOWLEDGE / "manifest.json").read_text(encoding="utf-8"))
+    # The corpus names a law as the manifest's origin_id does (demo/build_cn_law.py).
+    demo_path = {e["origin_id"]: e["path"] for e in manifest if e["collection"] == "cn-law"}
+    root = DATASETS_DIR / "stard_lecoqa_zh"
+    article: dict[str, tuple[str, str]] = {}  # STARD doc id -> (demo path, 第N条)
+    for shard in sorted(root.glob("corpus-*.jsonl")):
+        for row in _jsonl(shard):
+            if row["law"] in demo_path:
+                article[row["id"]] = (demo_path[row["law"]], row["article"])
+    questions = []
+    for row in _jsonl(root / "queries.jsonl"):
+        if row.get("split") != "dev":
+            continue  # never keep a test row
+        gold = [article[d] for d in row["gold_doc_ids"] if d in article]
+        if not gold:
+            continue
+        questions.append(
+            EvalQuestion(
+                str(row["query_id"]),
+                row["question"],
+                gold_doc_ids=tuple(dict.fromkeys(path for path, _ in gold)),
+                answer=row.get("answer") or "",
+                gold_sections=tuple(gold),
+            )
+        )
+    return EvalSet("stard_cn_law", split, demo_citizen_corpus(), questions, labelled_refusals=True)
 
 
 BUILT_IN = {
@@ -287,6 +378,8 @@ BUILT_IN = {
     "policyqa_zh": partial(crosslingual, "policyqa", "zh"),
     "pubmedqa_zh": partial(crosslingual, "pubmedqa", "zh"),
     "stard_en": partial(crosslingual, "stard", "en"),
+    "cn_law": cn_law,
+    "stard_cn_law": stard_cn_law,
 }
 
 

@@ -1,9 +1,11 @@
 """Personal-data detection and redaction for questions, drafts, logs and the audit trail.
 
 Regexes with checksums run first (PRC resident ID with ISO 7064 MOD 11-2, bank cards with Luhn,
-phones, e-mail, SSN, medical-record numbers, Chinese and US street addresses, Chinese names after
-cue words). English person names come from presidio's spaCy recognizer, loaded lazily once per
-process and only consulted when the text has a capitalised word that could be a name.
+phones, e-mail, SSN, medical-record numbers, other document numbers after their cue, Chinese and
+US street addresses, Chinese names after cue words). Chinese names with no 叫 before them ("我老婆
+黄晓燕", "杨丽的新农合") are read from jieba's segmentation (``_zh_name_findings``). English person
+names come from presidio's spaCy recognizer, loaded lazily once per process and only consulted
+when the text has a capitalised word that could be a name.
 
 The small spaCy model calls many town names people ("a Riverton parking permit", "in
 Schenectady"), and a question that lost its place name finds the wrong passages. So a PERSON
@@ -11,8 +13,9 @@ span's score is halved for each sign that it names a place or a thing, not a per
 kept only at SAFETY_PII_NAME_SCORE or above: the same words tagged GPE/LOC/ORG/FAC elsewhere in
 the text, the span as the object of a locative preposition ("in", "near"), the span modifying a
 common noun ("Riverton water bill"), or every word of it used in the knowledge base's document
-titles and collection names (``known_terms``, passed by the caller). Measured on
-tests/portal/data/pii_names_dev.json (64 questions, 25 names; tests/portal/test_pii_names.py).
+titles and collection names (``known_terms``, passed by the caller), or a last word that names
+an occasion or an institution ("Martin Luther King Jr. Day"). Measured by `manage.py evaluate
+pii` on the labelled set portal/evaluation/data/pii_redaction (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ PLACEHOLDERS = {
     "PHONE": "<PHONE>",
     "EMAIL": "<EMAIL>",
     "MRN": "<MRN>",
+    "ID_NUMBER": "<ID_NUMBER>",
     "ADDRESS": "<ADDRESS>",
     "NAME": "<NAME>",
 }
@@ -101,6 +105,16 @@ _MRN = re.compile(
     r"|病历号|住院号|门诊号|病案号|就诊卡号|医保卡号)\s*(?:is|:|：|#|为|是)?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,})",
     re.I,
 )
+# Other personal document and account numbers, known only by the word before them: passports,
+# Medicare and insurance member numbers, case numbers ("护照号E12345678", "Medicare number is
+# 1EG4-TE5-MK73"). A value must hold a digit, so "passport number is missing" stays.
+_ID_NUMBER = re.compile(
+    r"(?:\b(?:passport|medicare|medicaid|member|beneficiary|policy|insurance|alien|green card"
+    r"|driver'?s? licen[cs]e|case|claim|ebt card|account)\s*(?:id|number|no\.?|#)"
+    r"|护照号(?:码)?|通行证号(?:码)?|社保卡号|驾驶证号|驾照号|居住证号|证件号(?:码)?|档案号"
+    r"|个人编号|参保号|卡号)\s*(?:is|:|：|#|为|是)?\s*([A-Za-z0-9][A-Za-z0-9\-]{5,})",
+    re.I,
+)
 _ZH = CJK_RANGES  # Chinese characters, textkit's one class (ranges only, to combine)
 _CN_ADDRESS = re.compile(
     rf"(?:[{_ZH}]{{2,7}}(?:省|自治区))?(?:[{_ZH}]{{1,7}}(?:市|自治州|地区|盟))?"
@@ -112,10 +126,14 @@ _ADDRESS_LEAD = re.compile(r"(?:我家|家)?(?:住在|住址是?|地址是?|家�
 _CN_ADDRESS_CUE = re.compile(
     rf"(?:住址|家庭住址|地址|家住|住在)(?:是|为|：|:)?\s*([{_ZH}A-Za-z0-9\-]{{6,40}})"
 )
+# The house number may follow a Chinese character directly ("我住Albany的88 Maple Street"), where
+# \b sees no boundary; the street types are the common USPS suffixes.
 _US_ADDRESS = re.compile(
-    r"\b\d{1,6}\s+(?:[A-Z][A-Za-z]+\s){1,3}"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace)"
-    r"\b\.?(?:,?\s*(?:Apt|Apartment|Suite|Unit|#)\s*[\w-]+)?"
+    r"(?<![A-Za-z0-9])\d{1,6}\s+(?:[A-Z][A-Za-z]+\s){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
+    r"|Terrace|Ter|Concourse|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Trail|Trl|Plaza"
+    r"|Alley|Row|Crescent|Turnpike|Pike|Loop|Run|Walk)"
+    r"\b\.?(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|#)\.?\s*[\w-]+)?"
 )
 _SURNAMES = (
     "欧阳|司马|诸葛|上官|东方|皇甫|令狐|慕容|"
@@ -131,11 +149,28 @@ _SURNAMES = (
 )
 # Characters that end a name candidate early: "患者张三今年" -> "张三".
 _NAME_STOP = set("今男女的在是想要有因从去说岁年了和也您你我他她，,。.、；;：:（(先现已曾被将")
+# People a citizen names after the word for them, with no 叫 between ("我儿子张子涵今年6岁",
+# "我朋友韩梅梅在韩国", "学生袁一鸣"), and "我是" + a name. Unlike after 叫, what follows such a
+# word is as often an ordinary word ("我妈高血压", "老公单位不给交"), so the name is read from
+# jieba's segmentation and must not be a common dictionary word (``_zh_name_end``).
+_RELATIONS_ZH = sorted(
+    (
+        "爸爸 妈妈 父亲 母亲 老公 老婆 丈夫 妻子 爱人 老伴 儿子 女儿 孩子 小孩 宝宝 爷爷 奶奶 "
+        "外公 外婆 姥姥 姥爷 公公 婆婆 岳父 岳母 叔叔 伯伯 舅舅 舅妈 姑姑 姨妈 阿姨 哥哥 姐姐 "
+        "弟弟 妹妹 孙子 孙女 外孙 外孙女 儿媳 女婿 侄子 侄女 继父 继母 朋友 同事 邻居 亲戚 同学 "
+        "室友 房东 学生 老人 病人 患者 家属 本人 申请人 联系人 爸 妈 哥 姐 弟 妹"
+    ).split(),
+    key=len,
+    reverse=True,
+)
+_RELATION_WORDS = frozenset(_RELATIONS_ZH)
+# "我姓周": a bare surname after 姓 ("老百姓" is not a cue).
+_CN_SURNAME_CUE = re.compile(rf"(?<!百)姓\s*((?:{_SURNAMES}))")
 # Strong cues introduce a name; weak ones ("患者", "本人") are often followed by ordinary words
 # ("患者应该..."), so a name after them must end at a boundary (punctuation, 男/女, age...).
 _CN_NAME_STRONG = re.compile(
     r"(?:我叫|我的名字(?:是|叫)|姓名(?:是|为|：|:)?|名叫|叫做|联系人(?:：|:)|申请人(?:：|:)|"
-    r"我(?:爸|妈|父亲|母亲|爱人|丈夫|妻子|老公|老婆|儿子|女儿|爷爷|奶奶)(?:叫|是))\s*"
+    rf"(?:{'|'.join(_RELATIONS_ZH)})(?:叫|名叫|叫做))\s*"
     rf"((?:{_SURNAMES})[{_ZH}]{{1,2}})"
 )
 _CN_NAME_WEAK = re.compile(
@@ -143,16 +178,33 @@ _CN_NAME_WEAK = re.compile(
 )
 _NAME_BOUNDARY = re.compile(r"$|[\s，,。、；;：:（()）!！?？\d]|男|女|今年|先生|女士|同志|岁")
 _CN_TITLE_NAME = re.compile(rf"((?:{_SURNAMES}))(?=先生|女士|小姐|阿姨|大爷)")
+_CN_RELATION_CUE = re.compile(rf"(?:{'|'.join(_RELATIONS_ZH)}|我是)(?:是|为|：|:)?\s*")
+_SURNAME_AT = re.compile(rf"(?:{_SURNAMES})")
+_HAN_ONLY = re.compile(rf"[{_ZH}]+")
+# Signs that a surname-initial word with no cue before it is a place ("在唐山", "岳阳人",
+# "武侯区") or a person ("杨丽的", "梁静：你好", "何志强今年", "熊伟和熊丽").
+_PLACE_BEFORE = frozenset("在去到从回住往赴至来")
+_PLACE_END = frozenset("市区县省州镇乡村旗港")
+_PLACE_AFTER = re.compile(rf"[{''.join(_PLACE_END)}]|人(?![员民社寿才事力])|地区|当地")
+# Not "是": "华法林是不是..." and "唐山是..." say it of things as often as of people.
+_PERSON_AFTER = re.compile(
+    r"的|[：:，,、]|想|今年|说|和|与|跟|同志|先生|女士|老师|医生|[男女]|\d+岁|$"
+)
 _EN_NAME_CUE = re.compile(
     r"\b(?i:my name is|i am called|name:|patient name:?|my (?:son|daughter|husband|wife|mother"
     r"|father|mom|dad)(?:'s name)? is)\s+([A-Za-z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
 )
 # "my sister Olivia", "my father, George Papadopoulos": a relative or contact named right after
 # the word for them. The name itself must be capitalised; titles ("Mrs.") are left to presidio.
+_EN_RELATIONS = (
+    r"(?:(?:step|great[- ]?)?(?:grand)?(?:sister|brother|son|daughter|child|children|mother"
+    r"|father|mom|mum|dad|ma|pa|kid)|husband|wife|partner|spouse|fianc[eé]e?|niece|nephew|cousin"
+    r"|aunt|uncle|neighbou?r|friend|caseworker|case worker|landlord|landlady|tenant|roommate"
+    r"|boyfriend|girlfriend|coworker|co-worker|boss|employer|caregiver|client|patient|baby)"
+    r"(?:[- ]in[- ]law)?"
+)
 _EN_RELATION_NAME = re.compile(
-    r"\b(?i:my (?:sister|brother|son|daughter|grandson|granddaughter|grandchild|niece|nephew"
-    r"|cousin|aunt|uncle|husband|wife|partner|mother|father|mom|mum|dad|grandmother|grandfather"
-    r"|grandma|grandpa|neighbou?r|friend|caseworker|landlord|landlady|tenant|roommate|child))"
+    rf"\b(?i:my {_EN_RELATIONS})"
     r",?\s+(?!(?:Mrs?|Ms|Miss|Dr)\b)([A-Z][a-z]+(?:\s+[A-Z][A-Za-z'’-]+){0,2})"
 )
 # A Chinese name after an English cue ("name 张伟", "patient: 李娜", "Mr 王"): mixed-language
@@ -160,7 +212,8 @@ _EN_RELATION_NAME = re.compile(
 # neither the Latin-only English cue nor the Chinese cues above see.
 _EN_CUE_HAN_NAME = re.compile(
     r"\b(?i:(?:my |the |patient'?s? |applicant'?s? |child'?s? )?name(?:\s+is|d)?|called|"
-    r"i am|i'm|patient|applicant|contact|(?P<title>mrs?|ms|dr)\.?)\s*[:：]?\s*"
+    r"i am|i'm|patient|applicant|contact|(?P<title>mrs?|ms|dr)\.?|my " + _EN_RELATIONS + r")"
+    r",?\s*[:：]?\s*"
     rf"(?P<name>(?:{_SURNAMES})[{_ZH}]{{0,2}})"
 )
 # Eponyms and program names that spaCy tags as people but are medical or policy terms.
@@ -209,6 +262,9 @@ def _regex_findings(text: str) -> list[PiiFinding]:
     for m in _MRN.finditer(text):
         if re.search(r"\d", m.group(1)):
             add("MRN", m.start(1), m.end(1))
+    for m in _ID_NUMBER.finditer(text):
+        if re.search(r"\d", m.group(1)):
+            add("ID_NUMBER", m.start(1), m.end(1))
     for m in _CN_ADDRESS.finditer(text):
         cue = _ADDRESS_LEAD.match(m.group(0))
         add("ADDRESS", m.start() + (cue.end() if cue else 0), m.end())
@@ -235,6 +291,8 @@ def _regex_findings(text: str) -> list[PiiFinding]:
                 break
     for m in _CN_TITLE_NAME.finditer(text):
         add("NAME", m.start(1), m.end(1))
+    for m in _CN_SURNAME_CUE.finditer(text):
+        add("NAME", m.start(1), m.end(1))
     for m in _EN_CUE_HAN_NAME.finditer(text):
         name = m.group("name")
         # The name ends at the first character that cannot be part of one ("王想问" -> "王").
@@ -247,6 +305,98 @@ def _regex_findings(text: str) -> list[PiiFinding]:
         for m in pattern.finditer(text):
             if m.group(1).split()[0].lower() not in _NOT_NAMES:
                 add("NAME", m.start(1), m.end(1))
+    return found
+
+
+# --- Chinese names without 叫 (jieba) ---------------------------------------------------------
+def _jieba():
+    # textkit's loader: one dictionary in memory and one cache folder for the whole process.
+    from textkit.tokens import _jieba_tokenizer
+
+    return _jieba_tokenizer()
+
+
+def _zh_words(text: str, offset: int = 0) -> dict[int, tuple[str, str]]:
+    """jieba's words of ``text`` by start offset (plus ``offset``), each with its part-of-speech
+    flag ("nr" for a person's name, from the dictionary or, for words it lacks, from its HMM)."""
+    _jieba()
+    import jieba.posseg
+
+    words, pos = {}, offset
+    for pair in jieba.posseg.cut(text):
+        words[pos] = (pair.word, pair.flag)
+        pos += len(pair.word)
+    return words
+
+
+def _zh_place_word(word: str) -> bool:
+    """ "武侯区", "江西人": a place by its last character, or a listed place and 人."""
+    import jieba.posseg
+
+    tags = jieba.posseg.dt.word_tag_tab
+    return word[-1] in _PLACE_END or (word[-1] == "人" and tags.get(word[:-1]) == "ns")
+
+
+def _zh_name_end(pos: int, words: dict[int, tuple[str, str]], *, cued: bool) -> int | None:
+    """Where a Chinese name starting at ``pos`` ends, judged by jieba's words: a surname-initial
+    word of two to three characters (four with a compound surname), or a surname jieba cut off
+    a given name that is also a word ("赵|国庆"); never a common dictionary word ("高血压").
+    Without a cue before it, jieba must also tag the word (or the given name) as a name."""
+    word, flag = words.get(pos, ("", ""))
+    surname = _SURNAME_AT.match(word)
+    if not surname or not _HAN_ONLY.fullmatch(word):
+        return None
+    if len(word) == surname.end():
+        # A surname character that jieba reads as a conjunction or preposition here ("和康复",
+        # "向户籍") starts no name.
+        if flag[:1] in ("c", "p"):
+            return None
+        given, flag = words.get(pos + len(word), ("", ""))
+        if (
+            not 1 <= len(given) <= 2
+            or not _HAN_ONLY.fullmatch(given)
+            or given[0] in _NAME_STOP
+            or given in _RELATION_WORDS
+        ):
+            return None
+        word += given
+    elif not 1 <= len(word) - surname.end() <= 2:
+        return None
+    common = _setting("SAFETY_PII_ZH_NAME_WORD_FREQ", 20)
+    if _jieba().dt.FREQ.get(word, 0) >= common or word[-1] in _NAME_STOP or _zh_place_word(word):
+        return None
+    if not cued and not flag.startswith("nr"):
+        return None
+    return pos + len(word)
+
+
+def _zh_name_findings(text: str) -> list[PiiFinding]:
+    """Chinese names after a relation or 我是 ("我老婆黄晓燕"), and words jieba tags as names
+    when the words around them say person ("杨丽的", "梁静：你好"), not place ("在唐山")."""
+    words = _zh_words(text)
+    found = []
+    for m in _CN_RELATION_CUE.finditer(text):
+        # The cue ends a word, whatever jieba makes of the run ("我外公孙国庆": "外|公孙|国庆"),
+        # so what follows it is cut on its own.
+        after = words if m.end() in words else _zh_words(text[m.end() :], m.end())
+        end = _zh_name_end(m.end(), after, cued=True)
+        if end:
+            found.append(PiiFinding("NAME", m.end(), end))
+    for start in sorted(words):
+        end = _zh_name_end(start, words, cued=False)
+        if (
+            end is None
+            or (start and text[start - 1] in _PLACE_BEFORE)
+            or _PLACE_AFTER.match(text, end)
+        ):
+            continue
+        # The second of two names joined by 和/与/跟/、 ("熊伟和熊丽是双胞胎") needs no sign
+        # after it.
+        joined = (
+            start > 1 and text[start - 1] in "和与跟、" and any(f.end == start - 1 for f in found)
+        )
+        if joined or _PERSON_AFTER.match(text, end):
+            found.append(PiiFinding("NAME", start, end))
     return found
 
 
@@ -317,6 +467,18 @@ _PEOPLE_NOUNS = frozenset(
     {"family", "household", "kids", "children", "twins", "parents", "siblings", "estate", "case"}
 )
 _WORD = re.compile(r"[^\W\d_]{3,}")
+# Last words of names of occasions and institutions ("Martin Luther King Jr. Day", "Catholic
+# Charities", "Kennedy Airport"): a PERSON span ending in one names no one. Words that are also
+# common surnames (Park, Hall, Law, Church, House) are left out.
+_THING_NOUNS = frozenset(
+    "day charities charity hospital clinic center centre airport school college university "
+    "library foundation institute memorial act grant program programme plan fund trust society "
+    "association council department office agency street avenue road county building army".split()
+)
+# spaCy's English tokenizer glues Latin words to the Han characters beside them ("我叫Mary" is
+# one token), so it reads Chinese characters and punctuation as spaces: same offsets, and the
+# English words stand alone.
+_CJK_MASK = re.compile(rf"[{_ZH}\u3000-\u303f\uff00-\uffef]")
 
 
 def known_terms_from(names) -> frozenset[str]:
@@ -345,6 +507,8 @@ def _place_signs(doc, span, known_terms: frozenset[str]) -> int:
     words = [w.lower() for w in _WORD.findall(span.text)]
     if words and known_terms and all(w in known_terms for w in words):
         signs += 1
+    if len(words) > 1 and words[-1] in _THING_NOUNS:
+        signs += 1
     return signs
 
 
@@ -354,21 +518,29 @@ def _presidio_findings(text: str, known_terms: frozenset[str] = frozenset()) -> 
         return []
     threshold = _setting("SAFETY_PII_NAME_SCORE", 0.6)
     # One spaCy pass serves presidio and the place signs (entity labels, dependency parse).
+    text = _CJK_MASK.sub(" ", text)
     artifacts = engine.nlp_engine.process_text(text, "en")
     doc = artifacts.tokens
     found = []
     for r in engine.analyze(text=text, language="en", entities=["PERSON"], nlp_artifacts=artifacts):
-        span = text[r.start : r.end]
+        # A span never runs past the masked Chinese after it ("Mary Zhang，在纽约..." -> "Mary
+        # Zhang"): it ends at the first gap of two spaces, and at its last letter.
+        raw = text[r.start : r.end]
+        start = r.start + len(raw) - len(raw.lstrip())
+        span = re.split(r"\s{2,}", raw.strip())[0]
+        end = start + len(span)
+        if not span:
+            continue
         words = [w.lower().strip("'’.") for w in span.split()]
         if any(w in _NOT_NAMES or w.rstrip("s") in _NOT_NAMES for w in words):
             continue
-        if _EPONYM_AFTER.match(text[r.end :]) or "<" in span:
+        if _EPONYM_AFTER.match(text[end:]) or "<" in span:
             continue
-        tokens = doc.char_span(r.start, r.end, alignment_mode="expand")
+        tokens = doc.char_span(start, end, alignment_mode="expand")
         score = r.score * 0.5 ** (_place_signs(doc, tokens, known_terms) if tokens else 0)
         if score < threshold:
             continue
-        found.append(PiiFinding("NAME", r.start, r.end, source="presidio"))
+        found.append(PiiFinding("NAME", start, end, source="presidio"))
     return found
 
 
@@ -391,6 +563,8 @@ def pii_find(
     """Personal data in ``text``; ``known_terms`` (``known_terms_from`` the knowledge base's
     titles and collection names) are words that name what the knowledge is about."""
     findings = _regex_findings(text)
+    if _HAN_ONLY.search(text):
+        findings += _zh_name_findings(text)
     language = language or language_detect(text)
     if use_presidio is None:
         use_presidio = _setting("SAFETY_PII_PRESIDIO", True)

@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from portal.evaluation import datasets
 from portal.evaluation.answers import answers_evaluate, answers_table
+from portal.evaluation.redaction import redaction_evaluate, redaction_table
 from portal.evaluation.safety import evaluate_command
 from portal.evaluation.safety_sets import DETECTOR_SETS, detector_set_evaluate, detector_table
 from portal.evaluation.services import (
@@ -24,13 +25,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("what", choices=["retrieval", "answers", "safety"])
+        parser.add_argument("what", choices=["retrieval", "answers", "safety", "pii"])
         parser.add_argument(
             "--dataset",
             help="pubmedqa, doc2dial, policyqa, stard, cmb_clin, their translations doc2dial_zh,"
             " policyqa_zh, pubmedqa_zh, stard_en, or a folder",
         )
-        parser.add_argument("--split", choices=["dev", "test"], help="default: dev (safety: all)")
+        parser.add_argument(
+            "--split",
+            choices=["dev", "test", "all"],
+            help="default: dev (safety: all); all only for safety and pii",
+        )
         parser.add_argument("--limit", type=int, help="first N questions only")
         parser.add_argument(
             "--exclude-limits",
@@ -62,6 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 
     def handle(self, *args, **opts) -> None:
+        if opts["what"] == "pii":
+            self._pii(opts)
+            return
         if opts["what"] == "safety":
             bar = tqdm(desc="prompts", disable=None)
 
@@ -80,6 +88,8 @@ class Command(BaseCommand):
         if not opts["dataset"]:
             raise CommandError(f"evaluate {opts['what']} needs --dataset")
         opts["split"] = opts["split"] or "dev"
+        if opts["split"] == "all":  # "all" is for the written safety and redaction sets only
+            raise CommandError(f"evaluate {opts['what']} takes --split dev or test")
         try:
             eval_set = datasets.load(opts["dataset"], opts["split"])
         except (ValueError, FileNotFoundError) as exc:
@@ -149,3 +159,14 @@ class Command(BaseCommand):
             opts["out"].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         evaluation_run_record(kind="safety", report=report)
         self.stdout.write(detector_table(report))
+
+    def _pii(self, opts: dict) -> None:
+        """The question redactor on its labelled set (portal/evaluation/redaction.py)."""
+        report = redaction_evaluate(split=opts["split"] or "dev", limit=opts["limit"])
+        if opts["out"]:
+            opts["out"].parent.mkdir(parents=True, exist_ok=True)
+            opts["out"].write_text(
+                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        evaluation_run_record(kind="safety", report=report)
+        self.stdout.write(redaction_table(report))
