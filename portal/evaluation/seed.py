@@ -9,7 +9,6 @@ first load most of it). It runs only when no run is stored, so running it again 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from django.conf import settings
 
 from portal.accounts.selectors import VIEWER_ROLES, RoleViewer
 from portal.evaluation import datasets
-from portal.evaluation.metrics import RetrieverTally
 from portal.evaluation.models import EvaluationRun
-from portal.evaluation.services import _matches, evaluation_run_record, recall_plot
+from portal.evaluation.services import evaluation_run_record, recall_plot, retrievers_measure
 from portal.knowledge.conf import RetrievalConfig
 from portal.knowledge.retrieval import passages_search
 from portal.knowledge.selectors import live_chunks
@@ -69,23 +67,19 @@ def demo_retrieval_report(*, limit: int = SEED_QUESTIONS) -> dict | None:
         "seed": "manage.py evaluate_seed: the demo collections as loaded, each question "
         "searched as its role",
     }
-    for retriever in seed_retrievers():
-        tally = RetrieverTally()
-        for question in questions:
-            role = question.role if question.role in VIEWER_ROLES else "citizen"
-            started = time.perf_counter()
-            passages = passages_search(
-                question=question.question,
-                user=RoleViewer(role),
-                k=SEED_K,
-                retriever=retriever,
-                collections=list(question.collections) or slugs,
-            )
-            latency_ms = (time.perf_counter() - started) * 1000
-            hits = [_matches(question, p) for p in passages]
-            tally.add(hits, len(question.gold_spans or question.gold_doc_ids), latency_ms)
-        report["retrievers"][retriever] = tally.metrics()
-        report["recall_curve"][retriever] = tally.recall_curve()
+
+    def search(question, retriever: str):
+        return passages_search(
+            question=question.question,
+            user=RoleViewer(question.role if question.role in VIEWER_ROLES else "citizen"),
+            k=SEED_K,
+            retriever=retriever,
+            collections=list(question.collections) or slugs,
+        )
+
+    report.update(
+        retrievers_measure(questions=questions, retrievers=seed_retrievers(), search=search)
+    )
     return report
 
 

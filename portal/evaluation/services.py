@@ -144,28 +144,48 @@ def retrieval_evaluate(
         "retrievers": {},
         "recall_curve": {},
     }
+
+    def search(question: EvalQuestion, retriever: str) -> list[Passage]:
+        collections = [slugs[c] for c in question.collections if c in slugs] or list(slugs.values())
+        return passages_search(
+            question=question.question,
+            user=user,
+            k=10,
+            retriever=retriever,
+            collections=collections,
+        )
+
+    report.update(
+        retrievers_measure(
+            questions=questions, retrievers=retrievers, search=search, progress=progress
+        )
+    )
+    return report
+
+
+def retrievers_measure(
+    *,
+    questions: list[EvalQuestion],
+    retrievers: tuple[str, ...],
+    search: Callable[[EvalQuestion, str], list[Passage]],
+    progress: Progress | None = None,
+) -> dict:
+    """Each retriever's metrics and recall curve over ``questions``: ``search(question,
+    retriever)`` returns the ranked passages, scored against the question's gold."""
+    measured: dict = {"retrievers": {}, "recall_curve": {}}
     for retriever in retrievers:
         tally = RetrieverTally()
         for n, question in enumerate(questions, start=1):
-            collections = [slugs[c] for c in question.collections if c in slugs] or list(
-                slugs.values()
-            )
             started = time.perf_counter()
-            passages = passages_search(
-                question=question.question,
-                user=user,
-                k=10,
-                retriever=retriever,
-                collections=collections,
-            )
+            passages = search(question, retriever)
             latency_ms = (time.perf_counter() - started) * 1000
             hits = [_matches(question, p) for p in passages]
             tally.add(hits, len(question.gold_spans or question.gold_doc_ids), latency_ms)
             if progress and n % 25 == 0:
                 progress(retriever, n, len(questions))
-        report["retrievers"][retriever] = tally.metrics()
-        report["recall_curve"][retriever] = tally.recall_curve()
-    return report
+        measured["retrievers"][retriever] = tally.metrics()
+        measured["recall_curve"][retriever] = tally.recall_curve()
+    return measured
 
 
 def recall_plot(*, report: dict, path: Path) -> Path:
