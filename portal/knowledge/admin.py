@@ -64,17 +64,8 @@ def _portal_link(obj: Document) -> str:
 class CollectionAdmin(_ReadOnly):
     form = CollectionAdminForm
     list_display = ("name", "slug", "audience", "created_at")
-    fields = (
-        "slug",
-        "name",
-        "description",
-        "languages",
-        "audience",
-        "jurisdiction",
-        "example_questions",
-        "groups",
-        "created_at",
-    )
+    # What the form edits is what collection_update saves: one list, in the service.
+    fields = ("slug", *COLLECTION_EDITABLE, "created_at")
     readonly_fields = ("slug", "created_at")
     filter_horizontal = ("groups",)
 
