@@ -196,10 +196,13 @@ def answer_set(
     limit: int | None,
     corpus_sample: int | None = None,
     exclude_limits: tuple[int, ...] = (),
+    withhold: bool = False,
 ) -> tuple[EvalSet, list[EvalQuestion]]:
     """The corpus and questions for an answers evaluation: folder sets as given; built-in sets
     with every fifth gold document (by a hash of its id) removed from the corpus, and the
-    questions left without any gold document marked expect=refuse.
+    questions left without any gold document marked expect=refuse. ``withhold``: a folder set
+    too (fitting the relevance gate needs near-topic questions whose source is missing, and a
+    written set labels only a few).
 
     ``corpus_sample``: keep the chosen questions' gold documents and only this many others
     (picked by a hash of their id), for a corpus too large to ingest in one sitting (STARD's
@@ -211,7 +214,7 @@ def answer_set(
         others = sorted((d for d in eval_set.corpus if d.doc_id not in gold), key=_rank)
         keep = gold | {d.doc_id for d in others[:corpus_sample]}
         eval_set = replace(eval_set, corpus=[d for d in eval_set.corpus if d.doc_id in keep])
-    if eval_set.name not in BUILT_IN or eval_set.labelled_refusals:
+    if not withhold and (eval_set.name not in BUILT_IN or eval_set.labelled_refusals):
         return eval_set, questions  # the set says itself which questions expect a refusal
     withheld_docs = {d for q in questions for d in q.gold_doc_ids if _withheld(d)}
     # Unanswerable only when every gold document is gone: a question another gold passage still

@@ -8,9 +8,10 @@ score, rank, margin over the next document, how many retrieved passages are its 
 language or not) and whether it is a gold document.
 
 For each dev question of each set, the corpus is ingested as evaluation does it (every fifth
-gold document withheld, so some questions have no answer in the corpus), the question goes
-through the input guard's redaction and the real retrieval as the evaluation user, and every
-retrieved document becomes a row: its ``DocumentFeatures`` and whether it is a gold document.
+gold document withheld, written folder sets too, so some questions have no answer in the
+corpus), the question goes through the input guard's redaction and the real retrieval as the
+evaluation user, and every retrieved document becomes a row: its ``DocumentFeatures`` and
+whether it is a gold document.
 
 The learned gate is a logistic regression (``logistic_fit``, as the verifier's score), judged on
 out-of-fold predictions at the question level, where the product decides: a question is answered
@@ -33,7 +34,7 @@ from portal.evaluation.datasets import EvalSet
 from portal.evaluation.services import corpus_ingest, evaluation_user
 from portal.knowledge.retrieval import Passage, passages_search
 from portal.knowledge.selectors import groups_mentioned
-from portal.qa.engine.relevance import relevance_signals
+from portal.qa.engine.relevance import PASSING_REASONS, document_reason, relevance_signals
 from portal.qa.verify import DOCUMENT_GROUP_TERMS
 from portal.qa.verify.scorer import logistic_fit, oof_probabilities
 from portal.safety import services as safety
@@ -124,24 +125,30 @@ def documents_for(
     return documents_scored(scored, covered, language=language, k=len(found))
 
 
-def hand_gate(features: list[float], config) -> bool:
-    """The product's hand gate on one document (portal/qa/engine/relevance.py), on the stored
-    features, so both gates are compared on the same rows."""
+def hand_gate(features: list[float], config, language: str = "") -> bool:
+    """The product's hand gate on one document, on the stored features, so both gates are
+    compared on the same rows: the engine's own ``document_reason``."""
     f = DocumentFeatures(*features)
-    if f.crosslingual:
-        return f.dense >= config.min_dense
-    close = f.lexical >= config.min_lexical or f.dense >= config.min_dense
-    return (close and f.coverage >= config.min_question_coverage) or (
-        f.coverage >= config.sole_question_coverage
-    )
+    reason = document_reason(
+        crosslingual=bool(f.crosslingual), lexical=f.lexical, dense=f.dense,
+        coverage=f.coverage, config=config, language=language,
+    )  # fmt: skip
+    return reason in PASSING_REASONS
 
 
 def gate_rows(
-    eval_set: EvalSet, *, limit: int | None, progress: Progress | None = None
+    eval_set: EvalSet,
+    *,
+    limit: int | None,
+    corpus_sample: int | None = None,
+    progress: Progress | None = None,
 ) -> list[dict]:
+    """``corpus_sample``: as ``answer_set`` (STARD's 58k articles cannot be ingested whole)."""
     if eval_set.split != "dev":
         raise ValueError("the relevance gate is fitted on dev splits only")
-    corpus_set, questions = answer_set(eval_set, limit=limit)
+    corpus_set, questions = answer_set(
+        eval_set, limit=limit, corpus_sample=corpus_sample, withhold=True
+    )
     slugs = corpus_ingest(eval_set=corpus_set, progress=progress)
     user = evaluation_user()
     rows = []
@@ -166,13 +173,15 @@ def gate_rows(
                     "set": eval_set.name,
                     "question": question.id,
                     "expect": question.expect,
+                    "language": checked.language,
                     "gold": title in question.gold_doc_ids,
                     "features": document.features.vector().tolist(),
                 }
             )
         if not found:
             rows.append({"set": eval_set.name, "question": question.id,
-                         "expect": question.expect, "gold": False, "features": None})  # fmt: skip
+                         "expect": question.expect, "language": checked.language,
+                         "gold": False, "features": None})  # fmt: skip
         if progress and n % 10 == 0:
             progress(f"{eval_set.name} retrieval", n, len(questions))
     return rows
@@ -230,7 +239,12 @@ def gates_compare(rows: list[dict], hand_config, *, folds: int = 5, l2: float = 
         return {"threshold": threshold, **_decisions(rows, passes)}
 
     hand = _decisions(
-        rows, [r["features"] is not None and hand_gate(r["features"], hand_config) for r in rows]
+        rows,
+        [
+            r["features"] is not None
+            and hand_gate(r["features"], hand_config, r.get("language", ""))
+            for r in rows
+        ],
     )
     curve = [learned(float(t)) for t in np.round(np.arange(0.05, 0.96, 0.01), 2)]
     at_hand = max(

@@ -52,6 +52,15 @@ class RelevanceConfig:
     keep_lexical: float  # ANSWER_KEEP_LEXICAL_RELEVANCE: other passages of a passing document
     keep_dense: float  # ANSWER_KEEP_DENSE_RELEVANCE
     prompt_passages: int  # ANSWER_PROMPT_PASSAGES
+    # ANSWER_MIN_QUESTION_COVERAGE_ZH: a Chinese question's floor. Citizens' words are not the
+    # statute's (多少天 / 十五日内), and Chinese IDF units are jieba words, so a lay question's
+    # rare terms are covered less often than an English one's (decisions.md).
+    min_question_coverage_zh: float | None = None
+
+    def question_coverage_floor(self, language: str) -> float:
+        if language == "zh" and self.min_question_coverage_zh is not None:
+            return self.min_question_coverage_zh
+        return self.min_question_coverage
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,9 @@ class AnswerConfig:
                 ),
                 keep_dense=_floor("ANSWER_KEEP_DENSE_RELEVANCE", s.ANSWER_KEEP_DENSE_RELEVANCE),
                 prompt_passages=s.ANSWER_PROMPT_PASSAGES,
+                min_question_coverage_zh=_floor(
+                    "ANSWER_MIN_QUESTION_COVERAGE_ZH", s.ANSWER_MIN_QUESTION_COVERAGE_ZH
+                ),
             ),
             verifier=verifier_config(s),
         )

@@ -111,7 +111,7 @@ class HitTest:
             "thresholds": {
                 "min_lexical": self.config.min_lexical,
                 "min_dense": self.config.min_dense,
-                "min_question_coverage": self.config.min_question_coverage,
+                "min_question_coverage": self.config.question_coverage_floor(self.language),
                 "sole_question_coverage": self.config.sole_question_coverage,
                 "keep_lexical": self.config.keep_lexical,
                 "keep_dense": self.config.keep_dense,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from portal.evaluation.gate import _decisions, documents_scored, gates_compare, hand_gate
 from portal.knowledge.retrieval import Passage
@@ -42,6 +43,15 @@ def test_the_hand_gate_reads_the_stored_features_as_the_product_does():
     assert hand_gate(close_and_covered, HAND)
     assert not hand_gate([0.6, 0.3, 0.3, 0.9, 1.0, 0.1, 0.3, 0.0], HAND)
     assert hand_gate([0.0, 0.6, 0.0, 0.9, 1.0, 0.1, 0.3, 1.0], HAND)  # across languages: dense
+
+
+def test_a_chinese_question_has_its_own_coverage_floor():
+    partly_covered = [0.3, 0.6, 0.33, 0.9, 1.0, 0.1, 0.3, 0.0]  # close by embedding, 33% covered
+    zh_floor = replace(HAND, min_question_coverage_zh=0.3)
+    assert hand_gate(partly_covered, zh_floor, "zh")
+    assert not hand_gate(partly_covered, zh_floor, "en")
+    assert not hand_gate(partly_covered, HAND, "zh")  # unset: the one floor for every language
+    assert not hand_gate([0.3, 0.6, 0.25, 0.9, 1.0, 0.1, 0.3, 0.0], zh_floor, "zh")
 
 
 def test_a_question_is_answered_when_any_document_passes():

@@ -99,7 +99,13 @@ class RelevanceJudgement:
 
 
 def document_reason(
-    *, crosslingual: bool, lexical: float, dense: float, coverage: float, config: RelevanceConfig
+    *,
+    crosslingual: bool,
+    lexical: float,
+    dense: float,
+    coverage: float,
+    config: RelevanceConfig,
+    language: str = "",
 ) -> str:
     """Why one passage's signals make its document pass (``close_and_covered``,
     ``covered_alone``, ``crosslingual_close``) or not (``not_close``, ``not_covered``,
@@ -109,7 +115,7 @@ def document_reason(
     close = lexical >= config.min_lexical or dense >= config.min_dense
     # A question in two parts is close to no single passage; a document that covers most
     # of its rare terms answers it anyway.
-    if close and coverage >= config.min_question_coverage:
+    if close and coverage >= config.question_coverage_floor(language):
         return "close_and_covered"
     if coverage >= config.sole_question_coverage:
         return "covered_alone"
@@ -142,6 +148,7 @@ def relevance_judge(
             dense=dense,
             coverage=coverage,
             config=config,
+            language=language,
         )
         rows.append((passage, lexical, dense, coverage, crosslingual, reason))
     documents = {p.document_id for p, *_, reason in rows if reason in PASSING_REASONS}

@@ -1,7 +1,7 @@
-"""`manage.py relevance_fit [--datasets NAME...] [--limit N] [--rows FILE] [--reuse-rows]
-[--out report.json]`: compare the product's hand relevance gate with a logistic gate fitted on
-dev questions (portal/evaluation/gate.py). Retrieval rows are cached in --rows, so a re-run needs
-no re-ingestion."""
+"""`manage.py relevance_fit [--datasets NAME...] [--limit N] [--corpus-sample N] [--rows FILE]
+[--reuse-rows] [--out report.json]`: compare the product's hand relevance gate with a logistic
+gate fitted on dev questions (portal/evaluation/gate.py). Retrieval rows are cached in --rows, so
+a re-run needs no re-ingestion."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--datasets", nargs="+", default=DEFAULT_SETS)
         parser.add_argument("--limit", type=int, default=150, help="questions per set")
+        parser.add_argument(
+            "--corpus-sample", type=int, default=None,
+            help="keep the questions' gold documents and this many others (large corpora)",
+        )  # fmt: skip
         parser.add_argument("--rows", type=Path, default=Path("var/reports/gate_rows.json"))
         parser.add_argument("--reuse-rows", action="store_true", help="use --rows as stored")
         parser.add_argument("--out", type=Path, default=Path("var/reports/gate_compare.json"))
@@ -40,7 +44,10 @@ class Command(BaseCommand):
             for name in opts["datasets"]:
                 try:
                     eval_set = datasets.load(name, "dev")
-                    rows += gate_rows(eval_set, limit=opts["limit"], progress=progress)
+                    rows += gate_rows(
+                        eval_set, limit=opts["limit"], corpus_sample=opts["corpus_sample"],
+                        progress=progress,
+                    )  # fmt: skip
                 except ValueError as exc:
                     raise CommandError(str(exc)) from exc
             opts["rows"].parent.mkdir(parents=True, exist_ok=True)
