@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 
@@ -163,6 +163,8 @@ class Backend(Protocol):
 
     def generate(self, request: GenerationRequest) -> tuple[str, Usage]: ...
 
+    def warm(self, request: GenerationRequest, *, slot: int | None = None) -> None: ...
+
 
 class BaseBackend:
     """Shared plumbing: the per-backend generation lock and ``generate`` as a joined stream."""
@@ -182,6 +184,12 @@ class BaseBackend:
         with stream:
             text = "".join(stream)
         return text, stream.usage
+
+    def warm(self, request: GenerationRequest, *, slot: int | None = None) -> None:
+        """Evaluate ``request``'s prompt (one token generated) so the engine keeps it cached for
+        the next prompt that starts the same way. ``slot``: which of a server's parallel slots to
+        fill; one in-process context has a single cache, so it is ignored here."""
+        self.generate(replace(request, max_tokens=1, grammar=None))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.model_id} adapter={self.adapter_id}>"

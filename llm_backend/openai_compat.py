@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -167,6 +168,23 @@ class OpenAIBackend(BaseBackend):
             if not usage.completion_tokens:
                 # No usage block from the server: each streamed delta is about one token.
                 usage.completion_tokens = deltas
+
+    def warm(self, request: GenerationRequest, *, slot: int | None = None) -> None:
+        """One token for ``request``'s prompt, in server slot ``slot`` (llama-server's
+        ``id_slot``; other servers ignore the field), so that slot holds the prompt's prefix."""
+        body = self.body(replace(request, max_tokens=1, grammar=None))
+        body["stream"] = False
+        body.pop("stream_options", None)
+        if slot is not None:
+            body["id_slot"] = slot
+        try:
+            response = self._client.post(self.url, json=body)
+        except httpx.HTTPError as exc:
+            raise BackendError(f"HTTP failure talking to {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise BackendError(
+                f"{self.url} answered HTTP {response.status_code}: {_error_message(response.text)}"
+            )
 
     def close(self) -> None:
         self._client.close()

@@ -126,3 +126,36 @@ def test_a_repeated_prompt_prefix_is_served_from_the_cache(llama_server):
     assert second.prompt_tokens > 300
     # The fixed prefix (system prompt) was not computed again.
     assert second.cached_prompt_tokens >= 300
+
+
+def test_warming_fills_each_slot_with_a_languages_prompt_prefix(llama_server):
+    """What the serving processes do at start (portal/qa/warmup.py): the answer prompt's fixed
+    start, one language per slot; the first real question in either language then prefills only
+    its passages and question."""
+    from portal.qa.prompts import build_prompt
+
+    backend = _backend(llama_server)
+
+    def prompt(language: str, question: str, passages):
+        return build_prompt(question=question, passages=passages, language=language,
+                            max_sentences=3).messages  # fmt: skip
+
+    for slot, language in enumerate(("en", "zh")):
+        backend.warm(GenerationRequest(messages=prompt(language, "", [])), slot=slot)
+    asked = {
+        "en": prompt(
+            "en",
+            "How long does renewal take?",
+            [("1", "Renewal", "Mail renewal takes 6 to 8 weeks.")],
+        ),
+        "zh": prompt(
+            "zh",
+            "护照多久能办好？",
+            [("1", "护照法", "公安机关应当自收到申请材料之日起十五日内签发。")],
+        ),
+    }
+    for language, messages in asked.items():
+        _, usage = backend.generate(GenerationRequest(messages=messages, max_tokens=2))
+        # The system rules and the one-shot example (most of this short prompt) came from the
+        # cache; only the passage and the question were computed.
+        assert usage.cached_prompt_tokens >= 0.8 * usage.prompt_tokens, (language, usage)
