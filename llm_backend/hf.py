@@ -8,13 +8,22 @@ Generation runs ``model.generate`` in a worker thread and reads text from a Text
 Closing the stream early (or hitting a stop string) sets an event that a stopping criterion checks
 at every step, so the thread ends within one token instead of running to ``max_tokens``.
 
-Grammars are not enforced here (``usage.constrained`` stays False); the pipeline's format check
-and verifier handle what the model writes.
+Grammars: ``request.grammar`` (the GBNF the llama.cpp backend enforces, usually
+``grammars.citation_grammar``) is compiled by ``gbnf`` into a character automaton and enforced by
+``constrain``'s logits processor, so both backends hold the model to the same language;
+``usage.constrained`` is True then. As in the llama.cpp backend, greedy decoding checks the model's
+own token first and masks only when it is refused; sampling keeps the best allowed tokens up to the
+sampler's top-k. Unlike llama.cpp, the processor also keeps room to finish the answer within
+``max_tokens`` (see ``constrain``). Invalid GBNF is a BackendError; a recursive grammar, which a
+character automaton cannot hold, is logged and ignored (``usage.constrained`` False). Decoded text
+is not "cleaned up" (no spaces dropped before punctuation), so the text read is the text the grammar
+checked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import threading
@@ -30,6 +39,10 @@ from llm_backend.base import (
     Usage,
     stop_at_strings,
 )
+from llm_backend.constrain import GrammarLogitsProcessor, TokenConstraint, Vocabulary
+from llm_backend.gbnf import GrammarError, UnsupportedGrammar, compile_grammar
+
+logger = logging.getLogger(__name__)
 
 # Used when a model directory ships no chat template (a bare base model or a test model): ChatML,
 # the format of the Qwen family the product defaults to.
@@ -151,6 +164,8 @@ class TransformersBackend(BaseBackend):
             tokenizer.chat_template = CHATML_TEMPLATE
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
+        self._vocabulary: Vocabulary | None = None  # token bytes, built for the first grammar
+        self._constraints: dict[str, TokenConstraint] = {}
         super().__init__(
             model_id=directory_fingerprint(model_path, hash_weights=False),
             adapter_id=(
@@ -158,14 +173,58 @@ class TransformersBackend(BaseBackend):
             ),
         )
 
+    def _constraint(self, grammar: str) -> TokenConstraint | None:
+        """The grammar over this model's vocabulary; None when it cannot be enforced here."""
+        if grammar in self._constraints:
+            return self._constraints[grammar]
+        try:
+            automaton = compile_grammar(grammar)
+        except UnsupportedGrammar as exc:
+            logger.warning("generating without the grammar: %s", exc)
+            return None
+        except GrammarError as exc:
+            raise BackendError(f"the grammar is not valid GBNF: {exc}") from exc
+        if not self._eos_ids():
+            raise BackendError(
+                f"{self.model_id} names no end-of-text token (eos_token_id), so a grammar could "
+                "never let it end; set one in the model's generation_config.json"
+            )
+        if self._vocabulary is None:
+            size = int(getattr(self.model.config, "vocab_size", 0) or len(self.tokenizer))
+            self._vocabulary = Vocabulary.from_tokenizer(
+                self.tokenizer, max(size, len(self.tokenizer))
+            )
+        if len(self._constraints) >= 8:  # a few grammars (label sets) recur; forget the oldest
+            self._constraints.pop(next(iter(self._constraints)))
+        constraint = self._constraints[grammar] = TokenConstraint(automaton, self._vocabulary)
+        return constraint
+
+    def _eos_ids(self) -> list[int]:
+        eos = self.model.generation_config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        return [int(i) for i in (eos if isinstance(eos, list | tuple) else [eos]) if i is not None]
+
     def stream(self, request: GenerationRequest) -> GenerationStream:
+        error: BackendError | None = None
+        constraint = None
+        if request.grammar:
+            try:
+                constraint = self._constraint(request.grammar)
+            except BackendError as exc:  # raised when the stream is read, as generation errors are
+                error = exc
+
         def produce(usage: Usage) -> Iterator[str]:
-            deltas = self._generate(request, usage)
+            if error is not None:
+                raise error
+            deltas = self._generate(request, usage, constraint)
             yield from stop_at_strings(deltas, request.stop, usage)
 
-        return GenerationStream(produce, lock=self._lock, constrained=False)
+        return GenerationStream(produce, lock=self._lock, constrained=constraint is not None)
 
-    def _generate(self, request: GenerationRequest, usage: Usage) -> Iterator[str]:
+    def _generate(
+        self, request: GenerationRequest, usage: Usage, constraint: TokenConstraint | None
+    ) -> Iterator[str]:
         import transformers
 
         torch = self._torch
@@ -176,7 +235,11 @@ class TransformersBackend(BaseBackend):
         usage.prompt_tokens = prompt_len
         stop_event = threading.Event()
         streamer = transformers.TextIteratorStreamer(
-            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0
+            self.tokenizer,
+            skip_prompt=True,
+            skip_special_tokens=True,
+            clean_up_tokenization_spaces=False,
+            timeout=600.0,
         )
 
         class _StopOnEvent(transformers.StoppingCriteria):
@@ -194,6 +257,20 @@ class TransformersBackend(BaseBackend):
             kwargs.update(do_sample=True, temperature=request.temperature)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if constraint is not None:
+            eos_ids = self._eos_ids()
+            processor = GrammarLogitsProcessor(
+                constraint,
+                prompt_len=prompt_len,
+                eos_ids=eos_ids,
+                # Sampling draws from the sampler's top-k after this (unset: transformers uses 50).
+                keep=(self.model.generation_config.top_k or 50)
+                if request.temperature > 0
+                else None,
+                max_new_tokens=request.max_tokens,
+            )
+            kwargs["logits_processor"] = transformers.LogitsProcessorList([processor])
+            kwargs["eos_token_id"] = eos_ids  # stop on whichever end-of-text the grammar allowed
         result: dict[str, Any] = {}
 
         def run() -> None:
