@@ -11,7 +11,8 @@ when the stream ends. Backends, chosen by ``backend_from_config({"kind": ...})``
 - ``extractive``: no model; quotes the passage sentences that best support the question.
 
 ``grammars.citation_grammar`` builds the GBNF for the cited-answer format; ``bench`` measures
-speed against the machine's memory-bandwidth ceiling.
+speed against the machine's memory-bandwidth ceiling; ``lora`` converts a fine-tuned PEFT adapter
+to the GGUF LoRA llama.cpp serves, and chooses and checks the one to serve.
 """
 
 from llm_backend.base import (

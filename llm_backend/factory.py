@@ -32,12 +32,21 @@ def backend_from_config(config: dict[str, Any]) -> Backend:
     kind = config.get("kind") or "llamacpp"
     if kind == "llamacpp":
         from llm_backend.llamacpp import LlamaCppBackend
+        from llm_backend.lora import lora_select
 
         model_path = config.get("model_path")
         if not model_path:
             raise BackendError("the llamacpp backend needs model_path (LLM_MODEL_PATH)")
+        # LLM_LORA_PATH: "auto" (the shipped adapter, if any), "none", or a GGUF LoRA file.
+        lora = lora_select(
+            config.get("lora_path") or "none",
+            sha256=config.get("lora_sha256"),
+            base_sha256=config.get("lora_base_sha256"),
+            adapter_id=config.get("lora_id"),
+        )
         return LlamaCppBackend(
             model_path=Path(model_path),
+            **(lora.as_config() if lora else {}),
             **_given(
                 config,
                 "sha256",
@@ -49,6 +58,7 @@ def backend_from_config(config: dict[str, Any]) -> Backend:
                 "chat_format",
                 "grammar_check_first",
                 "allow_amx",
+                "lora_scale",
             ),
         )
     if kind == "transformers":

@@ -4,6 +4,12 @@ Loading: the file must exist (a missing default model names the command that ass
 when an expected SHA-256 is configured the file is hashed and compared *before* llama.cpp opens it,
 so a swapped or truncated file never runs. ``model_id`` is always "<file stem>@sha256:<12 hex>".
 
+A LoRA adapter (``lora_path``, a GGUF LoRA from ``llm_backend.lora``) is checked the same way
+before llama.cpp opens it, and must have been made for this base (``lora_base_sha256``: refused
+with a log line otherwise, and the base serves alone). ``model_id`` then names both,
+"<stem>@sha256:<12>+lora@sha256:<12>", and ``adapter_id`` is the adapter's registry fingerprint,
+so every answer records which adapter wrote it.
+
 Generation drives ``Llama.generate`` token by token rather than ``create_chat_completion``, for
 three reasons: the engine's own perf counters give prefill and decode time separately (reset before
 each request), the exact prompt token count and cache reuse are known, and closing the stream stops
@@ -38,6 +44,7 @@ from llm_backend.base import (
     stop_at_strings,
 )
 from llm_backend.hf import CHATML_TEMPLATE
+from llm_backend.lora import LoraFile, lora_check
 from llm_backend.model_files import QWEN_FILENAME, file_sha256
 
 
@@ -92,6 +99,11 @@ class LlamaCppBackend(BaseBackend):
         chat_format: str | None = None,
         grammar_check_first: bool = True,
         allow_amx: bool = False,
+        lora_path: Path | str | None = None,
+        lora_sha256: str | None = None,
+        lora_base_sha256: str | None = None,
+        lora_id: str | None = None,
+        lora_scale: float = 1.0,
     ) -> None:
         path = Path(model_path)
         if not path.is_file():
@@ -103,7 +115,16 @@ class LlamaCppBackend(BaseBackend):
                 "file is not the pinned model; re-assemble it (python -m llm_backend.model_files "
                 "assemble) or pin the new hash after checking where the file came from"
             )
-        super().__init__(model_id=f"{path.stem}@sha256:{actual[:12]}")
+        model_id, lora = f"{path.stem}@sha256:{actual[:12]}", None
+        if lora_path:
+            wanted = LoraFile(
+                Path(lora_path), lora_sha256 or "", lora_base_sha256 or "", lora_id or ""
+            )
+            lora = lora_check(wanted, base_sha256=actual, base_name=str(path))
+        if lora is not None:
+            model_id += f"+lora@sha256:{lora.sha256[:12]}"
+        super().__init__(model_id=model_id, adapter_id=lora.label() if lora else None)
+        self.lora = lora  # None: the base alone (none configured, or refused for another base)
         try:
             import llama_cpp
         except ImportError as exc:
@@ -125,6 +146,8 @@ class LlamaCppBackend(BaseBackend):
                 # Prefill is compute-bound and short, so it may use more threads than decoding.
                 n_threads_batch=n_threads_batch or threads,
                 n_gpu_layers=n_gpu_layers,
+                lora_path=str(lora.path) if lora else None,
+                lora_scale=lora_scale,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

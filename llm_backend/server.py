@@ -11,7 +11,8 @@ Build (``python -m llm_backend.server build``; ``make install`` runs it): the ll
 llama-cpp-python pins is vendored in its source distribution, so the server comes from the same
 source as the in-process backend; the sdist is fetched from the package index (no other network),
 only the ``llama-server`` target is compiled, statically linked, and the binary is kept in a cache
-keyed by version and compiler flags (like pip's wheel cache) and copied to ``--dest``.
+keyed by version and compiler flags (like pip's wheel cache) and copied to ``--dest``. The sdist is
+kept too (``llama_sdist``): the LoRA converter reads the same llama.cpp (``llm_backend.lora``).
 
 Run: ``ServerSpec.argv()`` is the command line ``make run``, compose and the serving benchmark
 use; ``server_status`` is what readiness shows; ``wait_ready`` polls ``/health`` until the model
@@ -57,9 +58,13 @@ class ServerSpec:
     threads_batch: int | None = None
     n_gpu_layers: int = 0
     cache_reuse: int = 256  # reuse cached KV chunks of at least this many tokens (KV shifting)
+    # A GGUF LoRA adapter applied to the model (llm_backend.lora; checked before the start).
+    lora_path: Path | None = None
 
     def argv(self) -> list[str]:
         argv = [str(self.binary), "--model", str(self.model_path), "--alias", self.alias]
+        if self.lora_path:
+            argv += ["--lora", str(self.lora_path)]
         argv += ["--host", self.host, "--port", str(self.port)]
         argv += ["--parallel", str(self.slots), "--ctx-size", str(self.ctx_per_slot * self.slots)]
         argv += ["--cont-batching", "--cache-reuse", str(self.cache_reuse)]
@@ -153,9 +158,37 @@ def pinned_llama_version() -> str:
     return metadata.version("llama-cpp-python")
 
 
-def default_cache_dir() -> Path:
+def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cited-answers" / BINARY_NAME
+    return Path(base) / "cited-answers"
+
+
+def default_cache_dir() -> Path:
+    return cache_root() / BINARY_NAME
+
+
+def llama_sdist(version: str | None = None, *, cache_dir: Path | None = None) -> Path:
+    """The llama-cpp-python source distribution of ``version`` (default: the installed one),
+    fetched once from the package index and kept in ``cache_dir`` (default
+    ``~/.cache/cited-answers/sources``): llama-server's build and the LoRA converter
+    (``llm_backend.lora``) both read the llama.cpp vendored in it. Raises CalledProcessError
+    when pip cannot fetch it."""
+    version = version or pinned_llama_version()
+    folder = cache_dir or cache_root() / "sources"
+    target = folder / f"llama_cpp_python-{version}.tar.gz"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".sdist-", dir=folder) as tmp:
+        print(f"llama.cpp: fetching the llama-cpp-python {version} source", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+             ":all:", f"llama-cpp-python=={version}", "-d", tmp],
+            check=True,
+        )  # fmt: skip
+        (sdist,) = Path(tmp).glob("llama_cpp_python-*.tar.gz")
+        sdist.replace(target)  # atomic: a crash never leaves half an archive under the name
+    return target
 
 
 def build(*, dest: Path, cmake_args: list[str], jobs: int, cache_dir: Path) -> Path:
@@ -175,13 +208,7 @@ def build(*, dest: Path, cmake_args: list[str], jobs: int, cache_dir: Path) -> P
 def _compile(*, version: str, cmake_args: list[str], jobs: int, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="llama-server-") as tmp:
         work = Path(tmp)
-        print(f"llama-server: fetching the llama-cpp-python {version} source", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-             ":all:", f"llama-cpp-python=={version}", "-d", str(work)],
-            check=True,
-        )  # fmt: skip
-        (sdist,) = work.glob("llama_cpp_python-*.tar.gz")
+        sdist = llama_sdist(version)
         prefix = f"{sdist.name[: -len('.tar.gz')]}/vendor/llama.cpp/"
         with tarfile.open(sdist) as archive:
             members = [m for m in archive.getmembers() if m.name.startswith(prefix)]

@@ -1,6 +1,6 @@
-"""The generation backend for this process, built once from settings (and, for the
-transformers backend, the adapter the serving record names: portal/core/serving.py, written by
-fine-tuning when it promotes or rolls back).
+"""The generation backend for this process, built once from settings (and the adapter the
+serving record names: portal/core/serving.py, written by fine-tuning when it promotes or rolls
+back; for llama.cpp once the adapter is exported as a GGUF LoRA).
 
 Loading a model takes seconds and hundreds of megabytes, so each process keeps one backend per
 configuration. A backend that cannot load (missing model file, wrong checksum, server down at
@@ -17,11 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from llm_backend import backend_from_config
 from llm_backend.base import Backend, BackendError
+from llm_backend.lora import LoraFile, lora_check, lora_select
+from llm_backend.model_files import file_sha256
 from llm_backend.server import ServerSpec, is_loopback, server_status
-from portal.core.serving import serving_backend_config
+from portal.core.serving import serving_backend_config, serving_lora
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ _cache: dict[str, Backend] = {}
 _failed: dict[
     str, str
 ] = {}  # config -> why it could not load (logged once, not retried per answer)
+_local_adapter: list[str | None] = []  # the local llama-server's adapter id, once per process
 
 
 def _load(config: dict) -> Backend:
@@ -44,9 +48,33 @@ def extractive_backend() -> Backend:
     return _load({"kind": "extractive"})
 
 
+def _serving_config() -> dict:
+    """settings.LLM_BACKEND_CONFIG with what serves applied; for the local llama-server, the
+    adapter it was started with, so answers record it (``local_server_lora``)."""
+    config = serving_backend_config(dict(settings.LLM_BACKEND_CONFIG))
+    if (
+        config.get("kind") == "openai"
+        and not config.get("adapter_id")
+        and settings.LLM_SERVER_START
+        and is_loopback(config.get("base_url") or "")
+    ):
+        # Decided once per process, as the server decides once when it starts: `make run` starts
+        # the server and the web processes together (restart it after promote or rollback).
+        with _lock:
+            if not _local_adapter:
+                try:
+                    lora = local_server_lora()
+                except BackendError:  # the server refuses to start with it either
+                    lora = None
+                _local_adapter.append(lora.label() if lora else None)
+        if _local_adapter[0]:
+            config = {**config, "adapter_id": _local_adapter[0]}
+    return config
+
+
 def generation_backend() -> Backend:
     """The configured backend, or the extractive one when it cannot be loaded."""
-    config = serving_backend_config(dict(settings.LLM_BACKEND_CONFIG))
+    config = _serving_config()
     key = json.dumps(config, sort_keys=True, default=str)
     if key in _failed:
         return extractive_backend()
@@ -61,7 +89,7 @@ def generation_backend() -> Backend:
 
 def backend_problem() -> str | None:
     """Why the configured backend is not in use, for health pages; None when it is."""
-    config = serving_backend_config(dict(settings.LLM_BACKEND_CONFIG))
+    config = _serving_config()
     key = json.dumps(config, sort_keys=True, default=str)
     return _failed.get(key)
 
@@ -71,13 +99,38 @@ def backends_reset() -> None:
     with _lock:
         _cache.clear()
         _failed.clear()
+        _local_adapter.clear()
 
 
 # --- the local inference server (manage.py llm_server; make run; compose) ------------------------
 
 
-def local_server_spec(*, host: str | None = None, port: int | None = None) -> ServerSpec:
-    """The llama-server that serves LLM_OPENAI_BASE_URL on this host, from settings."""
+def local_server_lora() -> LoraFile | None:
+    """The LoRA adapter the local llama-server loads, checked before it starts: the serving
+    adapter's GGUF when one is promoted and exported, else LLM_LORA_PATH (by default the adapter
+    shipped in llm_backend/adapters/default, when there is one). None: the base alone, also when
+    the adapter was made for another base (logged). Raises LoraError (a BackendError) when the
+    file is missing or not the pinned one."""
+    try:
+        lora = serving_lora()
+    except DatabaseError as exc:  # e.g. the llm container started before `migrate`
+        logger.warning("cannot read the serving record (%s); serving LLM_LORA_PATH", exc)
+        lora = None
+    if lora is None:
+        lora = lora_select(settings.LLM_LORA_PATH, sha256=settings.LLM_LORA_SHA256 or None)
+    if lora is None:
+        return None
+    model = Path(settings.LLM_MODEL_PATH)
+    # Only an adapter that names its base needs the base hashed (a second, for 0.5B Q4).
+    base_sha256 = file_sha256(model) if lora.base_sha256 and model.is_file() else ""
+    return lora_check(lora, base_sha256=base_sha256, base_name=str(model))
+
+
+def local_server_spec(
+    *, host: str | None = None, port: int | None = None, lora: LoraFile | None = None
+) -> ServerSpec:
+    """The llama-server that serves LLM_OPENAI_BASE_URL on this host, from settings, with
+    ``lora`` (``local_server_lora``) applied when given."""
     url = urlsplit(settings.LLM_OPENAI_BASE_URL)
     return ServerSpec(
         binary=Path(settings.LLM_SERVER_BIN),
@@ -90,6 +143,7 @@ def local_server_spec(*, host: str | None = None, port: int | None = None) -> Se
         threads=settings.LLM_N_THREADS or None,
         threads_batch=settings.LLM_N_THREADS_BATCH or None,
         n_gpu_layers=settings.LLM_N_GPU_LAYERS,
+        lora_path=lora.path if lora else None,
     )
 
 

@@ -3,6 +3,9 @@
 manage.py llm_server                  # replace this process with llama-server
 manage.py llm_server --host 0.0.0.0   # compose: listen for the other containers
 manage.py llm_server --plan           # JSON: would `make run` start one, and why (not)
+
+The server loads the serving adapter's GGUF LoRA, else LLM_LORA_PATH (``local_server_lora``),
+after checking its hash; restart it after `manage.py finetune promote` or `rollback`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.qa.backends import local_server_plan, local_server_spec
+from llm_backend.base import BackendError
+from portal.qa.backends import local_server_lora, local_server_plan, local_server_spec
 
 
 class Command(BaseCommand):
@@ -32,6 +36,13 @@ class Command(BaseCommand):
             if not path.exists():
                 raise CommandError(f"no {what} at {path}: run `make install` (or set LLM_SERVER_BIN"
                                    " / LLM_MODEL_PATH)")  # fmt: skip
+        try:  # the adapter's hash (and its base's) are checked before the server starts
+            lora = local_server_lora()
+        except BackendError as exc:
+            raise CommandError(str(exc)) from exc
+        if lora is not None:
+            spec = local_server_spec(host=host, port=port, lora=lora)
+            self.stderr.write(f"llama-server: LoRA adapter {lora.label()} ({lora.path})")
         self.stderr.write(f"llama-server: {' '.join(spec.argv())}")
         # exec, not a child: signals from make run / compose reach the server itself.
         os.execv(spec.binary, spec.argv())  # noqa: S606 - the argv is ours (ServerSpec), no shell
