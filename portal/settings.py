@@ -410,6 +410,13 @@ LLM_BACKEND = env_choice(
 LLM_MODEL_PATH = Path(env_str("LLM_MODEL_PATH", str(DATA_DIR / "models" / QWEN_FILENAME)))
 # Checked before the first load; pinned for the default model, empty skips the check.
 LLM_MODEL_SHA256 = env_str("LLM_MODEL_SHA256", pinned_sha256(LLM_MODEL_PATH))
+# A GGUF LoRA adapter llama.cpp applies to LLM_MODEL_PATH, in-process and in llama-server
+# (llm_backend/lora.py): "auto" (unset) = the adapter shipped in llm_backend/adapters/default when
+# the repository has one, "none" = the base model alone, else a file (`manage.py finetune export`
+# writes one). A promoted adapter with a GGUF replaces it (portal/core/serving.py).
+LLM_LORA_PATH = env_str("LLM_LORA_PATH", "auto")
+# Checked before loading; empty: the hash in the manifest.json beside the file, if any.
+LLM_LORA_SHA256 = env_str("LLM_LORA_SHA256", "")
 LLM_N_THREADS = env_int("LLM_N_THREADS", 0, minimum=0)  # 0: llama.cpp one per core but one
 # Threads for prompt processing (prefill); 0: as LLM_N_THREADS.
 LLM_N_THREADS_BATCH = env_int("LLM_N_THREADS_BATCH", 0, minimum=0)
@@ -450,6 +457,8 @@ LLM_BACKEND_CONFIG = {
         "n_threads_batch": LLM_N_THREADS_BATCH or None,
         "n_gpu_layers": LLM_N_GPU_LAYERS,
         "allow_amx": LLM_ALLOW_AMX,
+        "lora_path": LLM_LORA_PATH,
+        "lora_sha256": LLM_LORA_SHA256 or None,
     },
     "transformers": {
         "kind": "transformers",

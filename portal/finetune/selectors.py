@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 from portal.core import serving as core_serving
+from portal.finetune import plots
 from portal.finetune.models import Adapter, AdapterStatus, ServingChange
 
 
@@ -33,28 +32,10 @@ def final_loss(adapter: Adapter) -> float | None:
 
 
 def loss_plot_png(adapter: Adapter) -> bytes:
-    """The training loss per optimizer step (and a moving average), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    losses = adapter.training.get("losses") or []
-    figure = Figure(figsize=(6.6, 3.6), dpi=100)
-    axes = figure.subplots()
-    steps = list(range(1, len(losses) + 1))
-    axes.plot(steps, losses, marker=".", linewidth=1, label="loss per step")
-    window = max(1, len(losses) // 10)
-    if window > 1:
-        windows = [losses[max(0, i - window + 1) : i + 1] for i in range(len(losses))]
-        smooth = [sum(w) / len(w) for w in windows]
-        axes.plot(steps, smooth, linewidth=2, label=f"mean of {window}")
-    axes.set_xlabel("optimizer step")
-    axes.set_ylabel("DPO loss" if adapter.kind == "dpo" else "SFT loss (answer tokens)")
-    axes.set_title(adapter.id)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    """The training loss per optimizer step (and, for DPO, the reward accuracy), as a PNG."""
+    return plots.loss_plot_png(
+        losses=adapter.training.get("losses") or [],
+        reward_accuracy=(adapter.training.get("extra") or {}).get("reward_accuracy"),
+        title=adapter.id,
+        kind=adapter.kind,
+    )

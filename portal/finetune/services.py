@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,9 @@ from portal.evaluation.answers import answers_evaluate
 from portal.evaluation.datasets import load as eval_set_load
 from portal.evaluation.services import evaluation_run_record
 from portal.finetune import datasets as ds
+from portal.finetune import plots
 from portal.finetune.models import Adapter, AdapterKind, AdapterStatus, Dataset, ServingChange
+from portal.finetune.seeds import DEFAULT_PER_SEED, seed_examples
 from portal.finetune.selectors import serving_adapter
 from portal.qa import backends
 from portal.qa.prompts import PROMPT_VERSION, REFUSAL_TOKEN, build_prompt
@@ -96,10 +99,32 @@ def _review_examples(decisions) -> list[ds.Example]:
     return out
 
 
+def dataset_counts(sft: list[dict], dpo: list[dict]) -> dict:
+    """How many SFT and DPO rows, per source, per language (``zh->en``: a question asked in
+    another language than its passages), and per kind of rejected answer."""
+
+    def by(rows: list[dict], key) -> dict[str, int]:
+        return dict(sorted(Counter(key(r) for r in rows).items()))
+
+    def language(row: dict) -> str:
+        return ds.language_key(row["language"], row["question"])
+
+    return {
+        "sft": len(sft),
+        "dpo": len(dpo),
+        "refusals": sum(1 for r in sft if r["chosen"] == REFUSAL_TOKEN),
+        "by_source": by(sft, lambda r: r["source"]),
+        "by_language": by(sft, language),
+        "dpo_by_source": by(dpo, lambda r: r["source"]),
+        "dpo_by_language": by(dpo, language),
+        "dpo_by_rejection": by(dpo, lambda r: r["meta"].get("rejected_by", r["source"])),
+    }
+
+
 def dataset_build(
     *,
     seeds: list[str],
-    per_seed: int = 300,
+    per_seed: int = DEFAULT_PER_SEED,
     out_dir: Path | None = None,
     holdout: int | None = None,
 ) -> Dataset:
@@ -107,7 +132,7 @@ def dataset_build(
     holdout = settings.FINETUNE_HOLDOUT_DEV if holdout is None else holdout
     decisions = list(ReviewDecision.objects.select_related("answer").order_by("pk"))
     examples = _review_examples(decisions)
-    examples += ds.seed_examples(seeds, per_seed=per_seed, holdout=holdout)
+    examples += seed_examples(seeds, per_seed=per_seed, holdout=holdout)
     sft = [
         {k: v for k, v in e.row().items() if k != "rejected"}
         for e in examples
@@ -122,16 +147,12 @@ def dataset_build(
     folder.mkdir(parents=True, exist_ok=True)
     ds.write_jsonl(folder / "sft.jsonl", sft)
     ds.write_jsonl(folder / "dpo.jsonl", dpo)
-    counts = {
-        "sft": len(sft),
-        "dpo": len(dpo),
-        "review_decisions": len(decisions),
-        "refusals": sum(1 for r in sft if r["chosen"] == REFUSAL_TOKEN),
-        "by_source": dict(Counter(r["source"] for r in sft)),
-    }
+    counts = {**dataset_counts(sft, dpo), "review_decisions": len(decisions)}
     manifest = {"hash": digest, "prompt_version": PROMPT_VERSION, "counts": counts,
                 "seeds": seeds, "per_seed": per_seed, "holdout_dev": holdout}  # fmt: skip
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     dataset, _ = Dataset.objects.update_or_create(
         hash=digest,
         defaults={
@@ -199,8 +220,14 @@ def adapter_train(
     start_from: Adapter | None = None,
     device: str = "auto",
     progress: Progress | None = None,
+    epochs: float | None = None,
+    log_every: int = 10,
 ) -> Adapter:
-    """Train an SFT or DPO LoRA adapter on ``dataset`` and register it (status: trained)."""
+    """Train an SFT or DPO LoRA adapter on ``dataset`` and register it (status: trained).
+
+    ``epochs``: set the step count from the dataset's size (passes over its examples at the
+    config's batch x accumulation), instead of the config's or an override's ``steps``. The loss
+    curve is written beside the adapter (``loss.png``)."""
     from dataclasses import replace
 
     from portal.finetune import training
@@ -211,6 +238,11 @@ def adapter_train(
     examples = training_examples(dataset, kind=kind)
     if not examples:
         raise FinetuneError(f"dataset {dataset.hash[:12]} has no {kind} examples")
+    if epochs is not None:
+        if epochs <= 0:
+            raise FinetuneError(f"epochs must be positive, not {epochs}")
+        per_step = config.batch_size * config.grad_accum
+        config = replace(config, steps=max(1, math.ceil(epochs * len(examples) / per_step)))
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     adapter_id = f"{kind}-{stamp}-{secrets.token_hex(2)}"
     out_dir = Path(settings.DATA_DIR) / "adapters" / adapter_id
@@ -227,9 +259,17 @@ def adapter_train(
             device=device,
             start_adapter=start_dir,
             progress=progress,
+            log_every=log_every,
         )
     except training.TrainingError as exc:
         raise FinetuneError(str(exc)) from exc
+    plots.loss_plot_write(
+        out_dir / "loss.png",
+        losses=result.losses,
+        reward_accuracy=result.extra.get("reward_accuracy"),
+        title=adapter_id,
+        kind=kind,
+    )
     base_row = base_register(model_dir=base_dir)
     adapter = Adapter.objects.create(
         id=adapter_id,
@@ -240,7 +280,11 @@ def adapter_train(
         fingerprint=training.fingerprint(out_dir),
         dataset=dataset,
         parent=start_from,
-        hyperparameters={"config": config_name, **config.as_dict()},
+        hyperparameters={
+            "config": config_name,
+            **config.as_dict(),
+            **({"epochs": epochs} if epochs is not None else {}),
+        },
         training=result.as_dict(),
     )
     audit_record(action="finetune.train", object_type="adapter", object_id=adapter.id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from django.core.management import CommandError, call_command
 
 from portal.core.serving import serving_backend_config, serving_record
 from portal.finetune import datasets as ds
-from portal.finetune import selectors, services
+from portal.finetune import seeds, selectors, services
 from portal.finetune.models import Adapter, AdapterStatus, Dataset, ServingChange
 from portal.qa import backends
 from portal.qa.models import AnswerStatus
@@ -126,20 +128,37 @@ def test_content_hash_is_stable_and_moves_with_the_data(edited, tmp_path):
     assert services.dataset_build(seeds=[]).hash != first.hash
 
 
+@pytest.fixture(scope="module")
+def seeded() -> list[ds.Example]:
+    """Ten questions of every seed (refusal twins and DPO rejections added), built once."""
+    return seeds.seed_examples(list(seeds.SEEDS), per_seed=10, holdout=200)
+
+
 @needs_shared_datasets
 def test_seeds_come_from_dev_splits_outside_the_gate_holdout_and_include_refusals(db):
-    from portal.evaluation.datasets import DATASETS_DIR, _doc2dial_split, pubmedqa, stard
+    from portal.evaluation.answers import _spread
+    from portal.evaluation.datasets import DATASETS_DIR, _doc2dial_split, load, pubmedqa, stard
 
     dataset = services.dataset_build(seeds=["pubmedqa", "doc2dial", "stard"], per_seed=10)
     rows = ds.read_jsonl(Path(dataset.path) / "sft.jsonl")
-    by_source = dataset.counts["by_source"]
-    assert by_source == {"seed:pubmedqa": 10, "seed:doc2dial": 10, "seed:stard": 10}
+    # Ten questions each, and for two of them (one in five) the same question over near-topic
+    # passages only.
+    assert dataset.counts["by_source"] == {
+        "seed:doc2dial": 12,
+        "seed:pubmedqa": 12,
+        "seed:stard": 12,
+    }
+    assert dataset.counts["by_language"] == {"en": 24, "zh": 12}
+    manifest = json.loads((Path(dataset.path) / "manifest.json").read_text())
+    assert manifest["counts"]["dpo_by_source"] == dataset.counts["dpo_by_source"]
     pubmed_test = set(
         json.loads((DATASETS_DIR / "pubmedqa_pqal/test_ground_truth.json").read_text())
     )
     stard_test = {q.id for q in stard("test").questions}
-    gate_pubmed = {q.id for q in pubmedqa("dev").questions[:200]}
-    gate_stard = {q.id for q in stard("dev").questions[:200]}
+    # What `evaluate answers --limit 200` grades, in the set and in its translation, is held out.
+    gate_pubmed = {q.id for q in _spread(pubmedqa("dev").questions, 200)}
+    gate_pubmed |= {q.id for q in _spread(load("pubmedqa_zh", "dev").questions, 25)}
+    gate_stard = {q.id for q in _spread(stard("dev").questions, 200)}
     for row in rows:
         meta = row["meta"]
         assert meta["split"] == "dev"
@@ -151,7 +170,7 @@ def test_seeds_come_from_dev_splits_outside_the_gate_holdout_and_include_refusal
             assert str(meta["query_id"]) not in stard_test | gate_stard
             assert row["language"] == "zh"
     refusals = [r for r in rows if r["chosen"] == REFUSAL_TOKEN]
-    assert refusals and dataset.counts["refusals"] == len(refusals)
+    assert len(refusals) == 6 and dataset.counts["refusals"] == len(refusals)
     answered = [r for r in rows if r["chosen"] != REFUSAL_TOKEN]
     for row in answered:
         # Every target sentence is copied from the passage its marker names.
@@ -161,6 +180,157 @@ def test_seeds_come_from_dev_splits_outside_the_gate_holdout_and_include_refusal
             assert sentence.text.rstrip(".。") in passage
     with pytest.raises(ds.TestSplitError):
         ds._assert_not_test("pubmedqa", {"1", next(iter(pubmed_test))}, pubmed_test)
+
+
+@needs_shared_datasets
+def test_every_answer_set_seeds_examples_in_both_languages(seeded):
+    sources = {e.source for e in seeded}
+    assert sources == {f"seed:{name}" for name in seeds.SEEDS}
+    languages = {ds.language_key(e.language, e.question) for e in seeded}
+    assert {"en", "zh", "zh->en"} <= languages
+    # Where a set labels the answer span, the target holds the sentence(s) that contain it.
+    from portal.evaluation.datasets import CN_LAW_QUESTIONS, _jsonl
+
+    spans = {row["id"]: row["gold_spans"] for row in _jsonl(CN_LAW_QUESTIONS)}
+    cn_law = [e for e in seeded if e.source == "seed:cn_law" and e.chosen != REFUSAL_TOKEN]
+    assert cn_law
+    for example in cn_law:
+        if not example.id.endswith(":refuse"):
+            stated = [span.rstrip("。；") for span in spans[example.meta["qid"]]]
+            assert any(span in example.chosen for span in stated), example.chosen
+
+
+@needs_shared_datasets
+def test_near_topic_refusals_come_from_the_same_set_and_never_from_the_gold(seeded):
+    from portal.evaluation.datasets import DATASETS_DIR
+
+    pubmed = json.loads((DATASETS_DIR / "pubmedqa_pqal/ori_pqal.json").read_text())
+    by_id = {e.id: e for e in seeded}
+    twins = [e for e in seeded if e.id.endswith(":refuse")]
+    assert {e.source for e in twins} >= {"seed:pubmedqa", "seed:doc2dial", "seed:stard"}
+    for twin in twins:
+        assert twin.chosen == REFUSAL_TOKEN and twin.passages
+        original = by_id[twin.id.removesuffix(":refuse")]
+        cited = ds.split_sentences(original.chosen)
+        gold = {
+            title for label, title, _t in original.passages if any(label in s.labels for s in cited)
+        }
+        quoted = [s.text.rstrip(".。；;") for s in cited]
+        for _label, title, text in twin.passages:
+            assert not any(q in text for q in quoted), (twin.id, text)
+            if twin.source == "seed:pubmedqa":
+                pmid = title.split()[1]
+                assert pmid in pubmed and pmid != original.meta["pmid"]
+            if twin.source == "seed:stard":  # another law than the gold articles'
+                assert not any(title.startswith(g.split("第")[0]) for g in gold)
+        # Near-topic: the nearest passage shares content with the question (same domain), it is
+        # not a random one.
+        if "->" in ds.language_key(twin.language, twin.question):
+            continue  # ranked by the question in the passages' language, not this one
+        units = ds.word_units(original.question)
+        held = ds.word_units(twin.passages[0][2])
+        assert units & held, twin.id
+
+
+@needs_shared_datasets
+def test_dpo_perturbations_are_rejected_by_the_verifier_and_the_target_is_not(seeded):
+    from portal.finetune import preferences
+
+    perturbed = [e for e in seeded if e.meta.get("rejected_by", "").startswith("perturb:")]
+    assert len({e.meta["rejected_by"] for e in perturbed}) >= 3
+    for example in perturbed:
+        rejected = preferences.verdicts(example.rejected, example.passages)
+        assert any(not v.supported for v in rejected), example.rejected
+        found = {code for v in rejected for code in v.codes}
+        assert set(example.meta["findings"]) <= found
+    kinds = {e.meta.get("rejected_by") for e in seeded if e.rejected}
+    assert {"refuse_answerable", "answer_refusal"} <= kinds
+    for example in seeded:
+        if example.meta.get("rejected_by") == "refuse_answerable":
+            assert example.rejected == REFUSAL_TOKEN != example.chosen
+        if example.meta.get("rejected_by") == "answer_refusal":
+            assert example.chosen == REFUSAL_TOKEN
+            assert all(s.labels for s in ds.split_sentences(example.rejected))
+
+
+@pytest.mark.parametrize(
+    ("name", "sentence", "changed"),
+    [
+        ("number", "The licence fee is 40 dollars.", "The licence fee is 80 dollars."),
+        ("age", "Residents aged 16 or older can apply.", "Residents aged 18 or older can apply."),
+        ("condition", "Adults 16 or older can apply.", "Adults 16 or younger can apply."),
+        ("negation", "You can renew by mail.", "You cannot renew by mail."),
+        ("negation", "You cannot renew by mail.", "You can renew by mail."),
+        ("negation", "可以凭本人的护照证明其身份。", "不得凭本人的护照证明其身份。"),
+        ("age", "年满十六周岁的公民应当申领身份证。", "年满18周岁的公民应当申领身份证。"),
+    ],
+)  # fmt: skip
+def test_each_perturbation_changes_what_a_small_model_gets_wrong(name, sentence, changed):
+    from portal.finetune import preferences
+
+    assert preferences.PERTURBATIONS[name](sentence, ("1",), ("1", "2")) == (changed, ("1",))
+    moved = preferences.PERTURBATIONS["wrong_passage"](sentence, ("1",), ("1", "2"))
+    assert moved == (sentence, ("2",))
+
+
+def test_a_perturbation_is_kept_only_when_the_verifier_tells_it_from_the_target():
+    from dataclasses import replace
+
+    from portal.finetune import preferences
+
+    passages = [
+        ("1", "Licences", "Residents aged 16 or older can apply for a licence."),
+        ("2", "Fees", "The licence fee is 40 dollars."),
+    ]
+    target = "Residents aged 16 or older can apply for a licence [1]."
+    example = ds.Example("licence", "seed:test", "en", "Who can apply?", passages, target)
+    rejected, meta = preferences.perturbed(example)
+    assert rejected != target and meta["rejected_by"].startswith("perturb:")
+    assert all(v.supported for v in preferences.verdicts(target, passages))
+    assert any(not v.supported for v in preferences.verdicts(rejected, passages))
+    # A target the verifier does not accept gives no pair: the change would not be the only
+    # difference between chosen and rejected.
+    assert (
+        preferences.perturbed(replace(example, chosen="The licence fee is 90 dollars [2].")) is None
+    )
+    assert preferences.refused(example) == (REFUSAL_TOKEN, {"rejected_by": "refuse_answerable"})
+
+
+def test_seed_rows_from_a_test_split_are_refused(db, monkeypatch):
+    def leaky(run):
+        example = ds.Example("leak:1", "seed:leaky", "en", "q?", [("1", "t", "x.")], "x [1].",
+                             meta={"split": "test"})  # fmt: skip
+        yield seeds.Seeded(example, ds.NearTopic([]), "q?")
+
+    monkeypatch.setitem(seeds.SEEDS, "leaky", leaky)
+    with pytest.raises(ds.TestSplitError):
+        services.dataset_build(seeds=["leaky"])
+    with pytest.raises(ValueError, match="unknown seed"):
+        services.dataset_build(seeds=["nope"])
+
+
+@needs_shared_datasets
+def test_the_seed_hash_is_the_same_in_another_process(db):
+    """Same inputs, same hash, whatever the process's string-hash seed (set order): this process
+    draws a random one, the other runs without (PYTHONHASHSEED=0)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import django; django.setup()\n"
+        "from portal.finetune import datasets as ds, seeds\n"
+        "rows = [e.row() for e in seeds.seed_examples(['pubmedqa', 'cn_law'], "
+        "per_seed=8, holdout=200)]\n"
+        "print(ds.content_hash(rows, [], prompt_version='v'))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "0", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    other = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    rows = [e.row() for e in seeds.seed_examples(["pubmedqa", "cn_law"], per_seed=8, holdout=200)]
+    here = ds.content_hash(rows, [], prompt_version="v")
+    assert other.stdout.strip().splitlines()[-1] == here
 
 
 # --- Training ---------------------------------------------------------------------------------
@@ -180,6 +350,7 @@ def test_tiny_sft_and_dpo_produce_adapters_whose_loss_decreases(dataset, tiny_ba
     losses = sft.training["losses"]
     assert len(losses) == 12 and _mean(losses[-3:]) < _mean(losses[:3])
     assert Path(sft.path, "adapter_config.json").is_file()
+    assert Path(sft.path, "loss.png").read_bytes()[:4] == b"\x89PNG"  # the curve, beside it
     assert Path(sft.path).parent == Path(settings.DATA_DIR) / "adapters"
     assert sft.fingerprint.startswith(f"{sft.id}@sha256:")
     assert sft.dataset == dataset and sft.hyperparameters["config"] == "tiny"
@@ -191,6 +362,7 @@ def test_tiny_sft_and_dpo_produce_adapters_whose_loss_decreases(dataset, tiny_ba
     assert _mean(losses[-3:]) < _mean(losses[:3])
     assert dpo.parent == sft and dpo.base_model_dir == sft.base_model_dir
     assert dpo.training["extra"]["reward_accuracy"][-1] == 1.0
+    assert Path(dpo.path, "loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # --- Gate, serving, rollback ------------------------------------------------------------------
@@ -300,10 +472,19 @@ def test_promote_command_prints_the_table_and_fails_when_refused(base_row, datas
 # --- Registry page ----------------------------------------------------------------------------
 
 
-def test_registry_page_plot_and_buttons_need_the_admin_role(client, make_user, dataset, tiny_base):
-    adapter = services.adapter_train(
-        kind="sft", base=str(tiny_base), dataset=dataset, overrides={"steps": 3}
-    )
+def test_registry_page_plot_and_buttons_need_the_admin_role(
+    client, make_user, dataset, tiny_base, caplog
+):
+    # Steps from the dataset's size: 4 passes over its one example at batch 2 = 2 steps, each
+    # logged with its loss, seconds per step and the time left.
+    with caplog.at_level(logging.INFO, logger="portal.finetune.training"):
+        adapter = services.adapter_train(
+            kind="sft", base=str(tiny_base), dataset=dataset, epochs=4, log_every=1
+        )
+    assert len(adapter.training["losses"]) == 2 and adapter.hyperparameters["steps"] == 2
+    lines = [r.getMessage() for r in caplog.records if "s/step" in r.getMessage()]
+    assert [line.split(" loss")[0] for line in lines] == ["sft step 1/2", "sft step 2/2"]
+    assert all(" ETA 0:" in line for line in lines)
     client.force_login(make_user("reviewer", "another-reviewer"))
     assert client.get("/finetune/").status_code == 403
     assert client.post(f"/finetune/{adapter.id}/promote").status_code == 403
@@ -327,8 +508,10 @@ def test_reviewer_edit_to_training_to_gate_to_serving_answers_carry_the_adapter(
 ):
     """A reviewer's edit -> dataset -> tiny SFT -> evaluated and gated -> serving -> the next
     answer, generated by the transformers backend with the adapter, records the adapter id."""
-    call_command("finetune", "dataset", "--seed", "none")
+    id_file = settings.DATA_DIR / "ids" / "dataset"
+    call_command("finetune", "dataset", "--seed", "none", "--id-file", str(id_file))
     dataset = Dataset.objects.get()
+    assert id_file.read_text().strip() == dataset.hash
     call_command("finetune", "sft", "--base", str(tiny_base), "--dataset", dataset.hash[:12])
     adapter = Adapter.objects.get(kind="sft")
     base = Adapter.objects.get(kind="base")

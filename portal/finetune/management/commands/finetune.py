@@ -1,4 +1,5 @@
-"""`manage.py finetune dataset|sft|dpo|evaluate|promote|rollback|list` (README "Fine-tuning")."""
+"""`manage.py finetune dataset|sft|dpo|evaluate|promote|rollback|export|list` (README
+"Fine-tuning")."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from llm_backend.lora import OUTTYPES
 from portal.evaluation.answers import answers_table
 from portal.finetune import selectors, services
-from portal.finetune.datasets import SEEDS
+from portal.finetune.export import adapter_export
 from portal.finetune.models import Adapter
+from portal.finetune.seeds import DEFAULT_PER_SEED, SEEDS
 
 
 def _adapter(ref: str) -> Adapter:
@@ -21,26 +24,61 @@ def _adapter(ref: str) -> Adapter:
     return adapter
 
 
+def _write_id(path: Path | None, value: str) -> None:
+    """For recipes that chain the steps (`make finetune`): the new row's id, alone in a file."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n", encoding="utf-8")
+
+
+def counts_table(counts: dict) -> str:
+    """SFT and DPO rows per source and per language, then the kinds of rejected answers."""
+    lines = [f"  sft {counts['sft']}  dpo {counts['dpo']}  refusals {counts['refusals']}"]
+    for title, sft_key, dpo_key in (
+        ("source", "by_source", "dpo_by_source"),
+        ("language", "by_language", "dpo_by_language"),
+    ):
+        sft, dpo = counts.get(sft_key, {}), counts.get(dpo_key, {})
+        lines.append(f"  {'by ' + title:<22} {'sft':>6} {'dpo':>6}")
+        lines += [
+            f"    {key:<20} {sft.get(key, 0):>6} {dpo.get(key, 0):>6}"
+            for key in sorted(sft.keys() | dpo.keys())
+        ]
+    rejections = counts.get("dpo_by_rejection", {})
+    if rejections:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in rejections.items())
+        lines.append(f"  dpo rejected answers: {kinds}")
+    return "\n".join(lines)
+
+
 class Command(BaseCommand):
     help = "Build fine-tuning data, train LoRA adapters, evaluate, promote through the gate."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         d = sub.add_parser("dataset", help="SFT + DPO files from review decisions and seeds")
-        d.add_argument("--seed", default="pubmedqa,doc2dial,stard",
+        d.add_argument("--seed", default=",".join(SEEDS),
                        help=f"comma-separated seeds ({', '.join(SEEDS)}) or 'none'")  # fmt: skip
-        d.add_argument("--per-seed", type=int, default=300)
+        d.add_argument("--per-seed", type=int, default=DEFAULT_PER_SEED,
+                       help="questions per seed (refusal twins come on top)")  # fmt: skip
         d.add_argument(
             "--holdout", type=int, default=None,
-            help="first N dev questions of each set left out (the gate grades them)",
+            help="the N dev questions `evaluate answers --limit N` grades are left out of each "
+            "set (half of a smaller set; default FINETUNE_HOLDOUT_DEV)",
         )  # fmt: skip
         d.add_argument("--out", type=Path, default=None)
+        d.add_argument("--id-file", type=Path, help="write the dataset hash to this file")
         for kind in ("sft", "dpo"):
             t = sub.add_parser(kind, help=f"train a LoRA adapter ({kind.upper()})")
             t.add_argument("--base", help="model directory or GGUF file (dpo: or --from)")
             t.add_argument("--dataset", required=True, help="dataset hash (6+ characters)")
             t.add_argument("--config", default="tiny", choices=("tiny", "cpu", "gpu"))
             t.add_argument("--steps", type=int)
+            t.add_argument("--epochs", type=float,
+                           help="passes over the dataset; sets --steps from its size")  # fmt: skip
+            t.add_argument("--log-every", type=int, default=10,
+                           help="log step, loss, s/step and ETA every N steps")  # fmt: skip
+            t.add_argument("--id-file", type=Path, help="write the adapter id to this file")
             t.add_argument("--lr", type=float)
             t.add_argument("--batch-size", type=int)
             t.add_argument("--grad-accum", type=int)
@@ -62,6 +100,21 @@ class Command(BaseCommand):
         p = sub.add_parser("promote", help="serve an adapter if it beats what serves now")
         p.add_argument("adapter")
         sub.add_parser("rollback", help="serve again what served before the last promotion")
+        x = sub.add_parser("export", help="write an adapter as a GGUF LoRA for llama.cpp")
+        x.add_argument("adapter")
+        x.add_argument(
+            "--base-gguf",
+            type=Path,
+            default=None,
+            help="the GGUF model it serves on (default: the one it was trained from)",
+        )
+        x.add_argument("--outtype", default="f32", choices=OUTTYPES)
+        x.add_argument(
+            "--to",
+            type=Path,
+            default=None,
+            help="also copy it here (llm_backend/adapters/default: served by default)",
+        )
         sub.add_parser("list", help="the registry")
 
     def handle(self, *args, **opts) -> None:
@@ -80,7 +133,8 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"dataset {dataset.hash}\n  path: {dataset.path}")
-        self.stdout.write(f"  counts: {json.dumps(dataset.counts, ensure_ascii=False)}")
+        self.stdout.write(counts_table(dataset.counts))
+        _write_id(opts.get("id_file"), dataset.hash)
 
     def _train(self, kind: str, opts) -> None:
         keys = (
@@ -101,7 +155,10 @@ class Command(BaseCommand):
         if start is None and not opts["base"]:
             raise CommandError("give --base (a model directory or GGUF file)")
         dataset = services.dataset_get(opts["dataset"])
-        bar = tqdm(total=None, desc=kind, unit="step")
+        if opts.get("epochs") is not None and opts.get("steps") is not None:
+            raise CommandError("give --steps or --epochs, not both")
+        # No bar when stderr is no terminal (a run in the background): the log lines say it.
+        bar = tqdm(total=None, desc=kind, unit="step", disable=None)
 
         def progress(step: int, total: int, loss: float) -> None:
             bar.total = total
@@ -111,14 +168,17 @@ class Command(BaseCommand):
         adapter = services.adapter_train(
             kind=kind, base=opts["base"] or "", dataset=dataset, config_name=opts["config"],
             overrides=overrides, start_from=start, device=opts["device"], progress=progress,
+            epochs=opts.get("epochs"), log_every=opts["log_every"],
         )  # fmt: skip
         bar.close()
         losses = adapter.training["losses"]
         self.stdout.write(
             f"adapter {adapter.id}\n  path: {adapter.path}\n  fingerprint: {adapter.fingerprint}\n"
             f"  loss: {losses[0]:.4f} -> {losses[-1]:.4f} over {len(losses)} steps, "
-            f"{adapter.training['seconds']} s on {adapter.training['device']}"
+            f"{adapter.training['seconds']} s on {adapter.training['device']}\n"
+            f"  plot: {Path(adapter.path) / 'loss.png'}"
         )
+        _write_id(opts.get("id_file"), adapter.id)
 
     def _sft(self, opts) -> None:
         self._train("sft", opts)
@@ -157,10 +217,22 @@ class Command(BaseCommand):
         if not result.promoted:
             raise CommandError(f"not promoted: {result.reason}")
         self.stdout.write(f"{opts['adapter']} now serves")
+        if not _adapter(opts["adapter"]).training.get("gguf"):
+            hint = f"manage.py finetune export {opts['adapter']}"
+            self.stdout.write(f"  llama.cpp serves it once exported ({hint}); llama-server "
+                              "loads it when it restarts")  # fmt: skip
 
     def _rollback(self, opts) -> None:
         now = services.adapter_rollback()
         self.stdout.write(f"rolled back: {now.id if now else 'the base model alone'} serves")
+
+    def _export(self, opts) -> None:
+        lora = adapter_export(adapter=_adapter(opts["adapter"]), base_gguf=opts["base_gguf"],
+                              outtype=opts["outtype"], to=opts["to"])  # fmt: skip
+        self.stdout.write(f"{opts['adapter']} exported\n  gguf: {lora.path}\n  sha256: "
+                          f"{lora.sha256}\n  base sha256: {lora.base_sha256}")  # fmt: skip
+        if opts["to"]:
+            self.stdout.write(f"  copied to: {opts['to']}")
 
     def _list(self, opts) -> None:
         for a in selectors.registry():
