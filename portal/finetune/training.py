@@ -8,11 +8,17 @@ keeps the loop small enough to read and to run in the test suite in seconds.
 - DPO (Rafailov et al. 2023): ``-log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r)))`` over
   summed answer log-probabilities. The reference log-probabilities are computed once, before the
   first step, with the starting model (the base, or the SFT adapter a DPO run continues from), so
-  no second model is kept in memory.
+  no second model is kept in memory; only for the pairs the run's batch schedule will use.
+
+bfloat16 on a CPU means autocast, not bf16 weights: the weights and the optimizer stay float32
+and the matrix multiplies run in bf16 where the CPU has bf16 instructions (AVX512-BF16 or AMX).
+On this project's CI machine (AMX) a 700-token Qwen2.5-0.5B forward + backward took 2.5 s with
+autocast and 7 s in float32 (2026-12-05); pure bf16 weights would lose the small LoRA updates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -60,14 +66,15 @@ CONFIGS = {
         steps=12, batch_size=2, grad_accum=1, lr=5e-3, rank=4, alpha=8, dropout=0.0,
         target_modules=("q_proj", "v_proj"), max_len=256, dtype="float32",
     ),
-    # Qwen2.5-0.5B on two CPU cores: ~one optimizer step per 20-40 s at 768 tokens (not
-    # re-measured for issue 24). The default dataset's prompts + targets are 500-600 tokens at the
+    # Qwen2.5-0.5B on two CPU cores with bf16 autocast (module docstring): ~2.5 s per 700-token
+    # example, ~10 s per optimizer step of 4; without bf16 instructions it falls back to float32.
+    # The default dataset's prompts + targets are 500-600 tokens at the
     # median, but a Chinese statute prompt reaches 950 (STARD p90 777, cn_law p90 869, measured
     # with the Qwen tokenizer, 2026-12-05): 1024 keeps their system rules, which a 768 limit cut.
     # `make finetune` sets the steps from the dataset (--epochs 1: ~370 SFT steps, ~140 DPO).
     "cpu": TrainConfig(
         steps=40, batch_size=1, grad_accum=4, lr=2e-4, rank=8, alpha=16, dropout=0.05,
-        target_modules=_ATTN, max_len=1024, dtype="float32", threads=2, warmup=4,
+        target_modules=_ATTN, max_len=1024, dtype="bfloat16", threads=2, warmup=4,
     ),
     # One GPU with bf16 (A100/H100/H200 class): every linear layer, effective batch 32.
     "gpu": TrainConfig(
@@ -93,6 +100,31 @@ class TrainResult:
 
 class TrainingError(Exception):
     """Training cannot start; the message says what to fix."""
+
+
+def cpu_has_bf16(torch) -> bool:
+    """Whether this CPU multiplies bf16 natively (otherwise autocast would emulate it, slowly)."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def schedule(n_rows: int, config: TrainConfig) -> list[list[list[int]]]:
+    """Row indices per optimizer step, per accumulation batch: shuffled epochs, seeded."""
+    rng = random.Random(config.seed)  # noqa: S311 - reproducible batch order
+    order: list[int] = []
+    steps = []
+    for _ in range(config.steps):
+        batches = []
+        for _ in range(config.grad_accum):
+            batch = []
+            for _ in range(config.batch_size):
+                if not order:
+                    order = list(range(n_rows))
+                    rng.shuffle(order)
+                batch.append(order.pop())
+            batches.append(batch)
+        steps.append(batches)
+    return steps
 
 
 def load_base(base: str | Path, *, dtype: str, device: str) -> tuple[Any, Any, Path]:
@@ -238,10 +270,17 @@ def train(
         torch.set_num_threads(config.threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = config.dtype
+    autocast: Callable[[], Any] = contextlib.nullcontext
     if config.dtype == "bfloat16" and device == "cpu":
-        config = replace(config, dtype="float32")  # CPU bf16 matmuls are slow and lose precision
+        # float32 weights either way (module docstring); bf16 matmuls only where the CPU has them.
+        config = replace(config, dtype="float32")
+        if cpu_has_bf16(torch):
+            precision = "float32 weights, bf16 autocast"
+            autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+        else:
+            precision = "float32"
     torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)  # noqa: S311 - reproducible batch order
     tokenizer, model, base_dir = load_base(base, dtype=config.dtype, device=device)
     if start_adapter is not None:
         model = PeftModel.from_pretrained(model, start_adapter, is_trainable=True)
@@ -261,6 +300,7 @@ def train(
         model.enable_input_require_grads()
     pad_id = tokenizer.pad_token_id
     result = TrainResult(device=device)
+    result.extra["precision"] = precision
 
     data: list[dict] = []
     for ex in examples:
@@ -281,12 +321,16 @@ def train(
             f"no {kind} example fits max_len={config.max_len} tokens (skipped {result.skipped})"
         )
     result.examples = len(data)
+    plan = schedule(len(data), config)
 
     if kind == "dpo":
-        # Reference log-probabilities of the starting model, once (see the module docstring).
+        # Reference log-probabilities of the starting model, once (see the module docstring),
+        # for the rows the schedule uses.
         model.eval()
-        with torch.no_grad():
-            for row in data:
+        used = sorted({i for batches in plan for batch in batches for i in batch})
+        with torch.no_grad(), autocast():
+            for i in used:
+                row = data[i]
                 row["ref"] = _answer_logps(
                     torch, model, [row["chosen"], row["rejected"]], pad_id, device
                 ).tolist()
@@ -294,22 +338,13 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     model.train()
-    order: list[int] = []
     started = time.perf_counter()
     accuracies: list[float] = []
     for step in range(config.steps):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, config)
         step_loss = step_acc = 0.0
-        batches = []
-        for _ in range(config.grad_accum):
-            batch = []
-            for _ in range(config.batch_size):
-                if not order:
-                    order = list(range(len(data)))
-                    rng.shuffle(order)
-                batch.append(data[order.pop()])
-            batches.append(batch)
+        batches = [[data[i] for i in batch] for batch in plan[step]]
         # SFT: every answer token of the step weighs the same. A per-example mean would give a
         # 5-token NOT_IN_SOURCES the weight of a 60-token answer (12x per token), and the model
         # learned to refuse almost everything (README "Fine-tuning").
@@ -319,11 +354,13 @@ def train(
         for batch in batches:
             if kind == "sft":
                 rows = [r["chosen"] for r in batch]
-                loss = answer_nll(torch, model, rows, pad_id, device) / step_tokens
+                with autocast():
+                    loss = answer_nll(torch, model, rows, pad_id, device) / step_tokens
                 loss = loss * config.grad_accum
             else:
                 rows = [r["chosen"] for r in batch] + [r["rejected"] for r in batch]
-                logps = _answer_logps(torch, model, rows, pad_id, device)
+                with autocast():
+                    logps = _answer_logps(torch, model, rows, pad_id, device)
                 n = len(batch)
                 ref = torch.tensor([r["ref"] for r in batch], device=device)
                 margin = (logps[:n] - ref[:, 0]) - (logps[n:] - ref[:, 1])

@@ -18,6 +18,13 @@ def test_generation_benchmark_warms_up_then_times_every_demo_question(db, tmp_pa
     questions = demo_questions()
     assert report["backend"] == "extractive" and report["n_questions"] == len(questions)
     # What a serving process loads before its first question is loaded before the timing starts.
-    assert set(report["warmup_s"]) == {"embedder", "keyword_index", "agencies", "guard", "model"}
+    assert set(report["warmup_s"]) == {
+        "embedder",
+        "keyword_index",
+        "agencies",
+        "guard",
+        "model",
+        "prompt_prefix",
+    }
     assert sum(report["statuses"].values()) == len(questions)
     assert 0 < report["answer_s_p50"] <= report["answer_s_p95"]
