@@ -88,8 +88,9 @@ ocr:
 
 # --- Fine-tuning (issue 24): the default adapter from a clean checkout (README "Fine-tuning") ---
 # dataset (every seed) -> SFT (one pass over the SFT set) -> DPO continuing from it -> evaluate
-# the base and the candidate on dev questions the dataset held out (each --limit divides the
-# holdout: see portal/finetune/seeds.py) -> promote, which refuses unless the candidate wins.
+# the base and the candidate through llama.cpp (base GGUF + GGUF LoRA, as served) on dev
+# questions the dataset held out (each --limit divides the holdout: see portal/finetune/seeds.py)
+# -> promote, which refuses unless the candidate wins -> export to where `make run` serves it.
 # Hours on two CPU cores (README); FINETUNE_CONFIG=gpu on a GPU machine.
 FINETUNE_BASE ?= $(or $(PORTAL_DATA_DIR),var)/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 FINETUNE_BASE_DIR ?= $(dir $(FINETUNE_BASE))hf/$(basename $(notdir $(FINETUNE_BASE)))
@@ -110,3 +111,4 @@ finetune: $(STAMP)
 		$(PY) manage.py finetune evaluate $$(cat $(FINETUNE_RUN)/dpo) --dataset $$1 --limit $$2; \
 	done
 	$(PY) manage.py finetune promote $$(cat $(FINETUNE_RUN)/dpo)
+	$(PY) manage.py finetune export $$(cat $(FINETUNE_RUN)/dpo) --to llm_backend/adapters/default

@@ -35,19 +35,9 @@ from llm_backend.model_files import file_sha256
 from llm_backend.server import pinned_llama_version
 from portal.audit.services import audit_record
 from portal.finetune.models import Adapter, AdapterKind, ServingChange
-from portal.finetune.services import FinetuneError
+from portal.finetune.services import FinetuneError, base_gguf_for
 
 GATE_NAME = "gate.json"
-
-
-def base_gguf_for(adapter: Adapter) -> Path | None:
-    """The GGUF the adapter's base directory was dequantized from: ``training.load_base``
-    writes ``<folder>/hf/<stem>`` for ``<folder>/<stem>.gguf``. None for any other base."""
-    base_dir = Path(adapter.base_model_dir)
-    if base_dir.parent.name != "hf":
-        return None
-    candidate = base_dir.parent.parent / f"{base_dir.name}.gguf"
-    return candidate if candidate.is_file() else None
 
 
 def _gate_report(adapter: Adapter) -> dict:

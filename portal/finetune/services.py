@@ -295,9 +295,61 @@ def adapter_train(
 # --- Evaluation -------------------------------------------------------------------------------
 
 
-def backend_config_for(adapter: Adapter) -> dict:
-    """The transformers backend configuration that serves ``adapter`` (or its base alone),
-    pinned: the serving record does not swap in whatever adapter serves now."""
+ENGINES = ("auto", "llamacpp", "transformers")
+
+
+def base_gguf_for(adapter: Adapter) -> Path | None:
+    """The GGUF the adapter's base directory was dequantized from: ``training.load_base``
+    writes ``<folder>/hf/<stem>`` for ``<folder>/<stem>.gguf``. None for any other base."""
+    base_dir = Path(adapter.base_model_dir)
+    if base_dir.parent.name != "hf":
+        return None
+    candidate = base_dir.parent.parent / f"{base_dir.name}.gguf"
+    return candidate if candidate.is_file() else None
+
+
+def evaluation_engine(adapter: Adapter, engine: str = "auto") -> str:
+    """Which engine evaluates ``adapter``. ``auto``: llama.cpp (base GGUF + GGUF LoRA, what
+    `make run` serves) when the base was made from a GGUF, else transformers."""
+    if engine not in ENGINES:
+        raise FinetuneError(f"unknown engine {engine!r}: {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "llamacpp" if base_gguf_for(adapter) is not None else "transformers"
+    return engine
+
+
+def backend_config_for(adapter: Adapter, engine: str = "transformers") -> dict:
+    """The backend configuration that serves ``adapter`` (or its base alone), pinned: the
+    serving record does not swap in whatever adapter serves now.
+
+    ``llamacpp``: the base GGUF with the adapter's exported GGUF LoRA (exported here first when
+    it has none), checked by hash like any served adapter; ``transformers``: the base directory
+    with the PEFT adapter."""
+    if engine == "llamacpp":
+        base = base_gguf_for(adapter)
+        if base is None:
+            raise FinetuneError(
+                f"{adapter.id}: its base {adapter.base_model_dir} was not made from a GGUF, so "
+                "llama.cpp cannot serve it; evaluate with --engine transformers"
+            )
+        config = {"kind": "llamacpp", "pinned": True, "model_path": str(base), "sha256": None,
+                  "n_ctx": settings.LLM_N_CTX, "n_threads": settings.LLM_N_THREADS or None,
+                  "allow_amx": settings.LLM_ALLOW_AMX, "lora_path": "none"}  # fmt: skip
+        if adapter.kind != AdapterKind.BASE and adapter.path:
+            gguf = adapter.training.get("gguf") or {}
+            if not gguf.get("path") or not Path(gguf["path"]).is_file():
+                from portal.finetune.export import adapter_export  # export imports this module
+
+                adapter_export(adapter=adapter)
+                adapter.refresh_from_db()
+                gguf = adapter.training["gguf"]
+            config.update(
+                lora_path=gguf["path"],
+                lora_sha256=gguf["sha256"],
+                lora_base_sha256=gguf["base_model_sha256"],
+                lora_id=adapter.id,
+            )
+        return config
     return {
         "kind": "transformers",
         "pinned": True,
@@ -310,11 +362,19 @@ def backend_config_for(adapter: Adapter) -> dict:
 
 
 def adapter_evaluate(
-    *, adapter: Adapter, dataset: str, split: str, limit: int | None, progress=None
+    *,
+    adapter: Adapter,
+    dataset: str,
+    split: str,
+    limit: int | None,
+    progress=None,
+    engine: str = "auto",
 ) -> dict:
-    """`evaluate answers` with this adapter on the transformers backend; stores the report."""
+    """`evaluate answers` with this adapter (``evaluation_engine``); stores the report. The gate
+    compares evaluations made by the same engine only."""
+    engine = evaluation_engine(adapter, engine)
     previous = settings.LLM_BACKEND_CONFIG
-    settings.LLM_BACKEND_CONFIG = backend_config_for(adapter)
+    settings.LLM_BACKEND_CONFIG = backend_config_for(adapter, engine)
     backends.backends_reset()
     try:
         backend = backends.generation_backend()
@@ -326,6 +386,7 @@ def adapter_evaluate(
         settings.LLM_BACKEND_CONFIG = previous
         backends.backends_reset()
     report["adapter"] = adapter.id
+    report["engine"] = engine
     report["adapter_fingerprint"] = backend.adapter_id or ""
     evaluation_run_record(kind="answers", report=report)
     evaluation_store(adapter=adapter, report=report, limit=limit)
@@ -339,6 +400,7 @@ def evaluation_store(*, adapter: Adapter, report: dict, limit: int | None) -> No
             "metrics": report["metrics"],
             "n_questions": report["n_questions"],
             "limit": limit,
+            "engine": report.get("engine", "transformers"),
             "evaluated_at": timezone.now().isoformat(),
         }
         adapter.save(update_fields=["evaluations"])
@@ -346,14 +408,20 @@ def evaluation_store(*, adapter: Adapter, report: dict, limit: int | None) -> No
 
 # --- The gate, promotion and rollback ---------------------------------------------------------
 
-# (metric, direction): +1 must rise, 0 must not rise. A metric of None (nothing published, so
-# nothing to measure) fails the candidate.
+# (metric, rule): RISE must rise (by FINETUNE_GATE_MIN_GAIN), NOT_RISE / NOT_FALL must not get
+# worse. A candidate's None (nothing published, so nothing to measure) fails a RISE metric, and
+# the others unless the serving model's is None too (no such question in the sample).
 # Format adherence is judged on the draft (``draft_cited_fraction``): published sentences always
 # carry a citation, because verification drops the rest, so that figure cannot tell models apart.
+# Usefulness and the two refusal rates keep a tuned model from buying format with silence.
+RISE, NOT_RISE, NOT_FALL = +1, 0, -1
 GATE = (
-    ("draft_cited_fraction", +1),
-    ("citation_precision", +1),
-    ("unsupported_before_verification", 0),
+    ("draft_cited_fraction", RISE),
+    ("citation_precision", RISE),
+    ("unsupported_before_verification", NOT_RISE),
+    ("useful_answer_rate", NOT_FALL),
+    ("refusal_rate_expect_answer", NOT_RISE),
+    ("refusal_rate_expect_refuse", NOT_FALL),
 )
 
 
@@ -371,22 +439,27 @@ class GateRow:
 
 def _beats(metric_rule: int, serving: float | None, candidate: float | None, gain: float) -> bool:
     if candidate is None:
-        return False
+        return serving is None and metric_rule != RISE
     if serving is None:
         return True
-    if metric_rule > 0:
+    if metric_rule == RISE:
         # At the ceiling nothing can rise: holding 1.0 counts as beating it.
         return candidate > serving + gain or candidate == serving == 1.0
+    if metric_rule == NOT_FALL:
+        return candidate >= serving
     return candidate <= serving
 
 
 def gate_compare(*, candidate: Adapter, serving: Adapter) -> list[GateRow]:
-    """Compare dev-split evaluations the two hold in common (same dataset, split and limit)."""
+    """Compare dev-split evaluations the two hold in common (same dataset, split, limit and
+    engine)."""
     rows = []
     gain = settings.FINETUNE_GATE_MIN_GAIN
     for key, cand in sorted(candidate.evaluations.items()):
         serv = serving.evaluations.get(key)
         if not key.endswith("/dev") or serv is None or serv.get("limit") != cand.get("limit"):
+            continue
+        if serv.get("engine", "transformers") != cand.get("engine", "transformers"):
             continue
         for metric, rule in GATE:
             a, b = serv["metrics"].get(metric), cand["metrics"].get(metric)

@@ -641,3 +641,20 @@ def test_bf16_on_a_cpu_trains_float32_weights_under_autocast(tiny_base, tmp_path
 
     weights = load_file(tmp_path / "a" / "adapter_model.safetensors")
     assert weights and all(w.dtype == torch.float32 for w in weights.values())
+
+
+def test_gate_refuses_format_bought_with_silence(base_row, dataset):
+    """Better format on the drafts it writes, but fewer useful answers and more answerable
+    questions refused: refused."""
+    report = _metrics(0.9, 0.7, 0.3)
+    base_report = _metrics(0.6, 0.5, 0.4)
+    base_report["metrics"].update(useful_answer_rate=0.4, refusal_rate_expect_answer=0.2)
+    services.evaluation_store(adapter=base_row, report=base_report, limit=20)
+    report["metrics"].update(useful_answer_rate=0.3, refusal_rate_expect_answer=0.5)
+    quiet = _adapter("sft-quiet", dataset, base_row, report)
+    result = services.adapter_promote(adapter=quiet)
+    assert not result.promoted
+    assert "useful_answer_rate" in result.reason and "refusal_rate_expect_answer" in result.reason
+    report["metrics"].update(useful_answer_rate=0.45, refusal_rate_expect_answer=0.2)
+    better = _adapter("sft-useful", dataset, base_row, report)
+    assert services.adapter_promote(adapter=better).promoted

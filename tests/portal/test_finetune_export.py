@@ -196,3 +196,51 @@ def test_export_says_what_is_missing(trained, tiny, tmp_path):
     (elsewhere / "config.json").unlink()
     with pytest.raises(CommandError, match=r"has no config\.json"):
         call_command("finetune", "export", trained.id, "--base-gguf", str(tiny.gguf))
+
+
+MINI_CORPUS = [
+    {"doc_id": "passport", "title": "Passport renewal",
+     "text": "Adults may renew a passport by mail. Mail renewal takes 6 to 8 weeks."},
+]  # fmt: skip
+MINI_QUESTIONS = [
+    {"id": "q1", "question": "How long does passport renewal by mail take?",
+     "gold_doc_ids": ["passport"]},
+]  # fmt: skip
+
+
+def test_evaluate_judges_an_adapter_where_it_serves_llama_cpp_with_its_gguf_lora(
+    trained, tiny, settings, tmp_path, capsys
+):
+    """`finetune evaluate` (engine auto) on a GGUF base: the adapter is exported first and the
+    answers come from llama.cpp with the base GGUF + the adapter's GGUF LoRA, as `make run` serves
+    it; the stored evaluation says which engine made it, and the gate only compares like with
+    like."""
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    for name, rows in (("corpus.jsonl", MINI_CORPUS), ("questions.jsonl", MINI_QUESTIONS)):
+        (folder / name).write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings.ANSWER_MAX_TOKENS = 16
+    settings.LLM_N_CTX = 1024
+    out = tmp_path / "report.json"
+    call_command("finetune", "evaluate", trained.id, "--dataset", str(folder), "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["engine"] == "llamacpp" and "llamacpp" in capsys.readouterr().out
+    row = Adapter.objects.get(pk=trained.pk)
+    gguf = Path(trained.path) / lora.GGUF_NAME
+    assert row.training["gguf"]["sha256"] == file_sha256(gguf)  # exported on the way
+    assert trained.id in report["adapter_fingerprint"]  # the LoRA llama.cpp applied
+    assert row.evaluations["mini/dev"]["engine"] == "llamacpp"
+
+    base = Adapter.objects.get(kind="base")
+
+    def compared() -> set[str]:
+        return {
+            r.key
+            for r in services.gate_compare(candidate=row, serving=Adapter.objects.get(pk=base.pk))
+        }
+
+    # Same dataset, split and limit, but another engine: nothing to compare.
+    services.evaluation_store(adapter=base, report={**report, "engine": "transformers"}, limit=None)
+    assert "mini/dev" not in compared()
+    services.evaluation_store(adapter=base, report=report, limit=None)
+    assert "mini/dev" in compared()

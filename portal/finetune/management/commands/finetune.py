@@ -97,6 +97,10 @@ class Command(BaseCommand):
         e.add_argument("--split", default="dev", choices=("dev", "test"))
         e.add_argument("--limit", type=int, default=None)
         e.add_argument("--out", type=Path, default=None)
+        e.add_argument(
+            "--engine", default="auto", choices=services.ENGINES,
+            help="auto: llama.cpp with the GGUF LoRA (exported first) when the base is a GGUF",
+        )  # fmt: skip
         p = sub.add_parser("promote", help="serve an adapter if it beats what serves now")
         p.add_argument("adapter")
         sub.add_parser("rollback", help="serve again what served before the last promotion")
@@ -201,14 +205,17 @@ class Command(BaseCommand):
 
         report = services.adapter_evaluate(
             adapter=adapter, dataset=opts["dataset"], split=opts["split"], limit=opts["limit"],
-            progress=progress,
+            progress=progress, engine=opts["engine"],
         )  # fmt: skip
         for bar in bars.values():
             bar.close()
         if opts["out"]:
             opts["out"].parent.mkdir(parents=True, exist_ok=True)
             opts["out"].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        self.stdout.write(f"{adapter.id} ({report.get('adapter_fingerprint') or 'no adapter'})")
+        self.stdout.write(
+            f"{adapter.id} ({report.get('adapter_fingerprint') or 'no adapter'}, "
+            f"{report['engine']})"
+        )
         self.stdout.write(answers_table(report))
 
     def _promote(self, opts) -> None:
