@@ -95,16 +95,22 @@ ocr:
 FINETUNE_BASE ?= $(or $(PORTAL_DATA_DIR),var)/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 FINETUNE_BASE_DIR ?= $(dir $(FINETUNE_BASE))hf/$(basename $(notdir $(FINETUNE_BASE)))
 FINETUNE_CONFIG ?= cpu
+# Passes over the SFT set and the DPO pairs: what trained the shipped adapter (~1,040 SFT
+# examples in 259 steps, ~220 pairs in 55 steps: 64 + 21 minutes on two AMX cores, 2026-12-06).
+FINETUNE_SFT_EPOCHS ?= 0.7
+FINETUNE_DPO_EPOCHS ?= 0.4
 FINETUNE_EVAL ?= pubmedqa:40 doc2dial:40 cn_law:28
 FINETUNE_RUN := $(or $(PORTAL_DATA_DIR),var)/finetune/run
 .PHONY: finetune
 finetune: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py finetune dataset --id-file $(FINETUNE_RUN)/dataset
-	$(PY) manage.py finetune sft --base $(FINETUNE_BASE) --config $(FINETUNE_CONFIG) --epochs 1 \
-		--dataset $$(cat $(FINETUNE_RUN)/dataset) --id-file $(FINETUNE_RUN)/sft
+	$(PY) manage.py finetune sft --base $(FINETUNE_BASE) --config $(FINETUNE_CONFIG) \
+		--epochs $(FINETUNE_SFT_EPOCHS) --dataset $$(cat $(FINETUNE_RUN)/dataset) \
+		--id-file $(FINETUNE_RUN)/sft
 	$(PY) manage.py finetune dpo --from $$(cat $(FINETUNE_RUN)/sft) --config $(FINETUNE_CONFIG) \
-		--epochs 1 --dataset $$(cat $(FINETUNE_RUN)/dataset) --id-file $(FINETUNE_RUN)/dpo
+		--epochs $(FINETUNE_DPO_EPOCHS) --dataset $$(cat $(FINETUNE_RUN)/dataset) \
+		--id-file $(FINETUNE_RUN)/dpo
 	set -e; for item in $(FINETUNE_EVAL); do \
 		set -- $${item%%:*} $${item##*:}; \
 		$(PY) manage.py finetune evaluate base --base $(FINETUNE_BASE_DIR) --dataset $$1 --limit $$2; \
