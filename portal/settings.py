@@ -182,9 +182,21 @@ DATABASE_URL = env_str("DATABASE_URL", required=PRODUCTION)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    # The web tier is ASGI, where Django keeps a connection per thread: with persistent
+    # connections every request thread kept its own until PostgreSQL refused new clients (the
+    # serving benchmark, 50 users, after 8 minutes). Django's advice for ASGI: no persistent
+    # connections, the driver's pool instead. Each process borrows from its own psycopg pool
+    # (DB_POOL_SIZE connections at most) and gives the connection back when a request ends.
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DB_POOL_SIZE", 8),
+            "timeout": env_int("DB_POOL_TIMEOUT", 20),
+        }
 else:
     DATABASES = {
         "default": {
