@@ -201,9 +201,20 @@ class Outcome:
 
 
 async def citizens(
-    web_url: str, questions: list[str], *, users: int, seconds: float, progress: Progress
+    web_url: str,
+    questions: list[str],
+    *,
+    users: int,
+    seconds: float,
+    progress: Progress,
+    rss_mb: Callable[[], float] | None = None,
+    rss_series: list[list[float]] | None = None,
 ) -> list[Outcome]:
+    """N citizens ask until ``seconds`` pass. Every 10 s the progress line is written and, when
+    ``rss_mb`` is given, the stack's memory is appended to ``rss_series`` as [seconds, MB]: one
+    number at each end cannot tell a leak from caches filling once."""
     outcomes: list[Outcome] = []
+    started = time.monotonic()
     deadline = time.monotonic() + seconds
     url = f"{web_url}/api/v1/ask/stream"
 
@@ -252,13 +263,52 @@ async def citizens(
         while time.monotonic() < deadline:
             await asyncio.sleep(10)
             counts = Counter(o.status for o in outcomes)
-            progress(f"load: {len(outcomes)} done {dict(counts)}")
+            line = f"load: {len(outcomes)} done {dict(counts)}"
+            if rss_mb is not None and rss_series is not None:
+                mb = rss_mb()
+                rss_series.append([round(time.monotonic() - started, 1), mb])
+                line += f", RSS {mb:.0f} MB"
+            progress(line)
 
     limits = httpx.Limits(max_connections=users + 5, max_keepalive_connections=users + 5)
     timeout = httpx.Timeout(600, connect=10)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
         await asyncio.gather(report(), *(citizen(i, http) for i in range(users)))
     return outcomes
+
+
+def rss_growth_second_half(series: list[list[float]]) -> float | None:
+    """MB gained over the second half of the run: caches fill in the first minutes, so a
+    flat second half is what "memory flat" means; a leak keeps climbing there."""
+    if len(series) < 4:
+        return None
+    half = series[-1][0] / 2
+    later = [mb for t, mb in series if t >= half]
+    return round(later[-1] - later[0], 1)
+
+
+def rss_plot(report: dict, path: Path) -> Path:
+    """The stack's memory through the load phase (the report's ``rss_mb_series``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    series = report["rss_mb_series"]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot([t / 60 for t, _ in series], [mb for _, mb in series], marker=".")
+    ax.set_xlabel("minutes into the load phase")
+    ax.set_ylabel("RSS of the stack (MB)")
+    ax.set_title(
+        f"{report['users']} users x {report['seconds'] / 60:g} min: "
+        f"{report['answers']} answers, {report['errors_5xx']} 5xx"
+    )
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def breakdown_ms(since: datetime) -> dict[str, float | None]:
@@ -304,8 +354,17 @@ def serving_benchmark(
         rss_start = stack.rss_mb()
         since = datetime.now(UTC)
         progress(f"phase 2: {users} citizens for {seconds:g} s")
+        rss_series: list[list[float]] = [[0.0, rss_start]]
         outcomes = asyncio.run(
-            citizens(stack.web_url, questions, users=users, seconds=seconds, progress=progress)
+            citizens(
+                stack.web_url,
+                questions,
+                users=users,
+                seconds=seconds,
+                progress=progress,
+                rss_mb=stack.rss_mb,
+                rss_series=rss_series,
+            )
         )
         rss_end = stack.rss_mb()
     finally:
@@ -332,6 +391,8 @@ def serving_benchmark(
         "answer_ms_p95": _ms(answered_ms, 95),
         "rss_mb_start": rss_start,
         "rss_mb_end": rss_end,
+        "rss_mb_series": rss_series,
+        "rss_mb_growth_second_half": rss_growth_second_half(rss_series),
         "statuses": dict(counts),
         "queued_then_answered": sum(1 for o in finished if o.queued),
         "breakdown_ms_p50": breakdown_ms(since),

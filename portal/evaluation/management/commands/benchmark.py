@@ -10,7 +10,7 @@ from portal.evaluation.benchmarks.ingestion import CORPORA, as_json, run_ingesti
 from portal.evaluation.benchmarks.lexicon import lexicon_benchmark
 from portal.evaluation.benchmarks.ocr import ocr_benchmark
 from portal.evaluation.benchmarks.retrieval import retrieval_benchmark_json, run_retrieval_benchmark
-from portal.evaluation.benchmarks.serving import serving_benchmark
+from portal.evaluation.benchmarks.serving import rss_plot, serving_benchmark
 
 
 class Command(BaseCommand):
@@ -97,6 +97,9 @@ class Command(BaseCommand):
             self.stdout.write(report)
             if opts["out"]:
                 opts["out"].write_text(report + "\n", encoding="utf-8")
+                # Memory over the load phase, beside the report: flat or climbing at a glance.
+                plot = rss_plot(result, opts["out"].with_suffix(".rss.png"))
+                self.stderr.write(f"memory plot: {plot}")
             return
         if opts["what"] == "lexicon":
             report = json.dumps(lexicon_benchmark(terms=opts["terms"]), indent=2)
