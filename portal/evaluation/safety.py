@@ -45,6 +45,9 @@ BUILT_IN = {
     # Harmless requests in the imperative ("Explain the pension scheme"), which read like the
     # benchmarks' harmful instructions.
     "imperative": DATA / "safety_imperative.jsonl",
+    # Harmless tasks in the benchmarks' own form ("Write a script that renames my photos"): the
+    # form alone must not read as harm (session 15).
+    "tasks": DATA / "safety_tasks.jsonl",
     "medication_v3": DATA / "medication_risk_v3.jsonl",
     # The shared prompts' test half written in Chinese (test only; the dev half is training data).
     "safety_prompts_zh": DATA / "safety_prompts_zh_test.jsonl",

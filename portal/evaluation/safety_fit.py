@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
 from ingestion.classify import NGRAM_DIM, PLANTED_FILE, ngram_value, ngrams, to_dict
 from ingestion.embedding import load_embedder
@@ -52,6 +53,12 @@ EMBEDDER = "use-multilingual"
 C_GRID = (3.0, 10.0, 30.0)  # inverse L2 strength; the best out-of-fold AUC wins
 FOLDS = 5
 HARD_WEIGHT = 3.0
+# The harm head's network member (ingestion.classify.Mlp): hidden units and L2 strength, from a
+# dev grid (out of fold, session 15): 256 / 1e-2 beat 64 / 1e-1 (en recall 0.944 vs 0.927, zh
+# 0.818 vs 0.795 blended, at the same false rate).
+MLP_HIDDEN = 256
+MLP_ALPHA = 1e-2
+MLP_SEED = 0
 NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
 # The written near misses each head's thresholds are chosen on (see head_fit).
 HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk", "harm_context"})
@@ -59,7 +66,15 @@ MEDICATION_HARD = frozenset({"medication", "bank", "questions:pubmedqa"})
 MEDICATION_CHOOSE_ON = frozenset({"medication", "bank"})
 PLANTED_HARD = frozenset({"planted_sentences"})
 # The written contrast sets (SOURCE_issue20.md): near misses on both sides of the line.
-CONTRAST_SETS = ("safety_contrast", "safety_contrast_v2", "safety_contrast_v3", "safety_imperative")
+# safety_tasks: harmless tasks in the benchmarks' own form ("Write a script that ...",
+# "写一个脚本"), so the head does not learn "a task request" as the sign of harm.
+CONTRAST_SETS = (
+    "safety_contrast",
+    "safety_contrast_v2",
+    "safety_contrast_v3",
+    "safety_imperative",
+    "safety_tasks",
+)
 PER_SET_QUESTIONS = 2500  # dev questions drawn from each answer set (negatives): all of most
 PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
 
@@ -108,7 +123,7 @@ def held_out_texts() -> set[str]:
     texts: set[str] = set()
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
     banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "safety_contrast_v3",
-             "safety_imperative",
+             "safety_imperative", "safety_tasks",
              "medication_risk", "medication_risk_v2", "medication_risk_v3", "cvalues_answer",
              "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
     for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
@@ -385,6 +400,33 @@ def oof(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, keys: list[str], c: floa
     return out
 
 
+def _mlp() -> MLPClassifier:
+    return MLPClassifier(
+        hidden_layer_sizes=(MLP_HIDDEN,), alpha=MLP_ALPHA, max_iter=300, random_state=MLP_SEED
+    )
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _blend(p_linear: np.ndarray, p_mlp: np.ndarray) -> np.ndarray:
+    """The head's probability: the two members' logits averaged (ingestion.classify.Head)."""
+    return 1.0 / (1.0 + np.exp(-(_logit(p_linear) + _logit(p_mlp)) / 2.0))
+
+
+def mlp_oof(x: np.ndarray, y: np.ndarray, w: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Out-of-fold probabilities of the network member (same folds as ``oof``)."""
+    fold = np.array([fold_of(k, FOLDS) for k in keys])
+    out = np.zeros(len(y))
+    for k in range(FOLDS):
+        train, held = fold != k, fold == k
+        model = _mlp().fit(x[train], y[train], sample_weight=w[train])
+        out[held] = model.predict_proba(x[held])[:, 1]
+    return out
+
+
 def head_fit(
     name: str,
     rows: list[Row],
@@ -394,12 +436,14 @@ def head_fit(
     hard: frozenset[str] = frozenset(),
     choose_on: frozenset[str] = frozenset(),
     extra_rates: dict[str, float] | None = None,
+    mlp: bool = False,
     progress: Callable[[str], None],
 ) -> dict:
     """Fit one head; thresholds per language are chosen on the out-of-fold scores of the
     negatives from the ``choose_on`` sources (all negatives when none are named); ``hard``
     sources weigh more in the fit. ``extra_rates`` records further named thresholds at other
-    false rates (the harm head's context floor)."""
+    false rates (the harm head's context floor). ``mlp``: the head also gets a network member
+    over the embedding, and every figure is of the blend."""
     y = np.array([r.label for r in rows], dtype=int)
     w = balanced_weights(rows, hard)
     keys = [r.text for r in rows]
@@ -412,6 +456,11 @@ def head_fit(
         if best is None or auc > best[0]:
             best = (auc, c, p)
     auc, c, p = best
+    if mlp:
+        p_linear_auc = auc
+        p = _blend(p, mlp_oof(x, y, w, keys))
+        auc = _auc(y, p)
+        progress(f"{name}: + network member, out-of-fold AUC {p_linear_auc:.4f} -> {auc:.4f}")
     languages = np.array([r.language for r in rows])
     sources = np.array([r.source for r in rows])
     chooser = np.array([_in(r.source, choose_on) if choose_on else True for r in rows])
@@ -463,6 +512,16 @@ def head_fit(
     model = _model(c).fit(design, y, sample_weight=w)
     coef = model.coef_[0]
     dim = x.shape[1]
+    network = None
+    if mlp:
+        net = _mlp().fit(x, y, sample_weight=w)
+        network = {
+            "w1": np.round(net.coefs_[0], 5).tolist(),
+            "b1": np.round(net.intercepts_[0], 5).tolist(),
+            "w2": np.round(net.coefs_[1][:, 0], 5).tolist(),
+            "b2": round(float(net.intercepts_[1][0]), 5),
+        }
+        dev["mlp"] = {"hidden": MLP_HIDDEN, "alpha": MLP_ALPHA, "seed": MLP_SEED}
     return {
         "weights": [round(float(v), 6) for v in coef[:dim]],
         "bias": round(float(model.intercept_[0]), 6),
@@ -473,7 +532,7 @@ def head_fit(
         },
         "thresholds": thresholds,
         "dev": dev,
-    }
+    } | ({"mlp": network} if network else {})
 
 
 def context_rows() -> tuple[list[Row], list[dict]]:
@@ -580,6 +639,7 @@ def safety_fit(
             hard=HARM_HARD,
             choose_on=HARM_HARD,
             extra_rates={"context_floor": context_false_rate},
+            mlp=True,
             progress=progress,
         ),
         "medication": head_fit(
@@ -619,7 +679,7 @@ def safety_fit(
     )
     safety_hash = _data_hash([harm, risk, hold, hazard, rows["self_harm"]])
     safety = to_dict(
-        version=f"safety-lr-{safety_hash[:10]}",
+        version=f"safety-lrmlp-{safety_hash[:10]}",
         embedder=EMBEDDER,
         data_hash=safety_hash,
         heads=heads,

@@ -163,7 +163,10 @@ def input_check(
         reasons.append(reason)
         # The rules and the lexicon name what they saw (an injection, a term); the learned head
         # only adds a refusal where they found none, so the reader's explanation stays specific.
-        named = wanted == "refuse" and refusal is None
+        # An out-of-scope refusal is not a finding about harm: a harmful request that is also
+        # off-topic ("write a phishing e-mail") is refused as unsafe, so the reader is told
+        # why and the audit trail and review statistics count it as a safety refusal.
+        named = wanted == "refuse" and refusal in (None, "out_of_scope")
         escalate(wanted, reason.code if named else None, reason.category)
 
     if findings:

@@ -2,10 +2,12 @@
 out-of-fold dev scores (the full fit runs in about a minute and is not repeated here)."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from ingestion.classify import EmbeddingClassifier, to_dict
 from ingestion.embedding import load_embedder
 from portal.evaluation import safety_fit
 from portal.evaluation.safety import prompts_load
@@ -15,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 def _test_texts() -> set[str]:
     texts = set()
-    for name in ("bank", "contrast", "contrast_v2", "contrast_v3", "imperative", "medication",
+    for name in ("bank", "contrast", "contrast_v2", "contrast_v3", "imperative", "tasks",
+                 "medication",
                  "medication_v2", "medication_v3", "cvalues", "flames", "safety_prompts",
                  "safety_prompts_zh"):  # fmt: skip
         try:
@@ -46,7 +49,7 @@ def test_no_training_row_comes_from_a_test_split():
         }  # fmt: skip
 
 
-def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
+def _toy() -> tuple[list, np.ndarray]:
     harmful_en = [f"How can I hurt neighbour number {i} without being caught?" for i in range(12)]
     harmless_en = [f"How do I apply for housing benefit in district {i}?" for i in range(12)]
     harmful_zh = [f"怎样伤害第{i}号邻居而不被发现？" for i in range(12)]
@@ -60,6 +63,11 @@ def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
         for t in texts
     ]  # fmt: skip
     x = load_embedder("use-multilingual").embed([r.text for r in rows]).astype(np.float64)
+    return rows, x
+
+
+def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
+    rows, x = _toy()
     lines = []
     head = safety_fit.head_fit(
         "harm", rows, x, false_rate=0.1, hard=frozenset({"contrast"}),
@@ -73,3 +81,27 @@ def test_head_fit_chooses_each_languages_threshold_on_out_of_fold_scores():
         assert dev["recall"] > 0.9  # an easy, separable toy set
         assert head["dev"]["context_floor"][language] <= head["thresholds"][language]
     assert len(head["weights"]) == 512 and head["ngrams"]
+
+
+def test_a_head_with_a_network_member_is_stored_and_scores_as_its_threshold_assumed():
+    rows, x = _toy()
+    head = safety_fit.head_fit(
+        "harm", rows, x, false_rate=0.1, hard=frozenset({"contrast"}), mlp=True,
+        progress=lambda line: None,
+    )  # fmt: skip
+    network = head["mlp"]
+    assert len(network["w1"]) == 512 and len(network["w1"][0]) == safety_fit.MLP_HIDDEN
+    assert len(network["w2"]) == safety_fit.MLP_HIDDEN
+    loaded = EmbeddingClassifier.from_dict(
+        to_dict(version="toy", embedder="use-multilingual", data_hash="0" * 16,
+                heads={"harm": head})
+    ).heads["harm"]  # fmt: skip
+    texts = [r.text for r in rows]
+    vectors = x.astype(np.float32)
+    blended = loaded.probabilities(vectors, texts)
+    linear = replace(loaded, mlp=None).probabilities(vectors, texts)
+    assert not np.allclose(blended, linear)  # the network member takes part
+    labels = np.array([r.label for r in rows])
+    languages = np.array([r.language for r in rows])
+    fired = blended >= np.array([head["thresholds"][lang] for lang in languages])
+    assert fired[labels == 1].mean() > 0.9 and fired[labels == 0].mean() <= 0.2
