@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
+from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
@@ -406,14 +407,10 @@ def _mlp() -> MLPClassifier:
     )
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def _blend(p_linear: np.ndarray, p_mlp: np.ndarray) -> np.ndarray:
     """The head's probability: the two members' logits averaged (ingestion.classify.Head)."""
-    return 1.0 / (1.0 + np.exp(-(_logit(p_linear) + _logit(p_mlp)) / 2.0))
+    clipped = [np.clip(p, 1e-6, 1 - 1e-6) for p in (p_linear, p_mlp)]
+    return expit((logit(clipped[0]) + logit(clipped[1])) / 2.0)
 
 
 def mlp_oof(x: np.ndarray, y: np.ndarray, w: np.ndarray, keys: list[str]) -> np.ndarray:
