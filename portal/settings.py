@@ -532,6 +532,13 @@ ANSWER_MIN_QUESTION_COVERAGE_ZH = env_float("ANSWER_MIN_QUESTION_COVERAGE_ZH", 0
 # 98, withheld unchanged (12/22). On the 60-question PubMedQA dev set 0.5 let one withheld
 # question through and 0.6 none, so 0.6.
 ANSWER_SOLE_QUESTION_COVERAGE = env_float("ANSWER_SOLE_QUESTION_COVERAGE", 0.6)
+# Learned lay-to-official term bridges (portal/qa/bridges.py, `manage.py bridges_fit`): a question
+# term the passage lacks but one of whose bridges it holds earns ANSWER_BRIDGE_CREDIT of its weight
+# in the coverage above. Off: on cn_law and STARD dev they traded withheld-source refusals for
+# answers no better than a lower coverage floor does (docs/decisions.md).
+ANSWER_TERM_BRIDGES = env_bool("ANSWER_TERM_BRIDGES", default=False)
+ANSWER_TERM_BRIDGES_PATH = env_str("ANSWER_TERM_BRIDGES_PATH", "")
+ANSWER_BRIDGE_CREDIT = env_float("ANSWER_BRIDGE_CREDIT", 0.5)
 # A failed sentence is replaced by a quote only when the quote covers this share of the question.
 ANSWER_QUOTE_MIN_OVERLAP = env_float("ANSWER_QUOTE_MIN_OVERLAP", 0.4)
 # A supported sentence is published only when the answer-sentence scorer gives it at least this

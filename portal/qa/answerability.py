@@ -24,6 +24,11 @@ Chinese terms meet the words they abbreviate: the public asks about 社保 and �
 largest weight ("社保怎么转移？" was refused over 社会保险法's transfer articles). Only a 2-3
 character term no chunk contains is matched this way, to a longer word with the same first
 character and its characters in order.
+
+Lay words meet the official words they were learned to stand for (``bridges``: 派出所 / 公安机关,
+辞职 / 解除劳动合同): a term the passage lacks but one of whose bridges it holds counts for
+``ANSWER_BRIDGE_CREDIT`` of its weight, since a bridge says the passage is on the term's subject,
+not that it uses the term's meaning.
 """
 
 from __future__ import annotations
@@ -33,7 +38,10 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from ingestion.keyword_index import BM25Index
+from portal.qa.bridges import TermBridges, bridges_current
 from portal.safety.pii import PLACEHOLDERS
 from textkit import abbreviates, stem
 from textkit import words as tokenize
@@ -80,6 +88,10 @@ class TermWeights:
     stems: dict[str, str] = field(default_factory=dict)  # question term -> the stem it meets on
     # Terms no chunk contains; a Chinese short form among them is covered by a word it abbreviates.
     unseen: frozenset[str] = frozenset()
+    # question term -> the official words it was learned to stand for (bridges.py), and the share
+    # of its weight a passage holding one of them earns
+    bridges: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    bridge_credit: float = 0.0
 
     @property
     def total(self) -> float:
@@ -91,7 +103,14 @@ class TermWeights:
         if total <= 0:
             return 0.0
         present = {stem(t) for t in tokenize(passage_text)}
-        return sum(w for term, w in self.weights.items() if self._covered(term, present)) / total
+        return sum(w * self._credit(term, present) for term, w in self.weights.items()) / total
+
+    def _credit(self, term: str, present: set[str]) -> float:
+        if self._covered(term, present):
+            return 1.0
+        if self.bridge_credit and any(stem(w) in present for w in self.bridges.get(term, ())):
+            return self.bridge_credit
+        return 0.0
 
     def _covered(self, term: str, present: set[str]) -> bool:
         if self.stems.get(term, term) in present:
@@ -99,8 +118,14 @@ class TermWeights:
         return term in self.unseen and any(abbreviates(term, word) for word in present)
 
 
-def term_weights(question: str, index: BM25Index | None) -> TermWeights:
-    """IDF weight of each distinct question term; uniform weights when no keyword index exists."""
+_CONFIGURED = object()
+
+
+def term_weights(
+    question: str, index: BM25Index | None, *, bridges: TermBridges | object | None = _CONFIGURED
+) -> TermWeights:
+    """IDF weight of each distinct question term; uniform weights when no keyword index exists.
+    ``bridges``: the learned lay-to-official bridges (default: the configured ones; None: off)."""
     for placeholder in PLACEHOLDERS.values():
         # Redaction's own markers (<PHONE>) are not what the question is about.
         question = question.replace(placeholder, " ")
@@ -114,8 +139,15 @@ def term_weights(question: str, index: BM25Index | None) -> TermWeights:
         if t not in QUESTION_FRAME and not t.startswith("_")
     ]
     stems = {term: stem(term) for term in terms}
+    if bridges is _CONFIGURED:
+        bridges = bridges_current()
+    bridged: dict[str, tuple[str, ...]] = {}
+    if isinstance(bridges, TermBridges):
+        bridged = {t: bridges.targets(t) for t in terms if bridges.targets(t)}
+    credit = settings.ANSWER_BRIDGE_CREDIT if bridged else 0.0
     if index is None or not len(index):
-        return TermWeights({term: 1.0 for term in terms}, stems)
+        return TermWeights({term: 1.0 for term in terms}, stems, bridges=bridged,
+                           bridge_credit=credit)  # fmt: skip
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains
     by_stem = _stem_idf(index)
     weights = {
@@ -126,4 +158,5 @@ def term_weights(question: str, index: BM25Index | None) -> TermWeights:
         )
         for term in terms
     }
-    return TermWeights(weights, stems, frozenset(t for t in terms if t not in index.vocab))
+    unseen_terms = frozenset(t for t in terms if t not in index.vocab)
+    return TermWeights(weights, stems, unseen_terms, bridged, credit)
