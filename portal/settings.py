@@ -539,6 +539,14 @@ ANSWER_SOLE_QUESTION_COVERAGE = env_float("ANSWER_SOLE_QUESTION_COVERAGE", 0.6)
 ANSWER_TERM_BRIDGES = env_bool("ANSWER_TERM_BRIDGES", default=False)
 ANSWER_TERM_BRIDGES_PATH = env_str("ANSWER_TERM_BRIDGES_PATH", "")
 ANSWER_BRIDGE_CREDIT = env_float("ANSWER_BRIDGE_CREDIT", 0.5)
+# Near words (portal/qa/termvectors.py): a Chinese question term the passage lacks, met by a
+# passage word at this embedding cosine or more, earns ANSWER_TERM_NEAR_CREDIT of its weight in
+# the coverage above. Off: on cn_law and STARD dev it moved the gate along the same answered /
+# refused trade-off as the coverage floor, and left cn_law's useful answers unchanged
+# (docs/decisions.md, with the figures for floors 0.60-0.70).
+ANSWER_TERM_NEAR = env_bool("ANSWER_TERM_NEAR", default=False)
+ANSWER_TERM_NEAR_FLOOR = env_float("ANSWER_TERM_NEAR_FLOOR", 0.65)
+ANSWER_TERM_NEAR_CREDIT = env_float("ANSWER_TERM_NEAR_CREDIT", 0.5)
 # A failed sentence is replaced by a quote only when the quote covers this share of the question.
 ANSWER_QUOTE_MIN_OVERLAP = env_float("ANSWER_QUOTE_MIN_OVERLAP", 0.4)
 # A supported sentence is published only when the answer-sentence scorer gives it at least this

@@ -42,6 +42,7 @@ from django.conf import settings
 
 from ingestion.keyword_index import BM25Index
 from portal.qa.bridges import TermBridges, bridges_current
+from portal.qa.termvectors import near_terms
 from portal.safety.pii import PLACEHOLDERS
 from textkit import abbreviates, stem
 from textkit import words as tokenize
@@ -92,6 +93,11 @@ class TermWeights:
     # of its weight a passage holding one of them earns
     bridges: dict[str, tuple[str, ...]] = field(default_factory=dict)
     bridge_credit: float = 0.0
+    # A Chinese term met by a passage word of the same meaning in the embedder ``near_spec``
+    # (termvectors.py) at cosine >= ``near_floor`` earns ``near_credit`` (0: off).
+    near_spec: str = ""
+    near_floor: float = 1.0
+    near_credit: float = 0.0
 
     @property
     def total(self) -> float:
@@ -102,8 +108,14 @@ class TermWeights:
         total = self.total
         if total <= 0:
             return 0.0
-        present = {stem(t) for t in tokenize(passage_text)}
-        return sum(w * self._credit(term, present) for term, w in self.weights.items()) / total
+        tokens = tokenize(passage_text)
+        present = {stem(t) for t in tokens}
+        credits = {term: self._credit(term, present) for term in self.weights}
+        if self.near_credit:
+            short = [term for term, credit in credits.items() if credit < self.near_credit]
+            for term in near_terms(self.near_spec, short, tokens, self.near_floor):
+                credits[term] = self.near_credit
+        return sum(w * credits[term] for term, w in self.weights.items()) / total
 
     def _credit(self, term: str, present: set[str]) -> float:
         if self._covered(term, present):
@@ -145,9 +157,14 @@ def term_weights(
     if isinstance(bridges, TermBridges):
         bridged = {t: bridges.targets(t) for t in terms if bridges.targets(t)}
     credit = settings.ANSWER_BRIDGE_CREDIT if bridged else 0.0
+    near = {
+        "near_spec": settings.EMBEDDING_MODEL,
+        "near_floor": settings.ANSWER_TERM_NEAR_FLOOR,
+        "near_credit": settings.ANSWER_TERM_NEAR_CREDIT if settings.ANSWER_TERM_NEAR else 0.0,
+    }
     if index is None or not len(index):
         return TermWeights({term: 1.0 for term in terms}, stems, bridges=bridged,
-                           bridge_credit=credit)  # fmt: skip
+                           bridge_credit=credit, **near)  # fmt: skip
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains
     by_stem = _stem_idf(index)
     weights = {
@@ -159,4 +176,4 @@ def term_weights(
         for term in terms
     }
     unseen_terms = frozenset(t for t in terms if t not in index.vocab)
-    return TermWeights(weights, stems, unseen_terms, bridged, credit)
+    return TermWeights(weights, stems, unseen_terms, bridged, credit, **near)

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from portal.qa import answerability
+from portal.qa import answerability, termvectors
 from portal.qa.bridges import (
     FitParams,
     TermBridges,
@@ -107,3 +107,29 @@ def test_bridges_fit_command_learns_from_a_dev_folder(tmp_path) -> None:
     written = json.loads(out.read_text(encoding="utf-8"))
     assert "公安机关" in written["bridges"]["派出所"]
     assert written["pairs"] == 4 and written["params"]["min_lift"] == 2.0
+
+
+# --- near words (portal/qa/termvectors.py) ---------------------------------------------------
+def test_a_chinese_term_is_met_by_a_passage_word_of_the_same_meaning(settings) -> None:
+    """The real multilingual encoder: 社保 is near 社会保险 and not near 药品."""
+    spec = settings.EMBEDDING_MODEL
+    assert termvectors.near_terms(spec, ["社保"], ["社会保险", "缴纳"], 0.65) == {"社保"}
+    assert termvectors.near_terms(spec, ["社保"], ["药品", "疫苗"], 0.65) == set()
+    # Numbers, single characters, English words and the tokenizer's "_" pairs are never matched.
+    assert termvectors.near_terms(spec, ["六十", "job", "_社保"], ["六十日", "work"], 0.0) == set()
+
+
+def test_near_words_earn_part_of_a_terms_weight_when_on(settings) -> None:
+    question = "社保 转移"
+    passage = "社会保险关系可以转移接续。"
+    settings.ANSWER_TERM_NEAR = False
+    off = answerability.term_weights(question, None, bridges=None).coverage(passage)
+    settings.ANSWER_TERM_NEAR, settings.ANSWER_TERM_NEAR_CREDIT = True, 0.5
+    settings.ANSWER_TERM_NEAR_FLOOR = 0.65
+    on = answerability.term_weights(question, None, bridges=None).coverage(passage)
+    assert off == pytest.approx(0.5)  # 转移 only
+    assert on == pytest.approx(0.75)  # + half of 社保
+    settings.ANSWER_TERM_NEAR_FLOOR = 1.01
+    assert answerability.term_weights(question, None, bridges=None).coverage(passage) == (
+        pytest.approx(off)
+    )
