@@ -156,15 +156,15 @@ def term_weights(
     bridged: dict[str, tuple[str, ...]] = {}
     if isinstance(bridges, TermBridges):
         bridged = {t: bridges.targets(t) for t in terms if bridges.targets(t)}
-    credit = settings.ANSWER_BRIDGE_CREDIT if bridged else 0.0
-    near = {
+    soft = {  # the partial-credit matches, the same whatever the weights
+        "bridges": bridged,
+        "bridge_credit": settings.ANSWER_BRIDGE_CREDIT if bridged else 0.0,
         "near_spec": settings.EMBEDDING_MODEL,
         "near_floor": settings.ANSWER_TERM_NEAR_FLOOR,
         "near_credit": settings.ANSWER_TERM_NEAR_CREDIT if settings.ANSWER_TERM_NEAR else 0.0,
     }
     if index is None or not len(index):
-        return TermWeights({term: 1.0 for term in terms}, stems, bridges=bridged,
-                           bridge_credit=credit, **near)  # fmt: skip
+        return TermWeights({term: 1.0 for term in terms}, stems, **soft)
     unseen = math.log(1.0 + (len(index) + 0.5) / 0.5)  # the idf of a term no chunk contains
     by_stem = _stem_idf(index)
     weights = {
@@ -176,4 +176,4 @@ def term_weights(
         for term in terms
     }
     unseen_terms = frozenset(t for t in terms if t not in index.vocab)
-    return TermWeights(weights, stems, unseen_terms, bridged, credit, **near)
+    return TermWeights(weights, stems, unseen_terms, **soft)

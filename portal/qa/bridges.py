@@ -47,16 +47,16 @@ BRIDGES_FILE = Path(__file__).resolve().parent / "data" / "term_bridges.json"
 _NUMERAL_CHARS = frozenset("0123456789.零〇一二两三四五六七八九十百千万亿第条款项")
 
 
+def content_word(token: str) -> bool:
+    """A keyword-tokenizer word of two or more characters that is neither one of its "_"
+    character pairs nor a number or article number ("3", "一千二百", "第二十六条": a number is
+    checked as a number elsewhere, and an article's number says nothing about its subject)."""
+    return not token.startswith("_") and len(token) >= 2 and not set(token) <= _NUMERAL_CHARS
+
+
 def bridge_words(text: str) -> set[str]:
-    """The words a bridge can start or end on: the keyword tokenizer's words of two or more
-    characters, without its "_" character pairs and without numbers and article numbers ("3",
-    "一千二百", "第二十六条": a number is checked as a number elsewhere, and an article's number
-    says nothing about its subject)."""
-    return {
-        t
-        for t in tokenize(text)
-        if not t.startswith("_") and len(t) >= 2 and not set(t) <= _NUMERAL_CHARS
-    }
+    """The words a bridge can start or end on."""
+    return {t for t in tokenize(text) if content_word(t)}
 
 
 @dataclass(frozen=True)

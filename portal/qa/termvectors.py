@@ -23,22 +23,17 @@ from collections.abc import Iterable
 import numpy as np
 
 from ingestion.embedding import load_embedder
+from portal.qa.bridges import content_word
 from textkit import is_cjk_char
 
 _CACHE_SIZE = 200_000
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _lock = threading.Lock()
-_NUMERAL_CHARS = frozenset("0123456789.零〇一二两三四五六七八九十百千万亿第条款项")
 
 
 def matchable(word: str) -> bool:
-    """A Chinese word of two or more characters that is not a number or an article number."""
-    return (
-        len(word) >= 2
-        and not word.startswith("_")
-        and all(is_cjk_char(c) for c in word)
-        and not set(word) <= _NUMERAL_CHARS
-    )
+    """A Chinese content word (``bridges.content_word``: two characters or more, no number)."""
+    return content_word(word) and all(is_cjk_char(c) for c in word)
 
 
 def word_vectors(spec: str, words: list[str]) -> np.ndarray:
