@@ -153,6 +153,18 @@ def unclean_kinds(sentences: list[dict]) -> list[str]:
     return kinds
 
 
+def refusal_step(outcome) -> str:
+    """The pipeline step that refused: the guard's or router's reason, or for a want of support,
+    whether no draft was written (the relevance gate refused the passages) or every drafted
+    sentence failed verification (and no quote could stand in)."""
+    reason = outcome.refusal_reason or outcome.status
+    if reason != "no_support":
+        return reason
+    if outcome.answer.draft or outcome.answer.verification:
+        return "no_support:after_generation"
+    return "no_support:relevance_gate"
+
+
 def _token_f1(prediction: str, gold: str) -> float:
     p, g = list(_units(prediction)), list(_units(gold))
     if not p or not g:
@@ -286,6 +298,8 @@ def answers_evaluate(
     latencies: list[float] = []
     first_sentence: list[float] = []
     by_reason: dict[str, int] = {}
+    by_step: dict[str, int] = {}
+    rejected_by: dict[str, int] = {}
     backends: dict[str, int] = {}  # which backend wrote the answers (a failed model load shows)
     usefulness = Usefulness()
     unclean: dict[str, int] = {}
@@ -309,6 +323,14 @@ def answers_evaluate(
         if is_refused:
             reason = outcome.refusal_reason or outcome.status
             by_reason[reason] = by_reason.get(reason, 0) + 1
+            if question.expect == "answer":
+                step = refusal_step(outcome)
+                by_step[step] = by_step.get(step, 0) + 1
+        for check in outcome.answer.verification:
+            if not check.get("fallback") and not check["supported"]:
+                for finding in check.get("findings") or [{"code": "unscored"}]:
+                    code = finding.get("code", "unknown")
+                    rejected_by[code] = rejected_by.get(code, 0) + 1
         quotes = {label: c["quote"] for label, c in outcome.citations.items()}
         # Support of what the model drafted, before verification removed anything.
         given = {r["label"] for r in outcome.answer.retrieved}
@@ -409,6 +431,9 @@ def answers_evaluate(
             "drafted_sentences": drafted,
             "citations": cited,
             "refusals_by_reason": by_reason,
+            # Where the answerable questions were lost, and why drafted sentences were cut.
+            "answerable_refused_by_step": by_step,
+            "rejected_sentences_by_finding": rejected_by,
             "unclean_by_kind": unclean,
         },
         "backends": backends,
@@ -483,5 +508,10 @@ def answers_table(report: dict) -> str:
         if value["n"]:
             low, high = value["ci95"]
             lines.append(f"  {name:<34} {value['k']}/{value['n']} [{low}, {high}]")
+    for name in ("answerable_refused_by_step", "rejected_sentences_by_finding"):
+        counts = report.get("counts", {}).get(name)
+        if counts:
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+            lines.append(f"  {name:<34} {shown}")
     lines.append(f"  judge: {report['judge']}")
     return "\n".join(lines)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
 
-from portal.evaluation.answers import _withheld, answer_set, strict_support
+from portal.evaluation.answers import _withheld, answer_set, refusal_step, strict_support
 from portal.evaluation.datasets import CorpusDoc, EvalQuestion, EvalSet
 from portal.evaluation.models import EvaluationRun
 from tests.conftest import needs_shared_datasets
@@ -67,6 +68,7 @@ def test_evaluate_answers_reports_gold_graded_metrics(db, folder, tmp_path, caps
     assert metrics["forbidden_hit_rate"] == 0.0
     assert metrics["accuracy"] is None and metrics["token_f1"] is None  # not this dataset's
     assert "strict containment" in report["judge"]
+    assert report["counts"]["answerable_refused_by_step"] == {}  # both answerable were answered
     assert EvaluationRun.objects.filter(kind="answers", dataset="mini").exists()
     assert "citation_precision" in capsys.readouterr().out
 
@@ -89,6 +91,26 @@ def test_draft_format_adherence_counts_uncited_and_unknown_labels(
     assert model.requests  # the scripted model drafted
     assert metrics["draft_cited_fraction"] == 0.0
     assert metrics["cited_sentence_fraction"] in (1.0, None)
+
+
+@pytest.mark.parametrize(
+    ("reason", "draft", "verification", "step"),
+    [
+        ("no_support", "", [], "no_support:relevance_gate"),
+        ("no_support", "It is paid [1].", [{"supported": False}], "no_support:after_generation"),
+        ("held", "It is paid [1].", [{"supported": True}], "held"),
+        ("unsafe", "", [], "unsafe"),
+    ],
+)
+def test_refusal_step_names_where_an_answerable_question_was_lost(
+    reason, draft, verification, step
+):
+    outcome = SimpleNamespace(
+        refusal_reason=reason,
+        status="refused",
+        answer=SimpleNamespace(draft=draft, verification=verification),
+    )
+    assert refusal_step(outcome) == step
 
 
 def test_built_in_sets_withhold_every_fifth_gold_document():
