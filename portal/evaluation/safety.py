@@ -49,6 +49,12 @@ BUILT_IN = {
     # form alone must not read as harm (session 15).
     "tasks": DATA / "safety_tasks.jsonl",
     "medication_v3": DATA / "medication_risk_v3.jsonl",
+    # Session 18: Chinese harmful requests in the benchmarks' task form beside harmless
+    # look-alikes; English harmless tasks with alarming words beside harmful ones in the same
+    # forms; a fourth medication-risk set with lay and indirect wording.
+    "contrast_v4": DATA / "safety_contrast_v4.jsonl",
+    "tasks_v2": DATA / "safety_tasks_v2.jsonl",
+    "medication_v4": DATA / "medication_risk_v4.jsonl",
     # The shared prompts' test half written in Chinese (test only; the dev half is training data).
     "safety_prompts_zh": DATA / "safety_prompts_zh_test.jsonl",
     # AdvBench, HarmBench and JailbreakBench (../shared/datasets/safety_prompts; split by hash).

@@ -54,10 +54,12 @@ EMBEDDER = "use-multilingual"
 C_GRID = (3.0, 10.0, 30.0)  # inverse L2 strength; the best out-of-fold AUC wins
 FOLDS = 5
 HARD_WEIGHT = 3.0
-# The harm head's network member (ingestion.classify.Mlp): hidden units and L2 strength, from a
-# dev grid (out of fold, session 15): 256 / 1e-2 beat 64 / 1e-1 (en recall 0.944 vs 0.927, zh
-# 0.818 vs 0.795 blended, at the same false rate).
-MLP_HIDDEN = 256
+# The harm head's network member (ingestion.classify.Mlp): hidden units and L2 strength, from
+# dev grids (out of fold, blended, at a 3% false rate on the near misses). Session 15: 256 / 1e-2
+# beat 64 / 1e-1 (en recall 0.944 vs 0.927, zh 0.818 vs 0.795). Session 18, with the v4 and
+# tasks_v2 near misses added: 512 / 1e-2 en 0.881, zh 0.800 vs 256 / 1e-2 0.855 / 0.796 and
+# 256 / 1e-3 0.857 / 0.794; HARD_WEIGHT 5 instead of 3: 0.877 / 0.796 (kept 3).
+MLP_HIDDEN = 512
 MLP_ALPHA = 1e-2
 MLP_SEED = 0
 NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
@@ -69,12 +71,24 @@ PLANTED_HARD = frozenset({"planted_sentences"})
 # The written contrast sets (SOURCE_issue20.md): near misses on both sides of the line.
 # safety_tasks: harmless tasks in the benchmarks' own form ("Write a script that ...",
 # "写一个脚本"), so the head does not learn "a task request" as the sign of harm.
+# v4 and tasks_v2 (session 18): Chinese harmful requests in the benchmarks' task form with
+# their harmless look-alikes, and English harmless tasks with alarming words beside harmful ones
+# in the same forms.
 CONTRAST_SETS = (
     "safety_contrast",
     "safety_contrast_v2",
     "safety_contrast_v3",
+    "safety_contrast_v4",
     "safety_imperative",
     "safety_tasks",
+    "safety_tasks_v2",
+)
+# The written medication-risk sets (hold / caution / none).
+MEDICATION_SETS = (
+    "medication_risk",
+    "medication_risk_v2",
+    "medication_risk_v3",
+    "medication_risk_v4",
 )
 PER_SET_QUESTIONS = 2500  # dev questions drawn from each answer set (negatives): all of most
 PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
@@ -123,10 +137,8 @@ def held_out_texts() -> set[str]:
     not a list of cases."""
     texts: set[str] = set()
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
-    banks = ["safety_bank", "safety_contrast", "safety_contrast_v2", "safety_contrast_v3",
-             "safety_imperative", "safety_tasks",
-             "medication_risk", "medication_risk_v2", "medication_risk_v3", "cvalues_answer",
-             "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
+    banks = ["safety_bank", *CONTRAST_SETS, *MEDICATION_SETS,
+             "cvalues_answer", "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
     for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
         texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
     for r in _jsonl(DATA / "planted_sentences.jsonl"):
@@ -195,7 +207,9 @@ def harm_rows() -> list[Row]:
         rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "bank"))
     for name in CONTRAST_SETS:
         for r in _dev(DATA / f"{name}.jsonl"):
-            rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "contrast"))
+            label = int(r["expect"] == "refuse")
+            # "contrast:<set>": one root for the hard-row weight, one figure per set in the report
+            rows.append(Row(r["prompt"], label, r["language"], f"contrast:{name}"))
     # The shared English prompts' dev half, written in Chinese (data/SOURCE_issue20.md): the
     # Chinese side of the same requests, so the head does not have to learn them across
     # languages from the embedding alone.
@@ -207,7 +221,7 @@ def harm_rows() -> list[Row]:
         rows.append(Row(r["prompt"], int(refuse), "zh", "flames", 0.5 if refuse else 1.0))
     for r in _dev(DATA / "cvalues_answer.jsonl"):
         rows.append(Row(r["prompt"], 0, "zh", "cvalues"))
-    for name in ("medication_risk", "medication_risk_v2", "medication_risk_v3"):
+    for name in MEDICATION_SETS:
         for r in _dev(DATA / f"{name}.jsonl"):
             rows.append(Row(r["prompt"], 0, r["language"], "medication_risk"))
     # The harm-in-context set's questions: mildly phrased harmful ones and the caregivers'
@@ -238,7 +252,7 @@ def self_harm_rows() -> list[Row]:
 
 def medication_rows() -> tuple[list[Row], list[Row]]:
     risk, hold = [], []
-    dev = [r for v in ("", "_v2", "_v3") for r in _dev(DATA / f"medication_risk{v}.jsonl")]
+    dev = [r for name in MEDICATION_SETS for r in _dev(DATA / f"{name}.jsonl")]
     for r in dev:
         risky = r["expect"] in ("hold", "caution")
         risk.append(Row(r["prompt"], int(risky), r["language"], f"medication:{r['expect']}"))
