@@ -87,6 +87,11 @@ def luhn_valid(digits: str) -> bool:
 
 # --- recognizers -----------------------------------------------------------------------------
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])")
+# The same number written in its three groups (region, birth date, sequence and check digit)
+# with a space or dash between them ("420106 19980917 3030"); the check digit still decides.
+_PRC_ID_GROUPED = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}([ -])(?:19|20)\d{6}\1\d{3}[\dXx](?![0-9A-Za-z])"
+)
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 _SSN_CONTEXT = re.compile(
@@ -178,6 +183,18 @@ _CN_NAME_WEAK = re.compile(
 )
 _NAME_BOUNDARY = re.compile(r"$|[\s，,。、；;：:（()）!！?？\d]|男|女|今年|先生|女士|同志|岁")
 _CN_TITLE_NAME = re.compile(rf"((?:{_SURNAMES}))(?=先生|女士|小姐|阿姨|大爷)")
+# A surname before a job title, for the person who holds it ("陈医生", "社区的胡主任",
+# "让周经理回电话"). The surname must start a word (text start, punctuation, or a particle or
+# verb that ends one), so a word that merely ends in a surname character stays ("值班医生",
+# "班主任").
+_CN_ROLE_TITLES = (
+    "医生|大夫|主任|经理|老师|护士长|院长|科长|处长|局长|书记|师傅|律师|警官|会计|所长|站长|"
+    "村长|校长|厂长|队长|组长"
+)
+_CN_ROLE_NAME = re.compile(
+    rf"(?:^|(?<=[\s，,。、；;：:！!？?（(的让找问和跟给请叫被把]))"
+    rf"((?:{_SURNAMES}))(?={_CN_ROLE_TITLES})"
+)
 _CN_RELATION_CUE = re.compile(rf"(?:{'|'.join(_RELATIONS_ZH)}|我是)(?:是|为|：|:)?\s*")
 _SURNAME_AT = re.compile(rf"(?:{_SURNAMES})")
 _HAN_ONLY = re.compile(rf"[{_ZH}]+")
@@ -244,6 +261,9 @@ def _regex_findings(text: str) -> list[PiiFinding]:
     for m in _PRC_ID.finditer(text):
         if prc_id_valid(m.group(0)):
             add("PRC_ID", m.start(), m.end())
+    for m in _PRC_ID_GROUPED.finditer(text):
+        if prc_id_valid(re.sub(r"[ -]", "", m.group(0))):
+            add("PRC_ID", m.start(), m.end())
     for m in _CARD.finditer(text):
         digits = _digits(m.group(0))
         if luhn_valid(digits) and not (len(digits) == 18 and prc_id_valid(digits)):
@@ -290,6 +310,8 @@ def _regex_findings(text: str) -> list[PiiFinding]:
                 add("NAME", m.start(1), end)
                 break
     for m in _CN_TITLE_NAME.finditer(text):
+        add("NAME", m.start(1), m.end(1))
+    for m in _CN_ROLE_NAME.finditer(text):
         add("NAME", m.start(1), m.end(1))
     for m in _CN_SURNAME_CUE.finditer(text):
         add("NAME", m.start(1), m.end(1))

@@ -11,11 +11,11 @@ import hashlib
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from portal.evaluation.models import EvaluationRun
 from portal.evaluation.redaction import DATA, redaction_evaluate, rows_load, rows_score
-from portal.safety.pii import PiiFinding, pii_find, redact
+from portal.safety.pii import PiiFinding, pii_find, prc_id_valid, redact
 
 PERSONAL = {"NAME", "PRC_ID", "SSN", "PHONE", "EMAIL", "ADDRESS", "MRN", "BANK_CARD", "ID"}
 KEEP = {"PLACE", "ORG", "PROGRAM", "LAW", "TITLE", "DRUG", "EPONYM", "HOTLINE", "DATE", "AMOUNT"}
@@ -125,6 +125,17 @@ def test_the_command_scores_a_few_dev_rows_and_records_the_run(db, tmp_path, cap
     assert DATA.exists()
 
 
+def test_the_command_reads_a_named_set_or_a_file_and_rejects_an_unknown_name(db, tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({**ROWS[0], "split": "dev"}) + "\n", encoding="utf-8")
+    out = tmp_path / "pii.json"
+    call_command("evaluate", "pii", "--dataset", str(path), "--out", str(out))
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["dataset"] == "safety:mine" and report["n_questions"] == 1
+    with pytest.raises(CommandError, match="no redaction set 'nope'"):
+        call_command("evaluate", "pii", "--dataset", "nope")
+
+
 # --- the mechanisms ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "redacted"),
@@ -155,6 +166,29 @@ def test_chinese_names_after_relations_and_cues(text, redacted):
 )
 def test_ordinary_chinese_words_are_not_names(text):
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("请钱医生帮我看看化验单", "请<NAME>医生帮我看看化验单"),
+        ("街道的潘主任说补贴下月发", "街道的<NAME>主任说补贴下月发"),
+        # Inside a word the surname character is not one: the title stays whole.
+        ("值班医生说要住院观察", "值班医生说要住院观察"),
+        ("班主任让家长交医保", "班主任让家长交医保"),
+        ("对方经理不肯签字", "对方经理不肯签字"),
+    ],
+)
+def test_a_surname_before_a_job_title_is_a_name_only_at_a_word_start(text, redacted):
+    assert redact(text) == redacted
+
+
+def test_a_resident_id_in_groups_is_found_by_its_check_digit():
+    grouped = "110105 19491231 002X"  # GB 11643 example number: valid check digit
+    assert prc_id_valid(grouped.replace(" ", ""))
+    assert redact(f"身份证{grouped}，怎么查社保") == "身份证<PRC_ID>，怎么查社保"
+    wrong = "110105 19491231 0021"  # the same number with a wrong check digit
+    assert "<PRC_ID>" not in redact(f"身份证{wrong}，怎么查社保")
 
 
 def test_uncued_chinese_names_need_a_person_sign_and_no_place_sign():

@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from portal.evaluation import datasets
 from portal.evaluation.answers import answers_evaluate, answers_table
+from portal.evaluation.redaction import SETS as REDACTION_SETS
 from portal.evaluation.redaction import redaction_evaluate, redaction_table
 from portal.evaluation.safety import evaluate_command
 from portal.evaluation.safety_sets import DETECTOR_SETS, detector_set_evaluate, detector_table
@@ -29,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dataset",
             help="pubmedqa, doc2dial, policyqa, stard, cmb_clin, their translations doc2dial_zh,"
-            " policyqa_zh, pubmedqa_zh, stard_en, or a folder",
+            " policyqa_zh, pubmedqa_zh, stard_en, or a folder; for pii: pii_redaction (default),"
+            " pii_redaction_v2 or a .jsonl file",
         )
         parser.add_argument(
             "--split",
@@ -162,7 +164,13 @@ class Command(BaseCommand):
 
     def _pii(self, opts: dict) -> None:
         """The question redactor on its labelled set (portal/evaluation/redaction.py)."""
-        report = redaction_evaluate(split=opts["split"] or "dev", limit=opts["limit"])
+        name = opts["dataset"] or "pii_redaction"
+        path = REDACTION_SETS.get(name, Path(name))
+        if not path.is_file():
+            raise CommandError(
+                f"no redaction set {name!r}: one of {', '.join(REDACTION_SETS)} or a .jsonl file"
+            )
+        report = redaction_evaluate(split=opts["split"] or "dev", limit=opts["limit"], path=path)
         if opts["out"]:
             opts["out"].parent.mkdir(parents=True, exist_ok=True)
             opts["out"].write_text(
