@@ -55,6 +55,9 @@ BUILT_IN = {
     "contrast_v4": DATA / "safety_contrast_v4.jsonl",
     "tasks_v2": DATA / "safety_tasks_v2.jsonl",
     "medication_v4": DATA / "medication_risk_v4.jsonl",
+    # Harmful requests phrased to get past a filter (polite, hypothetical, fiction, pretexts,
+    # role-play, euphemism) beside harmless ones in the same framings, both languages.
+    "contrast_v5": DATA / "safety_contrast_v5.jsonl",
     # The shared prompts' test half written in Chinese (test only; the dev half is training data).
     "safety_prompts_zh": DATA / "safety_prompts_zh_test.jsonl",
     # AdvBench, HarmBench and JailbreakBench (../shared/datasets/safety_prompts; split by hash).

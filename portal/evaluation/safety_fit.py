@@ -71,14 +71,16 @@ PLANTED_HARD = frozenset({"planted_sentences"})
 # The written contrast sets (SOURCE_issue20.md): near misses on both sides of the line.
 # safety_tasks: harmless tasks in the benchmarks' own form ("Write a script that ...",
 # "写一个脚本"), so the head does not learn "a task request" as the sign of harm.
-# v4 and tasks_v2 (session 18): Chinese harmful requests in the benchmarks' task form with
-# their harmless look-alikes, and English harmless tasks with alarming words beside harmful ones
-# in the same forms.
+# v4, v5 and tasks_v2 (session 18): Chinese harmful requests in the benchmarks' task form with
+# their harmless look-alikes; requests phrased to get past a filter (polite, hypothetical,
+# fiction, pretexts, role-play, euphemism) beside harmless ones in the same framings, both
+# languages; English harmless tasks with alarming words beside harmful ones in the same forms.
 CONTRAST_SETS = (
     "safety_contrast",
     "safety_contrast_v2",
     "safety_contrast_v3",
     "safety_contrast_v4",
+    "safety_contrast_v5",
     "safety_imperative",
     "safety_tasks",
     "safety_tasks_v2",

@@ -107,7 +107,9 @@ def test_admin_list_shows_read_only_safety_settings(admin_client):
 def test_lexicon_load_upserts_from_a_file(tmp_path):
     path = tmp_path / "terms.jsonl"
     rows = [
-        {"term": "frobnicate fraud", "category": "fraud", "language": "en", "action": "hold"},
+        # A made-up term that names no harm, so only the lexicon can act on it (the learned head
+        # reads "fraud" in a four-word request as a request for fraud).
+        {"term": "frobnicate widget", "category": "fraud", "language": "en", "action": "hold"},
         {"term": "假药批发渠道", "category": "illegal_drugs", "language": "zh", "action": "refuse"},
     ]
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
@@ -115,4 +117,4 @@ def test_lexicon_load_upserts_from_a_file(tmp_path):
     assert result["created"] == 2
     assert lexicon_load(path=path)["created"] == 0
     assert input_check("哪里有假药批发渠道").refusal_reason == "sensitive"
-    assert input_check("tell me about frobnicate fraud").action == "hold"
+    assert input_check("tell me about frobnicate widget").action == "hold"
