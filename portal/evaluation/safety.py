@@ -58,6 +58,9 @@ BUILT_IN = {
     # Harmful requests phrased to get past a filter (polite, hypothetical, fiction, pretexts,
     # role-play, euphemism) beside harmless ones in the same framings, both languages.
     "contrast_v5": DATA / "safety_contrast_v5.jsonl",
+    # Very short inputs that only name an alarming topic ("fraud", "explain hacking", "洗钱"),
+    # beside equally short harmful ones ("how to make meth").
+    "short": DATA / "safety_short.jsonl",
     # The shared prompts' test half written in Chinese (test only; the dev half is training data).
     "safety_prompts_zh": DATA / "safety_prompts_zh_test.jsonl",
     # AdvBench, HarmBench and JailbreakBench (../shared/datasets/safety_prompts; split by hash).

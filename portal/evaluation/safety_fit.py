@@ -74,7 +74,8 @@ PLANTED_HARD = frozenset({"planted_sentences"})
 # v4, v5 and tasks_v2 (session 18): Chinese harmful requests in the benchmarks' task form with
 # their harmless look-alikes; requests phrased to get past a filter (polite, hypothetical,
 # fiction, pretexts, role-play, euphemism) beside harmless ones in the same framings, both
-# languages; English harmless tasks with alarming words beside harmful ones in the same forms.
+# languages; English harmless tasks with alarming words beside harmful ones in the same forms;
+# very short inputs that only name a topic ("fraud", "洗钱") beside short harmful ones.
 CONTRAST_SETS = (
     "safety_contrast",
     "safety_contrast_v2",
@@ -84,6 +85,7 @@ CONTRAST_SETS = (
     "safety_imperative",
     "safety_tasks",
     "safety_tasks_v2",
+    "safety_short",
 )
 # The written medication-risk sets (hold / caution / none).
 MEDICATION_SETS = (
