@@ -38,6 +38,8 @@ def matchable(word: str) -> bool:
 
 def word_vectors(spec: str, words: list[str]) -> np.ndarray:
     """Unit vectors of ``words`` from the embedder ``spec``, cached per process."""
+    if not words:
+        return np.zeros((0, 0), dtype=np.float32)
     found: dict[str, np.ndarray] = {}
     with _lock:
         for word in words:
@@ -54,8 +56,6 @@ def word_vectors(spec: str, words: list[str]) -> np.ndarray:
                 _cache[(spec, word)] = vector
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-    if not words:
-        return np.zeros((0, 0), dtype=np.float32)
     return np.vstack([found[w] for w in words])
 
 
