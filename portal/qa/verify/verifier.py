@@ -104,6 +104,10 @@ def coverage(units: set[str], evidence: frozenset[str] | set[str]) -> float:
     return hit / total if total else 0.0
 
 
+# A copied claim shorter than this ("Yes", 可以) is found in too many sentences to align by.
+VERBATIM_MIN_CHARS = 8
+
+
 def _squash(text: str) -> str:
     return " ".join(text.lower().split()).rstrip(".。!！;； ")
 
@@ -127,6 +131,15 @@ def features_of(
 
 
 def _align(claim: Claim, units: set[str]) -> Window:
+    # A claim copied word for word aligns with the sentence it was copied from. Coverage alone
+    # can tie between sibling clauses that differ only in words it does not count (年满 / 未满
+    # 十六周岁 in one article), and the first of them would then be checked for the facts.
+    copied = _squash(claim.text)
+    if len(copied) >= VERBATIM_MIN_CHARS:
+        for evidence in claim.cited:
+            for window in evidence.windows():
+                if copied in _squash(window.text):  # single sentences come first
+                    return window
     best: tuple[float, Window | None] = (-1.0, None)
     for evidence in claim.cited:
         single = len(evidence.sentences[0]) if evidence.sentences else 0
