@@ -621,6 +621,18 @@ def test_schedule_is_seeded_and_covers_every_row_each_epoch():
     assert plan != schedule(7, replace(config, seed=1))
 
 
+def test_balanced_repeats_the_smaller_language_up_to_the_larger_and_no_further():
+    en = [{"question": f"How do I renew passport number {i}?"} for i in range(9)]
+    zh = [{"question": f"怎么办理第{i}本护照？"} for i in range(3)]
+    out = services.balanced(en + zh)
+    assert out[:9] == en  # the larger language unchanged, in order
+    assert out[9:] == [row for row in zh for _ in range(3)]
+    # A tiny group is capped, so one example cannot take over the epoch.
+    capped = services.balanced(en + zh[:1], cap=3)
+    assert capped.count(zh[0]) == 3
+    assert services.balanced(en) == en and services.balanced([]) == []
+
+
 def test_bf16_on_a_cpu_trains_float32_weights_under_autocast(tiny_base, tmp_path):
     import torch
 

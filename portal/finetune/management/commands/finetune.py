@@ -87,6 +87,12 @@ class Command(BaseCommand):
             t.add_argument("--seed", type=int)
             t.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")
             t.add_argument("--device", default="auto")
+            t.add_argument(
+                "--balance-languages",
+                action="store_true",
+                help="repeat the smaller language's examples to about the larger's "
+                "count (--epochs counts the repeated set)",
+            )
             if kind == "dpo":
                 t.add_argument("--from", dest="start", help="continue from this adapter (SFT)")
                 t.add_argument("--beta", type=float)
@@ -173,6 +179,7 @@ class Command(BaseCommand):
             kind=kind, base=opts["base"] or "", dataset=dataset, config_name=opts["config"],
             overrides=overrides, start_from=start, device=opts["device"], progress=progress,
             epochs=opts.get("epochs"), log_every=opts["log_every"],
+            balance=opts.get("balance_languages", False),
         )  # fmt: skip
         bar.close()
         losses = adapter.training["losses"]
