@@ -654,6 +654,12 @@ SAFETY_EMERGENCY_NUMBER_ZH = env_str("SAFETY_EMERGENCY_NUMBER_ZH", "120")
 SAFETY_CLASSIFIER = env_bool("SAFETY_CLASSIFIER", True)
 SAFETY_CLASSIFIER_PATH = env_str("SAFETY_CLASSIFIER_PATH", "")  # default: the shipped file
 SAFETY_HARM_THRESHOLD = env_float("SAFETY_HARM_THRESHOLD", None)
+# The harm cascade over the LLM's hidden states (portal/safety/hidden.py): on by default; the
+# model must be the one the head file was fitted on (its SHA-256 is checked), else it is off.
+SAFETY_HIDDEN = env_bool("SAFETY_HIDDEN", True)
+SAFETY_HIDDEN_PATH = env_str("SAFETY_HIDDEN_PATH", "")  # default: the shipped head file
+SAFETY_HIDDEN_MODEL = Path(env_str("SAFETY_HIDDEN_MODEL", str(LLM_MODEL_PATH)))
+SAFETY_HIDDEN_THREADS = env_int("SAFETY_HIDDEN_THREADS", 2, minimum=1)
 SAFETY_MEDICATION_ROUTING = env_bool("SAFETY_MEDICATION_ROUTING", True)
 SAFETY_MEDICATION_THRESHOLD = env_float("SAFETY_MEDICATION_THRESHOLD", None)
 SAFETY_MEDICATION_HOLD_THRESHOLD = env_float("SAFETY_MEDICATION_HOLD_THRESHOLD", None)

@@ -50,6 +50,7 @@ from textkit import language_of, split_sentences
 
 DATA = Path(__file__).resolve().parent / "data"
 SAFETY_FILE = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "safety_classifier.json"
+HIDDEN_FILE = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "safety_hidden.json"
 EMBEDDER = "use-multilingual"
 C_GRID = (3.0, 10.0, 30.0)  # inverse L2 strength; the best out-of-fold AUC wins
 FOLDS = 5
@@ -322,12 +323,21 @@ def planted_rows() -> list[Row]:
 class EmbeddingCache:
     """Embeddings of training texts kept on disk between fits (keyed by the text's hash)."""
 
-    def __init__(self, path: Path, spec: str) -> None:
-        self.path, self.spec = path, spec
+    def __init__(
+        self, path: Path, spec: str, encode: Callable[[list[str]], np.ndarray] | None = None
+    ) -> None:
+        # ``encode``: another encoder than the product's embedder ``spec`` (the LLM's hidden
+        # states for the harm cascade), cached the same way in its own file.
+        self.path, self.spec, self.encode = path, spec, encode
         self.vectors: dict[str, np.ndarray] = {}
         if path.exists():
             with np.load(path) as data:
                 self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self.vectors)
+        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
 
     @staticmethod
     def key(text: str) -> str:
@@ -336,16 +346,15 @@ class EmbeddingCache:
     def embed(self, texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
         missing = sorted({t for t in texts if self.key(t) not in self.vectors})
         if missing:
-            embedder = load_embedder(self.spec)
+            encode = self.encode or load_embedder(self.spec).embed
             for start in range(0, len(missing), 256):
                 batch = missing[start : start + 256]
-                for text, vec in zip(batch, embedder.embed(batch), strict=True):
+                for text, vec in zip(batch, encode(batch), strict=True):
                     self.vectors[self.key(text)] = vec
                 progress(f"embedded {min(start + 256, len(missing))}/{len(missing)} new texts")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = sorted(self.vectors)
-            vectors = np.stack([self.vectors[k] for k in keys])
-            np.savez(self.path, keys=np.array(keys), vectors=vectors)
+                if start // 256 % 8 == 7:  # a slow encoder's work survives an interruption
+                    self.save()
+            self.save()
         return np.stack([self.vectors[self.key(t)] for t in texts]).astype(np.float64)
 
 
@@ -615,6 +624,35 @@ def context_fit(
     }
 
 
+def _cascade_fit(
+    harm: list[Row], head: dict, *, false_rate: float, out: Path,
+    progress: Callable[[str], None],
+) -> dict | None:  # fmt: skip
+    """The harm cascade's second head (portal/evaluation/hidden_fit.py), written to ``out``;
+    None when the model is not there."""
+    from portal.evaluation.hidden_fit import hidden_fit
+    from portal.safety import hidden
+
+    model = Path(settings.SAFETY_HIDDEN_MODEL)
+    if not model.is_file():
+        progress(f"harm cascade: no model at {model} (SAFETY_HIDDEN_MODEL), not fitted")
+        return None
+    sha = hidden.model_sha256(str(model))
+    cache = EmbeddingCache(
+        Path(settings.DATA_DIR) / "cache" / f"safety_hidden-{sha[:12]}.npz",
+        f"hidden:{sha}",
+        hidden.encoder_for(str(model)).encode,
+    )
+    x = cache.embed([r.text for r in harm], progress)
+    data = hidden_fit(
+        harm, x, head["dev"]["_oof"], head["thresholds"], balanced_weights(harm, HARM_HARD),
+        false_rate=false_rate, choose_on=HARM_HARD, model_sha256=sha, progress=progress,
+    )  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+    return data
+
+
 def _data_hash(parts: list[list[Row]]) -> str:
     digest = hashlib.sha256()
     for rows in parts:
@@ -632,9 +670,14 @@ def safety_fit(
     planted_false_rate: float = 0.005,
     out_safety: Path = SAFETY_FILE,
     out_planted: Path = PLANTED_FILE,
+    out_hidden: Path = HIDDEN_FILE,
+    hidden: bool = True,
     cache: Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict:
+    """Fit every learned head and write the two classifier files, and the harm cascade's head
+    file when ``hidden`` and the model SAFETY_HIDDEN_MODEL names is there; returns the dev
+    figures."""
     started = time.perf_counter()
     cache = EmbeddingCache(cache or Path(settings.DATA_DIR) / "cache" / "safety_fit.npz", EMBEDDER)
     rows, pairs = training_rows()
@@ -679,6 +722,12 @@ def safety_fit(
             progress=progress,
         ),
     }  # fmt: skip
+    cascade = (
+        _cascade_fit(harm, heads["harm"], false_rate=harm_false_rate, out=out_hidden,
+                     progress=progress)
+        if hidden
+        else None
+    )  # fmt: skip
     hazard_oof = dict(zip([r.text for r in hazard], heads["hazard"]["dev"]["_oof"], strict=True))
     # The context questions are in the harm head's training rows: the combiner reads their
     # out-of-fold harm scores, as it will read unseen questions' scores in production.
@@ -723,9 +772,15 @@ def safety_fit(
         | {"thresholds": head["thresholds"]}
         for name, head in (*heads.items(), ("planted", planted_head))
     }
+    if cascade is not None:
+        summary["harm_cascade"] = {k: v for k, v in cascade["dev"].items() if k != "by_source"} | {
+            k: cascade[k] for k in ("floors", "thresholds", "version")
+        }
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["by_source"] = {
         name: head["dev"].get("by_source", {})
         for name, head in (*heads.items(), ("planted", planted_head))
     }
+    if cascade is not None:
+        summary["by_source"]["harm_cascade"] = cascade["dev"]["by_source"]
     return summary

@@ -30,6 +30,7 @@ import numpy as np
 from django.conf import settings
 
 from ingestion.classify import EmbeddingClassifier, classifier_load
+from portal.safety import hidden
 from portal.safety.results import Reason
 
 SAFETY_CLASSIFIER_FILE = Path(__file__).resolve().parent / "data" / "safety_classifier.json"
@@ -73,12 +74,14 @@ class Verdict:
     reasons: tuple[tuple[Reason, str], ...]  # (reason, the action it asks for)
     context_check: bool  # harm >= the context floor: score again with the passages
     version: str = ""
+    hidden: float | None = None  # the cascade's hidden-state head, where it ran (hidden.py)
 
     def summary(self) -> dict:
         """Scores only (no text): safe for the audit trail."""
         return {
             "version": self.version,
             "harm": round(self.harm, 4),
+            "hidden": None if self.hidden is None else round(self.hidden, 4),
             "medication": round(self.medication, 4),
             "medication_hold": round(self.medication_hold, 4),
             "context_check": self.context_check,
@@ -97,14 +100,28 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     reasons: list[tuple[Reason, str]] = []
     version = classifier.version
     harm_limit = _threshold(classifier, "harm", language)
-    if harm >= harm_limit:
+    refuse, detail = harm >= harm_limit, f"harm classifier {harm:.2f} >= {harm_limit:.2f}"
+    hidden_harm = None
+    # A set SAFETY_HARM_THRESHOLD is an operator's decision for the first head: it decides alone.
+    cascade = hidden.hidden_head() if settings.SAFETY_HARM_THRESHOLD is None else None
+    if cascade is not None and harm >= cascade.floor(language):
+        # Above the floor the cascade decides, either way (hidden.py): the second head can pass
+        # a near miss the first would refuse, and refuse one it would pass.
+        hidden_harm = hidden.hidden_score(text)
+        if hidden_harm is not None:
+            score, limit = hidden.combined(harm, hidden_harm), cascade.threshold(language)
+            refuse = score >= limit
+            detail = (
+                f"harm cascade {score:.2f} >= {limit:.2f} (classifier {harm:.2f}, hidden states "
+                f"{hidden_harm:.2f}, {cascade.version})"
+            )
+    if refuse:
         self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
         if "self_harm" in scores and self_harm >= classifier.heads["self_harm"].threshold(language):
             # Same reason the crisis rules give: the refusal then leads with the crisis lines.
             detail = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
             reasons.append((Reason("emergency", "self_harm.crisis", detail, self_harm), "caution"))
-        detail = f"harm classifier {harm:.2f} >= {harm_limit:.2f} ({version})"
-        reasons.append((Reason("unsafe", "learned.harm", detail, harm), "refuse"))
+        reasons.append((Reason("unsafe", "learned.harm", f"{detail} ({version})", harm), "refuse"))
     limit = _threshold(classifier, "medication", language)
     if settings.SAFETY_MEDICATION_ROUTING and medication >= limit:
         hold_limit = _threshold(classifier, "medication_hold", language)
@@ -121,8 +138,9 @@ def question_verdict(text: str, language: str) -> Verdict | None:
             )
     floor = _context_floor(classifier, language)
     return Verdict(
-        harm, medication, hold, tuple(reasons), floor <= harm < harm_limit, classifier.version
-    )
+        harm, medication, hold, tuple(reasons), not refuse and floor <= harm,
+        classifier.version, hidden_harm,
+    )  # fmt: skip
 
 
 def _logit(p: float) -> float:

@@ -23,6 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--context-false-rate", type=float, default=0.15)
         parser.add_argument("--medication-false-rate", type=float, default=0.10)
         parser.add_argument("--planted-false-rate", type=float, default=0.005)
+        parser.add_argument(
+            "--no-hidden", action="store_true",
+            help="leave the harm cascade's head file (LLM hidden states) as it is",
+        )  # fmt: skip
 
     def handle(self, *args, **opts) -> None:
         summary = safety_fit(
@@ -30,6 +34,7 @@ class Command(BaseCommand):
             context_false_rate=opts["context_false_rate"],
             medication_false_rate=opts["medication_false_rate"],
             planted_false_rate=opts["planted_false_rate"],
+            hidden=not opts["no_hidden"],
             progress=lambda line: self.stderr.write(line),
         )
         opts["report"].parent.mkdir(parents=True, exist_ok=True)
