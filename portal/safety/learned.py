@@ -119,8 +119,8 @@ def question_verdict(text: str, language: str) -> Verdict | None:
         self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
         if "self_harm" in scores and self_harm >= classifier.heads["self_harm"].threshold(language):
             # Same reason the crisis rules give: the refusal then leads with the crisis lines.
-            detail = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
-            reasons.append((Reason("emergency", "self_harm.crisis", detail, self_harm), "caution"))
+            crisis = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
+            reasons.append((Reason("emergency", "self_harm.crisis", crisis, self_harm), "caution"))
         reasons.append((Reason("unsafe", "learned.harm", f"{detail} ({version})", harm), "refuse"))
     limit = _threshold(classifier, "medication", language)
     if settings.SAFETY_MEDICATION_ROUTING and medication >= limit:
