@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from portal.evaluation.safety_fit import Row, fold_of, threshold_for
+from portal.evaluation.safety_fit import Row, _auc, fold_of, threshold_for
 from portal.evaluation.safety_fit import _in as in_sources
 
 C_GRID = (0.03, 0.1, 0.3)
@@ -34,12 +34,6 @@ QUESTIONS = "questions"  # the answer sets' ordinary questions (the guard's ever
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, p)) if len(set(y.tolist())) == 2 else float("nan")
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -124,7 +124,7 @@ class HiddenHead:
 
 
 def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
 

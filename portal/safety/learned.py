@@ -22,7 +22,6 @@ Thresholds come from the classifier file; the SAFETY_*_THRESHOLD settings overri
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,15 +142,10 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     )  # fmt: skip
 
 
-def _logit(p: float) -> float:
-    p = min(max(float(p), 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
 def context_features(question_harm: float, passage_hazard: float) -> list[float]:
     """What the ``context`` combiner reads for one (question, passage) pair: the question's harm
     and the passage's hazard as logits, and their product (both high is what it looks for)."""
-    a, b = _logit(question_harm), _logit(passage_hazard)
+    a, b = hidden.logit(question_harm), hidden.logit(passage_hazard)
     return [a, b, a * b / 10.0]
 
 
