@@ -660,6 +660,14 @@ SAFETY_HIDDEN = env_bool("SAFETY_HIDDEN", True)
 SAFETY_HIDDEN_PATH = env_str("SAFETY_HIDDEN_PATH", "")  # default: the shipped head file
 SAFETY_HIDDEN_MODEL = Path(env_str("SAFETY_HIDDEN_MODEL", str(LLM_MODEL_PATH)))
 SAFETY_HIDDEN_THREADS = env_int("SAFETY_HIDDEN_THREADS", 2, minimum=1)
+# The planted-instruction detector's cascade over the same hidden states (ingestion/cascade.py):
+# sentences the detector scores above a floor are encoded by this model and a second head decides
+# with it. On by default; off (logged once) for another model than the head file's, or without
+# llama.cpp (the detector then decides alone).
+INGEST_PLANTED_HIDDEN = env_bool("INGEST_PLANTED_HIDDEN", True)
+INGEST_PLANTED_HIDDEN_PATH = env_str("INGEST_PLANTED_HIDDEN_PATH", "")  # default: shipped file
+INGEST_PLANTED_HIDDEN_MODEL = Path(env_str("INGEST_PLANTED_HIDDEN_MODEL", str(LLM_MODEL_PATH)))
+INGEST_PLANTED_HIDDEN_THREADS = env_int("INGEST_PLANTED_HIDDEN_THREADS", 2, minimum=1)
 SAFETY_MEDICATION_ROUTING = env_bool("SAFETY_MEDICATION_ROUTING", True)
 SAFETY_MEDICATION_THRESHOLD = env_float("SAFETY_MEDICATION_THRESHOLD", None)
 SAFETY_MEDICATION_HOLD_THRESHOLD = env_float("SAFETY_MEDICATION_HOLD_THRESHOLD", None)

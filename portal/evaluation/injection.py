@@ -159,14 +159,19 @@ def attacks_load(split: str = "dev") -> list[Attack]:
     return attacks
 
 
-WRITTEN_ATTACKS = Path(__file__).resolve().parent / "data" / "planted_sentences.jsonl"
+# The planted instructions written for issue 20: the first set, and a second written later by
+# someone who could not see the first (SOURCE_issue20.md).
+WRITTEN_ATTACKS = {
+    "written": Path(__file__).resolve().parent / "data" / "planted_sentences.jsonl",
+    "written_v2": Path(__file__).resolve().parent / "data" / "planted_sentences_v2.jsonl",
+}
 
 
-def written_attacks_load(split: str) -> list[Attack]:
+def written_attacks_load(split: str, name: str = "written") -> list[Attack]:
     """The planted instructions written for issue 20 (both languages, many styles), a split of
     them: new phrasings no detector or rule was fitted on when ``split`` is test."""
     attacks = []
-    for line in WRITTEN_ATTACKS.read_text(encoding="utf-8").splitlines():
+    for line in WRITTEN_ATTACKS[name].read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["label"] == "instruction" and row["split"] == split:
             attacks.append(Attack("text", f"written.{row['style']}", row["text"]))
@@ -314,13 +319,14 @@ def injection_set_build(
     ``pubmed``: number of abstract items (default: one per attack, 125 on the dev split);
     ``email``: number of e-mail items (default: all 50; 0: none). E-mails come last, and attacks
     are taken round-robin over categories, so a ``--limit`` run still sees every category.
-    ``attacks_from="written"`` plants the written instructions of ``split`` instead of BIPIA's,
-    in PubMedQA dev abstracts whatever the split, so PubMedQA's test split is never read.
+    ``attacks_from="written"`` (or ``"written_v2"``) plants the written instructions of
+    ``split`` instead of BIPIA's, in PubMedQA dev abstracts whatever the split, so PubMedQA's
+    test split is never read.
     A set without any expect=refuse item gets one unattacked control question nothing answers:
     evaluate answers would otherwise withhold every fifth gold document (built-in-set rule).
     """
-    if attacks_from == "written":
-        attacks = _interleaved(written_attacks_load(split))
+    if attacks_from in WRITTEN_ATTACKS:
+        attacks = _interleaved(written_attacks_load(split, attacks_from))
         abstracts = datasets.pubmedqa("dev")
     else:
         attacks = _interleaved(attacks_load(split))

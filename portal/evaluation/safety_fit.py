@@ -43,6 +43,7 @@ from sklearn.neural_network import MLPClassifier
 
 from ingestion.classify import NGRAM_DIM, PLANTED_FILE, ngram_value, ngrams, to_dict
 from ingestion.embedding import load_embedder
+from ingestion.screening import PLANTED_HIDDEN_FILE
 from portal.evaluation import datasets
 from portal.qa.verify.scorer import fold_of
 from portal.safety.learned import context_features
@@ -68,7 +69,12 @@ NGRAM_MIN_WEIGHT = 1e-3  # smaller n-gram weights are dropped from the file
 HARM_HARD = frozenset({"contrast", "bank", "cvalues", "flames", "medication_risk", "harm_context"})
 MEDICATION_HARD = frozenset({"medication", "bank", "questions:pubmedqa"})
 MEDICATION_CHOOSE_ON = frozenset({"medication", "bank"})
-PLANTED_HARD = frozenset({"planted_sentences"})
+# The written planted-instruction sets whose dev halves are trained on (each set's test half is
+# held out whether or not it is listed). v2 (session 20) was written by someone who could not see
+# the first, and its dev half was measured before it was added here (docs/evaluation.md).
+PLANTED_SETS = ("planted_sentences", "planted_sentences_v2")
+PLANTED_HARD = frozenset(PLANTED_SETS)
+PLANTED_FLOOR_RECALL = 0.99  # of planted dev sentences the ingestion cascade must be able to see
 # The written contrast sets (SOURCE_issue20.md): near misses on both sides of the line.
 # safety_tasks: harmless tasks in the benchmarks' own form ("Write a script that ...",
 # "写一个脚本"), so the head does not learn "a task request" as the sign of harm.
@@ -146,9 +152,8 @@ def held_out_texts() -> set[str]:
              "cvalues_answer", "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
     for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
         texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
-    for r in _jsonl(DATA / "planted_sentences.jsonl"):
-        if r["split"] == "test":
-            texts.add(r["text"])
+    for path in sorted(DATA.glob("planted_sentences*.jsonl")):
+        texts |= {r["text"] for r in _jsonl(path) if r["split"] == "test"}
     for r in _jsonl(DATA / "harm_context.jsonl"):
         if r["split"] == "test":
             texts |= {r["question"], r["passage"]}
@@ -310,10 +315,9 @@ def planted_rows() -> list[Row]:
     for r in _dev(DATA / "safety_bank.jsonl"):
         if r.get("category", "").startswith("injection.") and r["expect"] == "refuse":
             rows.append(Row(r["prompt"], 1, r["language"], "bank:injection"))
-    for r in _dev(DATA / "planted_sentences.jsonl", "text"):
-        rows.append(
-            Row(r["text"], int(r["label"] == "instruction"), r["language"], "planted_sentences")
-        )
+    for name in PLANTED_SETS:
+        for r in _dev(DATA / f"{name}.jsonl", "text"):
+            rows.append(Row(r["text"], int(r["label"] == "instruction"), r["language"], name))
     return rows + _corpus_sentences()
 
 
@@ -624,35 +628,6 @@ def context_fit(
     }
 
 
-def _cascade_fit(
-    harm: list[Row], head: dict, *, false_rate: float, out: Path,
-    progress: Callable[[str], None],
-) -> dict | None:  # fmt: skip
-    """The harm cascade's second head (portal/evaluation/hidden_fit.py), written to ``out``;
-    None when the model is not there."""
-    from portal.evaluation.hidden_fit import hidden_fit
-    from portal.safety import hidden
-
-    model = Path(settings.SAFETY_HIDDEN_MODEL)
-    if not model.is_file():
-        progress(f"harm cascade: no model at {model} (SAFETY_HIDDEN_MODEL), not fitted")
-        return None
-    sha = hidden.model_sha256(str(model))
-    cache = EmbeddingCache(
-        Path(settings.DATA_DIR) / "cache" / f"safety_hidden-{sha[:12]}.npz",
-        f"hidden:{sha}",
-        hidden.encoder_for(str(model)).encode,
-    )
-    x = cache.embed([r.text for r in harm], progress)
-    data = hidden_fit(
-        harm, x, head["dev"]["_oof"], head["thresholds"], balanced_weights(harm, HARM_HARD),
-        false_rate=false_rate, choose_on=HARM_HARD, model_sha256=sha, progress=progress,
-    )  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
-    return data
-
-
 def _data_hash(parts: list[list[Row]]) -> str:
     digest = hashlib.sha256()
     for rows in parts:
@@ -661,53 +636,27 @@ def _data_hash(parts: list[list[Row]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def safety_fit(
-    *,
-    harm_false_rate: float = 0.03,
-    context_false_rate: float = 0.15,
-    context_pair_false_rate: float = 0.05,
-    medication_false_rate: float = 0.10,
-    planted_false_rate: float = 0.005,
-    out_safety: Path = SAFETY_FILE,
-    out_planted: Path = PLANTED_FILE,
-    out_hidden: Path = HIDDEN_FILE,
-    hidden: bool = True,
-    cache: Path | None = None,
-    progress: Callable[[str], None] = print,
-) -> dict:
-    """Fit every learned head and write the two classifier files, and the harm cascade's head
-    file when ``hidden`` and the model SAFETY_HIDDEN_MODEL names is there; returns the dev
-    figures."""
-    started = time.perf_counter()
-    cache = EmbeddingCache(cache or Path(settings.DATA_DIR) / "cache" / "safety_fit.npz", EMBEDDER)
-    rows, pairs = training_rows()
+def _guard_fit(
+    rows: dict[str, list[Row]], pairs: list[dict], x_of: Callable[[list[Row]], np.ndarray], *,
+    harm_false_rate: float, context_false_rate: float, context_pair_false_rate: float,
+    medication_false_rate: float, cascade: bool, out_hidden: Path,
+    progress: Callable[[str], None],
+) -> tuple[dict, dict | None]:  # fmt: skip
+    """The guard's heads (the classifier file's contents) and, when ``cascade``, the harm
+    cascade's head file (written to ``out_hidden``)."""
+    from portal.evaluation.hidden_fit import cascade_fit, cascade_specs
+
     harm, risk, hold = rows["harm"], rows["medication"], rows["medication_hold"]
-    planted, hazard = rows["planted"], rows["hazard"]
-    progress(f"rows: harm {len(harm)}, medication {len(risk)}/{len(hold)}, planted {len(planted)}")
-
-    def x_of(rows: list[Row]) -> np.ndarray:
-        return cache.embed([r.text for r in rows], progress)
-
+    hazard = rows["hazard"]
     heads = {
         "harm": head_fit(
-            "harm",
-            harm,
-            x_of(harm),
-            false_rate=harm_false_rate,
-            hard=HARM_HARD,
-            choose_on=HARM_HARD,
-            extra_rates={"context_floor": context_false_rate},
-            mlp=True,
+            "harm", harm, x_of(harm), false_rate=harm_false_rate, hard=HARM_HARD,
+            choose_on=HARM_HARD, extra_rates={"context_floor": context_false_rate}, mlp=True,
             progress=progress,
         ),
         "medication": head_fit(
-            "medication",
-            risk,
-            x_of(risk),
-            false_rate=medication_false_rate,
-            hard=MEDICATION_HARD,
-            choose_on=MEDICATION_CHOOSE_ON,
-            progress=progress,
+            "medication", risk, x_of(risk), false_rate=medication_false_rate,
+            hard=MEDICATION_HARD, choose_on=MEDICATION_CHOOSE_ON, progress=progress,
         ),
         # Hold vs caution: a caution-labelled question that is held is safe, only slower, so
         # this head is allowed a looser false rate.
@@ -722,10 +671,10 @@ def safety_fit(
             progress=progress,
         ),
     }  # fmt: skip
-    cascade = (
-        _cascade_fit(harm, heads["harm"], false_rate=harm_false_rate, out=out_hidden,
-                     progress=progress)
-        if hidden
+    fitted = (
+        cascade_fit(cascade_specs()["harm"], harm, heads["harm"], false_rate=harm_false_rate,
+                    out=out_hidden, progress=progress)
+        if cascade
         else None
     )  # fmt: skip
     hazard_oof = dict(zip([r.text for r in hazard], heads["hazard"]["dev"]["_oof"], strict=True))
@@ -748,39 +697,102 @@ def safety_fit(
         data_hash=safety_hash,
         heads=heads,
     )
-    planted_head = head_fit(
-        "planted",
-        planted,
-        x_of(planted),
-        false_rate=planted_false_rate,
-        hard=PLANTED_HARD,
+    return safety, fitted
+
+
+def _planted_fit(
+    planted: list[Row], x_of: Callable[[list[Row]], np.ndarray], *, false_rate: float,
+    cascade: bool, out_hidden: Path, progress: Callable[[str], None],
+) -> tuple[dict, dict | None]:  # fmt: skip
+    """The planted-instruction detector (its file's contents) and, when ``cascade``, its
+    cascade's head file (written to ``out_hidden``)."""
+    from portal.evaluation.hidden_fit import cascade_fit, cascade_specs
+
+    head = head_fit(
+        "planted", planted, x_of(planted), false_rate=false_rate, hard=PLANTED_HARD,
         progress=progress,
-    )
-    planted_head["dev"].pop("_oof")
+    )  # fmt: skip
+    fitted = (
+        cascade_fit(cascade_specs()["planted"], planted, head, false_rate=false_rate,
+                    out=out_hidden, progress=progress)
+        if cascade
+        else None
+    )  # fmt: skip
+    head["dev"].pop("_oof")
     planted_hash = _data_hash([planted])
-    planted_file = to_dict(
+    data = to_dict(
         version=f"planted-lr-{planted_hash[:10]}",
         embedder=EMBEDDER,
         data_hash=planted_hash,
-        heads={"planted": planted_head},
+        heads={"planted": head},
     )
-    for path, data in ((out_safety, safety), (out_planted, planted_file)):
+    return data, fitted
+
+
+def safety_fit(
+    *,
+    harm_false_rate: float = 0.03,
+    context_false_rate: float = 0.15,
+    context_pair_false_rate: float = 0.05,
+    medication_false_rate: float = 0.10,
+    planted_false_rate: float = 0.005,
+    out_safety: Path = SAFETY_FILE,
+    out_planted: Path = PLANTED_FILE,
+    out_hidden: Path = HIDDEN_FILE,
+    out_planted_hidden: Path = PLANTED_HIDDEN_FILE,
+    cascades: frozenset[str] = frozenset({"harm", "planted"}),
+    parts: frozenset[str] = frozenset({"guard", "planted"}),
+    cache: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    """Fit the learned heads of ``parts`` ("guard": the input guard's classifier file,
+    "planted": ingestion's detector file) and write their files, and the head file of each
+    cascade named in ``cascades`` ("harm", "planted") whose part is fitted and whose model is
+    there; returns the dev figures."""
+    started = time.perf_counter()
+    cache = EmbeddingCache(cache or Path(settings.DATA_DIR) / "cache" / "safety_fit.npz", EMBEDDER)
+    rows, pairs = training_rows()
+    progress("rows: " + ", ".join(f"{name} {len(part)}" for name, part in rows.items()))
+
+    def x_of(rows: list[Row]) -> np.ndarray:
+        return cache.embed([r.text for r in rows], progress)
+
+    files: list[tuple[Path, dict]] = []
+    heads: dict[str, dict] = {}
+    fitted: dict[str, dict | None] = {}
+    if "guard" in parts:
+        safety, fitted["harm_cascade"] = _guard_fit(
+            rows, pairs, x_of, harm_false_rate=harm_false_rate,
+            context_false_rate=context_false_rate,
+            context_pair_false_rate=context_pair_false_rate,
+            medication_false_rate=medication_false_rate, cascade="harm" in cascades,
+            out_hidden=out_hidden, progress=progress,
+        )  # fmt: skip
+        files.append((out_safety, safety))
+        heads |= safety["heads"]
+    if "planted" in parts:
+        planted_file, fitted["planted_cascade"] = _planted_fit(
+            rows["planted"], x_of, false_rate=planted_false_rate,
+            cascade="planted" in cascades, out_hidden=out_planted_hidden, progress=progress,
+        )  # fmt: skip
+        files.append((out_planted, planted_file))
+        heads |= planted_file["heads"]
+    for path, data in files:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
     summary = {
         name: {k: v for k, v in head["dev"].items() if k != "by_source"}
         | {"thresholds": head["thresholds"]}
-        for name, head in (*heads.items(), ("planted", planted_head))
+        for name, head in heads.items()
     }
-    if cascade is not None:
-        summary["harm_cascade"] = {k: v for k, v in cascade["dev"].items() if k != "by_source"} | {
-            k: cascade[k] for k in ("floors", "thresholds", "version")
-        }
+    for name, data in fitted.items():
+        if data is not None:
+            summary[name] = {k: v for k, v in data["dev"].items() if k != "by_source"} | {
+                k: data[k] for k in ("floors", "thresholds", "version")
+            }
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    summary["by_source"] = {
-        name: head["dev"].get("by_source", {})
-        for name, head in (*heads.items(), ("planted", planted_head))
-    }
-    if cascade is not None:
-        summary["by_source"]["harm_cascade"] = cascade["dev"]["by_source"]
+    summary["by_source"] = {name: head["dev"].get("by_source", {}) for name, head in heads.items()}
+    for name, data in fitted.items():
+        if data is not None:
+            summary["by_source"][name] = data["dev"]["by_source"]
     return summary

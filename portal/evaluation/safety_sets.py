@@ -1,6 +1,7 @@
 """`evaluate safety` on the two written sets that are not prompt banks (issue 20):
 
-- ``planted_sentences``: single document sentences, an instruction to an AI or ordinary text;
+- ``planted_sentences`` (and ``_v2``, written later by someone who could not see the first):
+  single document sentences, an instruction to an AI or ordinary text;
   reports how many instructions the ingestion detector flags (recall) and how many ordinary
   sentences it would cut from the evidence (false flags), per language and style.
 - ``harm_context``: (question, passage) pairs; reports what the guard decides before retrieval
@@ -15,13 +16,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from ingestion.screening import planted_classifier, planted_spans
+from django.conf import settings
+
+from ingestion.screening import planted_classifier
 from portal.evaluation.safety import DATA, rate_of
+from portal.knowledge.screening import planted_cascade, screen
 from portal.safety.guard import input_check
 from portal.safety.learned import context_reason
 
 DETECTOR_SETS = {
     "planted_sentences": DATA / "planted_sentences.jsonl",
+    "planted_sentences_v2": DATA / "planted_sentences_v2.jsonl",
     "harm_context": DATA / "harm_context.jsonl",
 }
 
@@ -32,16 +37,17 @@ def _rows(path: Path, split: str) -> list[dict]:
 
 
 def planted_evaluate(rows: list[dict], progress: Callable[[int, int], None] | None) -> dict:
-    classifier = planted_classifier()
     groups: dict[str, list[bool]] = defaultdict(list)
     for i, row in enumerate(rows, start=1):
-        flagged = bool(planted_spans(row["text"], classifier=classifier))
+        flagged = bool(screen(row["text"]))
         for key in ("all", row["language"], f"{row['language']}:{row['style']}"):
             groups[f"{row['label']}:{key}"].append(flagged)
         if progress:
             progress(i, len(rows))
+    cascade = planted_cascade()
     return {
-        "detector": classifier.version,
+        "detector": planted_classifier(settings.INGEST_PLANTED_CLASSIFIER_PATH).version,
+        "cascade": cascade.head.version if cascade else None,
         "flagged": {k: rate_of(sum(v), len(v)) for k, v in sorted(groups.items())},
     }
 
@@ -81,7 +87,8 @@ def detector_set_evaluate(
 ) -> dict:
     rows = _rows(DETECTOR_SETS[name], split)
     rows = rows[:limit] if limit else rows
-    body = (planted_evaluate if name == "planted_sentences" else context_evaluate)(rows, progress)
+    evaluate = planted_evaluate if name.startswith("planted_sentences") else context_evaluate
+    body = evaluate(rows, progress)
     return {"dataset": f"safety:{name}", "split": split, "n_questions": len(rows), **body}
 
 

@@ -23,7 +23,7 @@ from ingestion.chunking import chunk_document
 from ingestion.embedding import load_embedder
 from ingestion.errors import IngestionError
 from ingestion.sandbox import parse_file_shared
-from ingestion.screening import PlantedSpan, planted_classifier, planted_spans, text_without
+from ingestion.screening import PlantedSpan, text_without
 from ingestion.tokenize import tokenize
 from ingestion.types import ParsedDocument, ParseLimits
 from portal.knowledge.conf import IngestionConfig
@@ -36,6 +36,7 @@ from portal.knowledge.models import (
     JobStatus,
     VersionStatus,
 )
+from portal.knowledge.screening import screen
 from portal.knowledge.services import document_title_adopt
 
 logger = logging.getLogger(__name__)
@@ -223,13 +224,7 @@ def _chunk(job: IngestionJob, parsed: ParsedDocument) -> None:
 
 def _screen(drafts: list) -> list[list[PlantedSpan]]:
     """The planted-instruction spans of each chunk (none when INGEST_SCREEN_PLANTED is off)."""
-    if not settings.INGEST_SCREEN_PLANTED:
-        return [[] for _ in drafts]
-    classifier = planted_classifier(settings.INGEST_PLANTED_CLASSIFIER_PATH)
-    return [
-        planted_spans(d.text, classifier=classifier, threshold=settings.INGEST_PLANTED_THRESHOLD)
-        for d in drafts
-    ]
+    return [screen(d.text) for d in drafts]
 
 
 def _embed_rows(rows: list[tuple[int, str]], on_batch: Callable[[int], None]) -> None:
@@ -409,7 +404,6 @@ def planted_rescreen(*, progress: Progress | None = None, batch: int = 200) -> d
     """Screen every stored chunk again (chunks ingested before screening existed, or after the
     detector was refitted): chunks whose flags change get new keywords and a new vector, and
     both indexes are rebuilt when any did. Idempotent: a second run changes nothing."""
-    classifier = planted_classifier(settings.INGEST_PLANTED_CLASSIFIER_PATH)
     ids = list(Chunk.objects.order_by("id").values_list("id", flat=True))
     changed: list[int] = []
     flagged = 0
@@ -419,12 +413,7 @@ def planted_rescreen(*, progress: Progress | None = None, batch: int = 200) -> d
         )
         stale = []
         for chunk in chunks:
-            spans = [
-                span.as_json()
-                for span in planted_spans(
-                    chunk.text, classifier=classifier, threshold=settings.INGEST_PLANTED_THRESHOLD
-                )
-            ]
+            spans = [span.as_json() for span in screen(chunk.text)]
             flagged += len(spans)
             if spans != chunk.planted:
                 chunk.planted = spans

@@ -18,7 +18,7 @@ from portal.evaluation.injection import (
 )
 from tests.conftest import needs_shared_datasets
 
-DATA = WRITTEN_ATTACKS.parent
+DATA = WRITTEN_ATTACKS["written"].parent
 
 
 def _jsonl(path):

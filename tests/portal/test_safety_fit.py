@@ -105,3 +105,11 @@ def test_a_head_with_a_network_member_is_stored_and_scores_as_its_threshold_assu
     languages = np.array([r.language for r in rows])
     fired = blended >= np.array([head["thresholds"][lang] for lang in languages])
     assert fired[labels == 1].mean() > 0.9 and fired[labels == 0].mean() <= 0.2
+
+
+def test_the_fit_command_refuses_unknown_parts_and_cascades():
+    from django.core.management import CommandError, call_command
+
+    for option in ("--parts", "--cascades"):
+        with pytest.raises(CommandError, match=option):
+            call_command("safety_fit", option, "everything")

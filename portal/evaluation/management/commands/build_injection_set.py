@@ -18,10 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--email", type=int, help="e-mail items (default: all; 0: none)")
         parser.add_argument(
             "--attacks",
-            choices=["bipia", "written"],
+            choices=["bipia", "written", "written_v2"],
             default="bipia",
-            help="written: the planted instructions written for issue 20 (their --split half), "
-            "in PubMedQA dev abstracts",
+            help="written / written_v2: the planted instructions written for issue 20 (their "
+            "--split half), in PubMedQA dev abstracts",
         )
 
     def handle(self, *args, **opts) -> None:

@@ -64,7 +64,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prompts",
             help="safety: a JSONL bank, or bank / cvalues / flames / contrast / medication / "
-            "safety_prompts; or the detector sets planted_sentences / harm_context",
+            "safety_prompts; or the detector sets planted_sentences(_v2) / harm_context",
         )
         parser.add_argument("--stage", choices=["guard", "pipeline"], default="pipeline")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portal.evaluation.safety_fit import safety_fit
 
@@ -25,16 +25,28 @@ class Command(BaseCommand):
         parser.add_argument("--planted-false-rate", type=float, default=0.005)
         parser.add_argument(
             "--no-hidden", action="store_true",
-            help="leave the harm cascade's head file (LLM hidden states) as it is",
+            help="leave both cascades' head files (LLM hidden states) as they are",
+        )  # fmt: skip
+        parser.add_argument(
+            "--parts", default="guard,planted",
+            help="which files to refit: guard (the input guard's heads), planted (ingestion's "
+            "detector) or both; the other's files are left as they are",
+        )  # fmt: skip
+        parser.add_argument(
+            "--cascades", default="harm,planted",
+            help="which cascades' head files to refit: harm, planted or both (comma-separated)",
         )  # fmt: skip
 
     def handle(self, *args, **opts) -> None:
+        parts = _names(opts["parts"], {"guard", "planted"}, "--parts")
+        cascades = _names(opts["cascades"], {"harm", "planted"}, "--cascades")
         summary = safety_fit(
             harm_false_rate=opts["harm_false_rate"],
             context_false_rate=opts["context_false_rate"],
             medication_false_rate=opts["medication_false_rate"],
             planted_false_rate=opts["planted_false_rate"],
-            hidden=not opts["no_hidden"],
+            cascades=frozenset() if opts["no_hidden"] else cascades,
+            parts=parts,
             progress=lambda line: self.stderr.write(line),
         )
         opts["report"].parent.mkdir(parents=True, exist_ok=True)
@@ -42,3 +54,12 @@ class Command(BaseCommand):
         brief = {k: v for k, v in summary.items() if k != "by_source"}
         self.stdout.write(json.dumps(brief, indent=1, ensure_ascii=False))
         self.stderr.write(f"report: {opts['report']}")
+
+
+def _names(value: str, allowed: set[str], option: str) -> frozenset[str]:
+    names = frozenset(x.strip() for x in value.split(",") if x.strip())
+    if not names or names - allowed:
+        raise CommandError(
+            f"{option}: {value!r}; use {', '.join(sorted(allowed))}, comma-separated"
+        )
+    return names
