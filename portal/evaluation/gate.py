@@ -40,6 +40,7 @@ from portal.qa.verify.scorer import logistic_fit, oof_probabilities
 from portal.safety import services as safety
 
 REFUSAL_TARGET = 0.95
+PASSAGE_CHARS = 1200  # of a document's best passage kept on its row
 Progress = Callable[[str, int, int], None]
 
 
@@ -176,6 +177,9 @@ def gate_rows(
                     "language": checked.language,
                     "gold": title in question.gold_doc_ids,
                     "features": document.features.vector().tolist(),
+                    # What a reader of the pair (a cross-encoder, the LLM) would need.
+                    "text": checked.redacted_text,
+                    "passage": document.passages[0][0].text[:PASSAGE_CHARS],
                 }
             )
         if not found:
@@ -222,30 +226,14 @@ def _decisions(rows: list[dict], passes: list[bool]) -> dict:
     }
 
 
-def gates_compare(rows: list[dict], hand_config, *, folds: int = 5, l2: float = 1.0) -> dict:
-    """The hand gate and a logistic gate (out of fold) on the same rows: the hand gate's
-    figures, the learned gate at the hand gate's refusal rate, and at ``REFUSAL_TARGET``."""
-    usable = [i for i, r in enumerate(rows) if r["features"] is not None]
-    x = np.array([rows[i]["features"] for i in usable])
-    y = np.array([1.0 if rows[i]["gold"] else 0.0 for i in usable])
-    if len(usable) < 30 or len(set(y)) < 2:
-        raise ValueError(f"too few dev rows to fit a gate ({len(usable)})")
-    keys = [f"{rows[i]['set']}/{rows[i]['question']}" for i in usable]
-    oof = oof_probabilities(x, y, keys, folds=folds, l2=l2)
-    probability = dict(zip(usable, oof, strict=True))
+def _curve(rows: list[dict], probability: dict[int, float], hand: dict) -> tuple[list, dict, dict]:
+    """A learned gate's question-level figures over thresholds, the best at the hand gate's
+    refusal rate and the best at ``REFUSAL_TARGET``."""
 
     def learned(threshold: float) -> dict:
         passes = [probability.get(i, 0.0) >= threshold for i in range(len(rows))]
         return {"threshold": threshold, **_decisions(rows, passes)}
 
-    hand = _decisions(
-        rows,
-        [
-            r["features"] is not None
-            and hand_gate(r["features"], hand_config, r.get("language", ""))
-            for r in rows
-        ],
-    )
     curve = [learned(float(t)) for t in np.round(np.arange(0.05, 0.96, 0.01), 2)]
     at_hand = max(
         (c for c in curve if c["refused"] >= hand["refused"]),
@@ -257,6 +245,76 @@ def gates_compare(rows: list[dict], hand_config, *, folds: int = 5, l2: float = 
         key=lambda c: c["gold"],
         default=curve[-1],
     )
+    return curve, at_hand, at_target
+
+
+def pair_text(row: dict) -> str:
+    """What the LLM reads for one (question, document) row: the question and the document's
+    best passage, as a reader would see them."""
+    return f"Question: {row['text']}\nPassage: {row['passage']}"
+
+
+def _hidden_oof(x: np.ndarray, y: np.ndarray, keys: list[str], folds: int) -> np.ndarray:
+    """Out-of-fold probabilities of a standardised logistic head over hidden states (folds by
+    question, as the feature gate's)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from portal.qa.verify.scorer import fold_of
+
+    z = (x - x.mean(axis=0)) / np.where(x.std(axis=0) < 1e-8, 1.0, x.std(axis=0))
+    fold = np.array([fold_of(k, folds) for k in keys])
+    p = np.zeros(len(y))
+    for k in range(folds):
+        model = LogisticRegression(C=0.03, max_iter=3000).fit(z[fold != k], y[fold != k])
+        p[fold == k] = model.predict_proba(z[fold == k])[:, 1]
+    return p
+
+
+def gates_compare(
+    rows: list[dict],
+    hand_config,
+    *,
+    folds: int = 5,
+    l2: float = 1.0,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+) -> dict:
+    """The hand gate and a logistic gate (out of fold) on the same rows: the hand gate's
+    figures, the learned gate at the hand gate's refusal rate, and at ``REFUSAL_TARGET``.
+    ``encode`` (the LLM's hidden states, llm_backend/hidden.py): also a head over the pair as
+    the LLM reads it (``pair_text``), alone and as the mean logit with the feature gate."""
+    usable = [i for i, r in enumerate(rows) if r["features"] is not None]
+    x = np.array([rows[i]["features"] for i in usable])
+    y = np.array([1.0 if rows[i]["gold"] else 0.0 for i in usable])
+    if len(usable) < 30 or len(set(y)) < 2:
+        raise ValueError(f"too few dev rows to fit a gate ({len(usable)})")
+    keys = [f"{rows[i]['set']}/{rows[i]['question']}" for i in usable]
+    oof = oof_probabilities(x, y, keys, folds=folds, l2=l2)
+    probability = dict(zip(usable, oof, strict=True))
+    hand = _decisions(
+        rows,
+        [
+            r["features"] is not None
+            and hand_gate(r["features"], hand_config, r.get("language", ""))
+            for r in rows
+        ],
+    )
+    curve, at_hand, at_target = _curve(rows, probability, hand)
+    readers = {}
+    if encode is not None:
+        if any("passage" not in rows[i] for i in usable):
+            raise ValueError("these rows have no passage text: rebuild them (no --reuse-rows)")
+        hidden = _hidden_oof(encode([pair_text(rows[i]) for i in usable]), y, keys, folds)
+        clip = np.clip
+        mean_logit = (
+            np.log(clip(oof, 1e-6, 1 - 1e-6) / clip(1 - oof, 1e-6, 1))
+            + np.log(clip(hidden, 1e-6, 1 - 1e-6) / clip(1 - hidden, 1e-6, 1))
+        ) / 2
+        for name, p in (
+            ("pair_reader", hidden),
+            ("pair_reader_and_features", 1 / (1 + np.exp(-mean_logit))),
+        ):
+            _, reader_hand, reader_target = _curve(rows, dict(zip(usable, p, strict=True)), hand)
+            readers[name] = {"at_hand_refusal": reader_hand, "at_target": reader_target}
     weights, bias = logistic_fit(x, y, l2=l2)
     return {
         "rows": len(rows),
@@ -265,6 +323,7 @@ def gates_compare(rows: list[dict], hand_config, *, folds: int = 5, l2: float = 
         "hand_gate": hand,
         "learned_at_hand_refusal": at_hand,
         "learned_at_target": at_target,
+        **readers,
         "learned_weights": dict(
             zip(DocumentFeatures.NAMES, [round(float(v), 4) for v in weights], strict=True)
         )

@@ -81,3 +81,35 @@ def test_the_comparison_reports_both_gates_on_the_same_rows():
     assert report["hand_gate"]["refused"] >= 0.9
     assert report["learned_at_target"]["refused"] >= 0.95
     assert report["learned_at_target"]["gold"] >= 0.9  # separable rows: the model finds them
+
+
+def test_the_pair_reader_is_judged_on_the_same_rows_and_needs_passages():
+    import numpy as np
+    import pytest
+
+    rng = random.Random(3)
+    rows = []
+    for q in range(80):
+        answerable = q % 4 != 0
+        for d in range(3):
+            gold = answerable and d == 0
+            # The features cannot tell the gold document apart; the pair's text can.
+            passage = ("answers it" if gold else "near topic") + f" {q} {d}"
+            rows.append({"set": "s", "question": str(q), "expect": "answer" if answerable
+                         else "refuse", "gold": gold, "features": [0.5, 0.5, 0.5, 0.5,
+                         1 / (1 + d), 0.1, 0.3, 0.0], "text": f"question {q}",
+                         "passage": passage})  # fmt: skip
+
+    def encode(texts: list[str]) -> np.ndarray:
+        # A stand-in for the LLM (the edge): one coordinate says whether the passage answers.
+        return np.array([[1.0 if "answers it" in t else 0.0, rng.random()] for t in texts])
+
+    report = gates_compare(rows, HAND, encode=encode)
+    reader = report["pair_reader"]["at_target"]
+    assert reader["refused"] >= 0.95 and reader["gold"] >= 0.9
+    assert report["learned_at_target"]["gold"] < reader["gold"]
+    assert set(report["pair_reader_and_features"]) == {"at_hand_refusal", "at_target"}
+    for row in rows:
+        del row["passage"]
+    with pytest.raises(ValueError, match="passage"):
+        gates_compare(rows, HAND, encode=encode)

@@ -1,7 +1,8 @@
 """`manage.py relevance_fit [--datasets NAME...] [--limit N] [--corpus-sample N] [--rows FILE]
-[--reuse-rows] [--out report.json]`: compare the product's hand relevance gate with a logistic
-gate fitted on dev questions (portal/evaluation/gate.py). Retrieval rows are cached in --rows, so
-a re-run needs no re-ingestion."""
+[--reuse-rows] [--pair-reader] [--out report.json]`: compare the product's hand relevance gate
+with a logistic gate fitted on dev questions (portal/evaluation/gate.py). Retrieval rows are
+cached in --rows, so a re-run needs no re-ingestion. ``--pair-reader`` also fits a head over the
+local LLM's hidden state of each (question, best passage) pair (cached under var/cache/)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=Path, default=Path("var/reports/gate_rows.json"))
         parser.add_argument("--reuse-rows", action="store_true", help="use --rows as stored")
         parser.add_argument("--out", type=Path, default=Path("var/reports/gate_compare.json"))
+        parser.add_argument(
+            "--pair-reader", action="store_true",
+            help="also a head over the LLM's hidden state of (question, passage) (LLM_MODEL_PATH)",
+        )  # fmt: skip
 
     def handle(self, *args, **opts) -> None:
         if opts["reuse_rows"]:
@@ -52,8 +57,9 @@ class Command(BaseCommand):
                     raise CommandError(str(exc)) from exc
             opts["rows"].parent.mkdir(parents=True, exist_ok=True)
             opts["rows"].write_text(json.dumps(rows), encoding="utf-8")
+        encode = self._pair_encoder() if opts["pair_reader"] else None
         try:
-            report = gates_compare(rows, AnswerConfig.from_settings().relevance)
+            report = gates_compare(rows, AnswerConfig.from_settings().relevance, encode=encode)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         opts["out"].parent.mkdir(parents=True, exist_ok=True)
@@ -61,4 +67,25 @@ class Command(BaseCommand):
         for key in ("hand_gate", "learned_at_hand_refusal", "learned_at_target"):
             shown = {k: v for k, v in report[key].items() if k != "per_set"}
             self.stdout.write(f"{key}: {shown}")
+        for key in ("pair_reader", "pair_reader_and_features"):
+            for at, figures in report.get(key, {}).items():
+                shown = {k: v for k, v in figures.items() if k != "per_set"}
+                self.stdout.write(f"{key} {at}: {shown}")
         self.stdout.write(f"report: {opts['out']}")
+
+    def _pair_encoder(self):
+        from django.conf import settings
+
+        from llm_backend.hidden import encoder_for, model_sha256
+        from portal.evaluation.safety_fit import EmbeddingCache
+
+        model = Path(settings.LLM_MODEL_PATH)
+        if not model.is_file():
+            raise CommandError(f"--pair-reader needs the model at {model} (LLM_MODEL_PATH)")
+        sha = model_sha256(str(model))
+        cache = EmbeddingCache(
+            Path(settings.DATA_DIR) / "cache" / f"gate_pairs-{sha[:12]}.npz",
+            f"hidden:{sha}",
+            encoder_for(str(model), 2).encode,
+        )
+        return lambda texts: cache.embed(texts, lambda line: self.stderr.write(line))
