@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingestion.cascade import HiddenHead, head_load
 from llm_backend.model_files import file_sha256
 
 MAX_CHARS = 1000  # a longer text is judged on its start (the guard's own limit on questions)
@@ -62,3 +63,14 @@ def encoder_for(path: str, threads: int = 2) -> HiddenEncoder:
     # Freed before the interpreter tears llama.cpp's bindings down (else a TypeError at exit).
     atexit.register(encoder.close)
     return encoder
+
+
+def head_for_model(head_path: str, model: Path) -> tuple[HiddenHead | None, str]:
+    """The head file at ``head_path`` when ``model`` is there and is the model it was fitted on;
+    otherwise None and why (features of another model mean nothing to a head)."""
+    head = head_load(head_path)
+    if head is None or not model.is_file():
+        return None, f"no head file or no model at {model}"
+    if model_sha256(str(model)) != head.model_sha256:
+        return None, f"{model.name} is not the model the head was fitted on"
+    return head, ""

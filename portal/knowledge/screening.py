@@ -13,7 +13,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ingestion.cascade import head_load
 from ingestion.screening import (
     PLANTED_HIDDEN_FILE,
     Cascade,
@@ -21,7 +20,7 @@ from ingestion.screening import (
     planted_classifier,
     planted_spans,
 )
-from llm_backend.hidden import encoder_for, model_sha256
+from llm_backend.hidden import encoder_for, head_for_model
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +35,12 @@ def planted_cascade() -> Cascade | None:
     model than INGEST_PLANTED_HIDDEN_MODEL, or that model cannot be loaded here."""
     if not settings.INGEST_PLANTED_HIDDEN or settings.INGEST_PLANTED_THRESHOLD is not None:
         return None
-    head = head_load(str(settings.INGEST_PLANTED_HIDDEN_PATH or PLANTED_HIDDEN_FILE))
     model = Path(settings.INGEST_PLANTED_HIDDEN_MODEL)
-    if head is None or not model.is_file():
-        _warn_once(f"planted cascade off: no head file or no model at {model}")
-        return None
-    if model_sha256(str(model)) != head.model_sha256:
-        _warn_once(f"planted cascade off: {model.name} is not the model the head was fitted on")
+    head, why = head_for_model(
+        str(settings.INGEST_PLANTED_HIDDEN_PATH or PLANTED_HIDDEN_FILE), model
+    )
+    if head is None:
+        _warn_once(f"planted cascade off: {why}")
         return None
     try:
         encoder = encoder_for(str(model), settings.INGEST_PLANTED_HIDDEN_THREADS)

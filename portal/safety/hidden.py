@@ -29,11 +29,19 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ingestion.cascade import HiddenHead, combined, head_load, logit
-from llm_backend.hidden import HiddenEncoder, model_sha256
+from ingestion.cascade import HiddenHead, combined, logit
+from llm_backend.hidden import HiddenEncoder, head_for_model, model_sha256
 from llm_backend.hidden import encoder_for as _encoder_for
 
-__all__ = ["HiddenHead", "combined", "encoder_for", "hidden_head", "hidden_score", "logit"]
+__all__ = [
+    "HiddenHead",
+    "combined",
+    "encoder_for",
+    "hidden_head",
+    "hidden_score",
+    "logit",
+    "model_sha256",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +57,11 @@ def hidden_head() -> HiddenHead | None:
     model than the one configured (SAFETY_HIDDEN_MODEL)."""
     if not settings.SAFETY_HIDDEN:
         return None
-    head = head_load(str(settings.SAFETY_HIDDEN_PATH or SAFETY_HIDDEN_FILE))
-    model = Path(settings.SAFETY_HIDDEN_MODEL)
-    if head is None or not model.is_file():
-        _warn_once(f"harm cascade off: no head file or no model at {model}")
-        return None
-    if model_sha256(str(model)) != head.model_sha256:
-        _warn_once(f"harm cascade off: {model.name} is not the model the head was fitted on")
-        return None
+    head, why = head_for_model(
+        str(settings.SAFETY_HIDDEN_PATH or SAFETY_HIDDEN_FILE), Path(settings.SAFETY_HIDDEN_MODEL)
+    )
+    if head is None:
+        _warn_once(f"harm cascade off: {why}")
     return head
 
 

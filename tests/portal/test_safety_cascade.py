@@ -11,23 +11,12 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from llm_backend.model_files import QWEN_FILENAME, gguf_assemble
 from portal.evaluation.hidden_fit import FLOOR_RECALL, hidden_fit
 from portal.evaluation.safety_fit import Row
 from portal.safety import hidden, learned
 from portal.safety.services import input_check
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def qwen_gguf(tmp_path_factory):
-    from django.conf import settings
-
-    installed = settings.DATA_DIR / "models" / QWEN_FILENAME
-    if installed.is_file() and installed.stat().st_size > 0:
-        return installed
-    return gguf_assemble(tmp_path_factory.mktemp("models"))
 
 
 def _rows(n: int, rng: np.random.Generator):
