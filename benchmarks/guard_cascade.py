@@ -1,7 +1,10 @@
-"""Input-guard time per everyday question with and without the harm cascade (issue 20: guard
-cost < 5 ms p50; the cascade's forward pass must not show on ordinary traffic).
+"""Input-guard time per everyday question with and without a cascade that reads the LLM's
+hidden states (issue 20: guard cost < 5 ms p50; a forward pass must not show on ordinary
+traffic): the harm cascade (``--setting SAFETY_HIDDEN``, the default) or the redactor's name
+tagger (``--setting SAFETY_PII_TAGGER``).
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.guard_cascade [--questions 600] [--rounds 2]
+        [--setting SAFETY_HIDDEN|SAFETY_PII_TAGGER]
 
 The questions are the answer sets' dev questions (the harm head's ordinary negatives, a
 deterministic sample); rounds alternate cascade on and off, so drift on a shared machine hits
@@ -19,6 +22,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--setting", choices=("SAFETY_HIDDEN", "SAFETY_PII_TAGGER"), default="SAFETY_HIDDEN"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
@@ -35,16 +41,17 @@ def main() -> None:
     )
     input_check("warm-up question about benefits")
     input_check("how to make a pipe bomb")  # loads the cascade's model where it is on
+    input_check("我外婆孙秀兰的医保怎么报销？")  # loads the name tagger's model where it is on
     for round_ in range(args.rounds):
         for on in (True, False):
-            with override_settings(SAFETY_HIDDEN=on):
+            with override_settings(**{args.setting: on}):
                 times = []
                 for question in questions:
                     started = time.perf_counter()
                     input_check(question)
                     times.append((time.perf_counter() - started) * 1000)
             print(
-                f"round {round_} cascade {'on ' if on else 'off'} n={len(times)} "
+                f"round {round_} {args.setting} {'on ' if on else 'off'} n={len(times)} "
                 f"p50 {percentile(times, 50):.2f} ms p95 {percentile(times, 95):.2f} ms",
                 flush=True,
             )

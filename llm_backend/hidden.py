@@ -1,9 +1,15 @@
-"""A GGUF model's mean-pooled last hidden state, as a feature for learned heads (llama.cpp).
+"""A GGUF model's last hidden states, as features for learned heads (llama.cpp).
 
-The guard's harm cascade and ingestion's planted-instruction cascade (ingestion/cascade.py)
-read the product's own LLM this way: one forward pass in embedding mode per text, mean-pooled,
-L2-normalised. One encoder per (model, threads) per process, shared by both cascades; a lock
-serialises its one llama context.
+- ``HiddenEncoder``: one vector per text, mean-pooled and L2-normalised. The guard's harm
+  cascade and ingestion's planted-instruction cascade (ingestion/cascade.py) read the product's
+  own LLM this way.
+- ``TokenEncoder``: one vector per token, for the question redactor's name tagger
+  (portal/safety/names.py). A causal model's state at a token has seen only what came before
+  it, and whether "王" starts a name depends on what follows ("王芳说" vs "王府井"), so the text
+  is read twice ("echo" embeddings, Springer et al. 2024) and the second copy's states are
+  returned: each has seen the whole text once.
+
+One encoder per (model, threads) per process and kind; a lock serialises its one llama context.
 """
 
 from __future__ import annotations
@@ -50,6 +56,66 @@ class HiddenEncoder:
         return np.stack(rows) if rows else np.zeros((0, 0))
 
 
+class TokenEncoder:
+    """Per-token last hidden states of ``text``, read twice; the second copy's, with the
+    character span of ``text`` each token covers (llama.cpp embedding mode, no pooling)."""
+
+    def __init__(self, model_path: Path, *, threads: int = 0) -> None:
+        import llama_cpp
+
+        self.path = Path(model_path)
+        self._llm = llama_cpp.Llama(
+            model_path=str(self.path),
+            embedding=True,
+            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
+            n_ctx=2048,
+            n_batch=2048,
+            n_ubatch=512,
+            n_threads=threads or None,
+            verbose=False,
+        )
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._llm.close()
+
+    def encode(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """(token spans in ``text``, their vectors): spans are character offsets, one per
+        token of the second reading that lies wholly inside it."""
+        text = text[:MAX_CHARS]
+        full = (text + "\n" + text).encode("utf-8")
+        second = len(text.encode("utf-8")) + 1  # byte where the second copy starts
+        floor, ceil = _char_offsets(text)
+        with self._lock:
+            tokens = self._llm.tokenize(full)
+            vectors = self._llm.embed(full.decode("utf-8"))
+            pieces = [self._llm.detokenize([t]) for t in tokens]
+        if len(vectors) != len(tokens):
+            raise RuntimeError(f"{len(vectors)} vectors for {len(tokens)} tokens")
+        spans, rows, pos = [], [], 0
+        for piece, vector in zip(pieces, vectors, strict=True):
+            start, pos = pos, pos + len(piece)
+            if start >= second and pos > start:
+                spans.append((floor[start - second], ceil[pos - second]))
+                rows.append(vector)
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        return spans, matrix
+
+
+def _char_offsets(text: str) -> tuple[list[int], list[int]]:
+    """For each byte offset of ``text`` in UTF-8 (and its end): the character it falls in, and
+    the character boundary at or after it. A token may end inside a character (a byte-level
+    vocabulary splits rare Han characters); its span then takes the whole character."""
+    floor, ceil = [], []
+    for i, ch in enumerate(text):
+        n = len(ch.encode("utf-8"))
+        floor.extend([i] * n)
+        ceil.extend([i] + [i + 1] * (n - 1))
+    floor.append(len(text))
+    ceil.append(len(text))
+    return floor, ceil
+
+
 @cache
 def model_sha256(path: str) -> str:
     return file_sha256(Path(path))
@@ -61,6 +127,14 @@ def encoder_for(path: str, threads: int = 2) -> HiddenEncoder:
     ValueError / RuntimeError for a file it cannot load)."""
     encoder = HiddenEncoder(Path(path), threads=threads)
     # Freed before the interpreter tears llama.cpp's bindings down (else a TypeError at exit).
+    atexit.register(encoder.close)
+    return encoder
+
+
+@cache
+def token_encoder_for(path: str, threads: int = 2) -> TokenEncoder:
+    """The process's per-token encoder for this model (as ``encoder_for``)."""
+    encoder = TokenEncoder(Path(path), threads=threads)
     atexit.register(encoder.close)
     return encoder
 

@@ -622,6 +622,14 @@ SAFETY_PII_NAME_SCORE = env_float("SAFETY_PII_NAME_SCORE", 0.6)
 # A surname-initial Chinese word jieba's dictionary counts this often or more is an ordinary word
 # ("高血压" 876, "张家港" 69), not a name; names it lists are rare there ("王建国" 12). Issue 23.
 SAFETY_PII_ZH_NAME_WORD_FREQ = env_int("SAFETY_PII_ZH_NAME_WORD_FREQ", 20)
+# The learned name tagger over the LLM's per-token states (portal/safety/names.py): on where its
+# head file (default: the shipped portal/safety/data/name_tagger.json) was fitted on this model.
+SAFETY_PII_TAGGER = env_bool("SAFETY_PII_TAGGER", True)
+SAFETY_PII_TAGGER_PATH = env_str("SAFETY_PII_TAGGER_PATH", "")
+SAFETY_PII_TAGGER_MODEL = Path(env_str("SAFETY_PII_TAGGER_MODEL", str(LLM_MODEL_PATH)))
+SAFETY_PII_TAGGER_THREADS = env_int("SAFETY_PII_TAGGER_THREADS", 2, minimum=1)
+# Drop a tagger run that cuts a word jieba reads as one (吴|江) or is one Latin letter (names.py).
+SAFETY_PII_TAGGER_WORDS = env_bool("SAFETY_PII_TAGGER_WORDS", True)
 # How stale a process's compiled lexicon may be after an admin edit (one DB query per interval).
 SAFETY_LEXICON_CHECK_S = env_float("SAFETY_LEXICON_CHECK_S", 5.0)
 # Routing (portal/safety/routing.py). Reason codes/categories that send an answer to review:

@@ -46,9 +46,10 @@ def _redactor() -> Callable[[str], str]:
     with_findings = getattr(module, "redact_with_findings", None)
     if callable(with_findings):
         # Its pattern recognizers only: audit details hold codes and ids, not prose, so loading
-        # the spaCy name model into every process that records an event would buy nothing.
+        # the spaCy name model or the LLM name tagger into every process that records an event
+        # would buy nothing.
         def product(text: str) -> str:
-            return with_findings(text, use_presidio=False)[0]
+            return with_findings(text, use_presidio=False, use_tagger=False)[0]
 
     elif callable(getattr(module, "redact", None)):
         product = module.redact

@@ -31,8 +31,13 @@ from portal.safety.pii import PiiFinding, redact_with_findings
 
 DATA = Path(__file__).parent / "data" / "pii_redaction" / "questions.jsonl"
 # The labelled sets by name (SOURCE.md beside them): v2 was written after v1's test half had
-# been measured, to measure the redactor on phrasings nobody tuned it on.
-SETS = {"pii_redaction": DATA, "pii_redaction_v2": DATA.with_name("questions_v2.jsonl")}
+# been measured, to measure the redactor on phrasings nobody tuned it on; v3 was written blind
+# to both, after the redactor's learned name tagger was built and before it was fitted.
+SETS = {
+    "pii_redaction": DATA,
+    "pii_redaction_v2": DATA.with_name("questions_v2.jsonl"),
+    "pii_redaction_v3": DATA.with_name("questions_v3.jsonl"),
+}
 SPLITS = ("dev", "test", "all")
 
 Finder = Callable[[str], list[PiiFinding]]

@@ -45,12 +45,19 @@ def test_the_dev_list_is_big_enough_and_labelled():
         assert all(name in row["text"] for name in row["names"])
 
 
-def test_names_are_redacted_and_places_kept_on_the_dev_list():
+@pytest.fixture
+def rules_only(settings):
+    """These lists measure the rules' place signs (presidio + spaCy); the learned tagger beside
+    them is measured by `evaluate pii` on the labelled sets (test_name_tagger.py)."""
+    settings.SAFETY_PII_TAGGER = False
+
+
+def test_names_are_redacted_and_places_kept_on_the_dev_list(rules_only):
     precision, recall = _scores()
     assert recall == 1.0 and precision >= 0.95, (precision, recall)
 
 
-def test_knowledge_base_words_are_never_taken_for_names():
+def test_knowledge_base_words_are_never_taken_for_names(rules_only):
     known = known_terms_from(DEV["kb_titles"] + DEV["kb_collections"])
     precision, recall = _scores(known)
     assert precision == 1.0 and recall == 1.0, (precision, recall)
@@ -83,7 +90,7 @@ def test_place_names_the_model_calls_people_are_kept(question):
         ),
     ],
 )
-def test_people_stay_redacted_next_to_places(question, redacted):
+def test_people_stay_redacted_next_to_places(question, redacted, rules_only):
     assert redact(question) == redacted
 
 

@@ -199,6 +199,7 @@ def test_uncued_chinese_names_need_a_person_sign_and_no_place_sign():
 
 
 def test_the_word_frequency_setting_decides_what_is_too_common_for_a_name(settings):
+    settings.SAFETY_PII_TAGGER = False  # the rule alone (the learned tagger reads names too)
     # jieba's dictionary lists 王建国 with a count of 12.
     assert redact("我爸王建国退休了") == "我爸<NAME>退休了"
     settings.SAFETY_PII_ZH_NAME_WORD_FREQ = 10

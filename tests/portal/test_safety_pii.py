@@ -32,6 +32,10 @@ def test_luhn():
         ("我妈叫李秀英，家住幸福小区5栋201室", "我妈叫<NAME>，家住<ADDRESS>"),
         ("Email me at jane.doe@example.org please", "Email me at <EMAIL> please"),
         ("SSN 123-45-6789 and MRN 7654321", "SSN <SSN> and MRN <MRN>"),
+        # ITINs (9xx) and numbers the SSA never issues are still someone's taxpayer number.
+        ("My ITIN is 912-78-4455, can I file?", "My ITIN is <SSN>, can I file?"),
+        ("itin 912784455 for the credit", "itin <SSN> for the credit"),
+        ("was it 666-12-3456 on the form", "was it <SSN> on the form"),
         ("I live at 1600 Pennsylvania Avenue, Apt 4B.", "I live at <ADDRESS>."),
         ("call (415) 555-0123 tomorrow", "call <PHONE> tomorrow"),
     ],
