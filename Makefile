@@ -63,8 +63,11 @@ clean:
 # --- Portal pages (issue 7 part 2): browser for the browser tests, translations ------------------
 # tests/browser drive Debian's chromium headless (Playwright's own browser download fails offline).
 .PHONY: browser messages
+# The font renders Chinese in the browser and in the OCR tests' scanned pages: a machine with
+# chromium but not the font still needs it.
 browser:
-	@test -x /usr/bin/chromium || apt-get install -y chromium chromium-driver fonts-wqy-zenhei \
+	@{ test -x /usr/bin/chromium && test -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc; } \
+		|| apt-get install -y chromium chromium-driver fonts-wqy-zenhei \
 		|| { apt-get update && apt-get install -y chromium chromium-driver fonts-wqy-zenhei; }
 
 # Re-extract msgids into portal/locale/zh_Hans/LC_MESSAGES/django.po (translate the empty ones),

@@ -34,6 +34,7 @@ import numpy as np
 
 from ingestion.cascade import HiddenHead
 from ingestion.classify import EmbeddingClassifier
+from textkit import CJK_RANGES
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ _EDGE = " \t\n\r,.;:!?()[]{}\"'“”‘’，。、；：？！（）《》【�
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = re.compile(f"[{CJK_RANGES}]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]\.?")
 
 
