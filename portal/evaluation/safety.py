@@ -58,6 +58,9 @@ BUILT_IN = {
     # Harmful requests phrased to get past a filter (polite, hypothetical, fiction, pretexts,
     # role-play, euphemism) beside harmless ones in the same framings, both languages.
     "contrast_v5": DATA / "safety_contrast_v5.jsonl",
+    # Session 21: written blind (styles and topics of v5 and more, both languages) and measured
+    # once before any fit saw it; not yet in safety_fit's training sets (CONTRAST_SETS).
+    "contrast_v6": DATA / "safety_contrast_v6.jsonl",
     # Very short inputs that only name an alarming topic ("fraud", "explain hacking", "洗钱"),
     # beside equally short harmful ones ("how to make meth").
     "short": DATA / "safety_short.jsonl",
