@@ -93,9 +93,10 @@ _PRC_ID_GROUPED = re.compile(
     r"(?<![0-9A-Za-z])[1-9]\d{5}([ -])(?:19|20)\d{6}\1\d{3}[\dXx](?![0-9A-Za-z])"
 )
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-# A card or account number written the way cards print it, in groups of four: someone's account
-# whether or not its check digit is right (a mistyped digit, a bank account rather than a card).
-_CARD_GROUPED = re.compile(r"(?<![\d-])\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?(?![\d-])")
+# A card or account number written the way cards print it, 16 to 19 digits in groups of four:
+# someone's account whether or not its check digit is right (a mistyped digit, a bank account
+# rather than a card). Three groups are not enough: "2022 2023 2024" are years.
+_CARD_GROUPED = re.compile(r"(?<![\d-])\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?(?![\d-])")
 # Nine digits written 3-2-4 are a taxpayer number whatever the area: the SSA never issues 9xx
 # or 666, but the IRS issues ITINs as 9xx-xx-xxxx to people without an SSN (immigrant families
 # asking about tax credits and WIC), and a mistyped SSN is still someone's. The shape fires on
