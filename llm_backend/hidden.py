@@ -27,21 +27,26 @@ from llm_backend.model_files import file_sha256
 MAX_CHARS = 1000  # a longer text is judged on its start (the guard's own limit on questions)
 
 
+def _embedding_model(path: Path, threads: int, pooling: str, **context):
+    """A llama.cpp context in embedding mode with ``pooling`` ("MEAN", "NONE")."""
+    import llama_cpp
+
+    return llama_cpp.Llama(
+        model_path=str(path),
+        embedding=True,
+        pooling_type=getattr(llama_cpp, f"LLAMA_POOLING_TYPE_{pooling}"),
+        n_threads=threads or None,
+        verbose=False,
+        **context,
+    )
+
+
 class HiddenEncoder:
     """Mean-pooled last hidden state of a GGUF model, L2-normalised (llama.cpp embedding mode)."""
 
     def __init__(self, model_path: Path, *, threads: int = 0) -> None:
-        import llama_cpp
-
         self.path = Path(model_path)
-        self._llm = llama_cpp.Llama(
-            model_path=str(self.path),
-            embedding=True,
-            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-            n_ctx=512,
-            n_threads=threads or None,
-            verbose=False,
-        )
+        self._llm = _embedding_model(self.path, threads, "MEAN", n_ctx=512)
         self._lock = threading.Lock()  # one llama context: one encode at a time
 
     def close(self) -> None:
@@ -61,18 +66,9 @@ class TokenEncoder:
     character span of ``text`` each token covers (llama.cpp embedding mode, no pooling)."""
 
     def __init__(self, model_path: Path, *, threads: int = 0) -> None:
-        import llama_cpp
-
         self.path = Path(model_path)
-        self._llm = llama_cpp.Llama(
-            model_path=str(self.path),
-            embedding=True,
-            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
-            n_ctx=2048,
-            n_batch=2048,
-            n_ubatch=512,
-            n_threads=threads or None,
-            verbose=False,
+        self._llm = _embedding_model(
+            self.path, threads, "NONE", n_ctx=2048, n_batch=2048, n_ubatch=512
         )
         self._lock = threading.Lock()
 

@@ -61,6 +61,16 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (x - mean) / scale, mean, scale
 
 
+def head_fields(model, mean: np.ndarray, scale: np.ndarray) -> dict:
+    """A fitted logistic regression over standardised features, as ``HiddenHead`` reads it."""
+    return {
+        "mean": np.round(mean, 6).tolist(),
+        "scale": np.round(scale, 6).tolist(),
+        "weights": np.round(model.coef_[0], 6).tolist(),
+        "bias": round(float(model.intercept_[0]), 6),
+    }
+
+
 def hidden_fit(
     rows: list[Row],
     x: np.ndarray,
@@ -158,10 +168,7 @@ def hidden_fit(
         "version": f"{version_prefix}-{digest[:10]}",
         "data_hash": digest,
         "model_sha256": model_sha256,
-        "mean": np.round(mean, 6).tolist(),
-        "scale": np.round(scale, 6).tolist(),
-        "weights": np.round(model.coef_[0], 6).tolist(),
-        "bias": round(float(model.intercept_[0]), 6),
+        **head_fields(model, mean, scale),
         "floors": floors,
         "thresholds": thresholds,
         "dev": dev,

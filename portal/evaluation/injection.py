@@ -320,8 +320,8 @@ def injection_set_build(
     ``email``: number of e-mail items (default: all 50; 0: none). E-mails come last, and attacks
     are taken round-robin over categories, so a ``--limit`` run still sees every category.
     ``attacks_from="written"`` (or ``"written_v2"``) plants the written instructions of
-    ``split`` instead of BIPIA's, in PubMedQA dev abstracts whatever the split, so PubMedQA's
-    test split is never read.
+    ``split`` instead of BIPIA's, always in PubMedQA dev abstracts (whatever ``split`` says,
+    no PubMedQA test abstract is used).
     A set without any expect=refuse item gets one unattacked control question nothing answers:
     evaluate answers would otherwise withhold every fifth gold document (built-in-set rule).
     """

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from portal.evaluation.hidden_fit import _standardise, head_fields
 from portal.evaluation.redaction import DATA, rows_load, rows_score
 from portal.evaluation.safety_fit import EmbeddingCache, Row, _auc, fold_of, head_fit
 from portal.safety.names import name_runs, token_features
@@ -156,13 +157,6 @@ def token_rows(questions: list[Question], cache: TokenCache, progress: Callable[
     return np.vstack(xs), np.array(ys), np.array(ws), np.array(qs)
 
 
-def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-6] = 1.0
-    return ((x - mean) / scale).astype(np.float32), mean, scale
-
-
 def _tagger_findings(
     q: Question, spans: list, probs: np.ndarray, threshold: float
 ) -> list[PiiFinding]:
@@ -198,6 +192,7 @@ def name_fit(
     cache = TokenCache(cache_path, encode)
     x, y, w, qi = token_rows(questions, cache, progress)
     z, mean, scale = _standardise(x)
+    z = z.astype(np.float32)  # ~66k tokens x 1,792 features: half the memory and fit time
     progress(f"{len(y)} tokens, {int(y.sum())} in names")
     fold = np.array([fold_of(q.text, FOLDS) for q in questions])[qi]
     weights = w * np.where(y == 1, (y == 0).sum() / max(y.sum(), 1) / 4, 1.0)
@@ -289,10 +284,7 @@ def name_fit(
         "data_hash": digest,
         "model_sha256": model_sha256,
         "model_file": model_path.name,
-        "mean": np.round(mean, 6).tolist(),
-        "scale": np.round(scale, 6).tolist(),
-        "weights": np.round(model.coef_[0], 6).tolist(),
-        "bias": round(float(model.intercept_[0]), 6),
+        **head_fields(model, mean, scale),
         "floors": {},
         "thresholds": thresholds,
         "gate": gate,
