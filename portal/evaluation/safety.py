@@ -59,10 +59,10 @@ BUILT_IN = {
     # role-play, euphemism) beside harmless ones in the same framings, both languages.
     "contrast_v5": DATA / "safety_contrast_v5.jsonl",
     # Session 21: written blind (styles and topics of v5 and more, both languages) and measured
-    # once before any fit saw it; not yet in safety_fit's training sets (CONTRAST_SETS).
+    # once before any fit saw it; its dev half is training data since session 22.
     "contrast_v6": DATA / "safety_contrast_v6.jsonl",
     # Session 22: a fifth medication-risk set, written blind and measured once, whole, before
-    # any fit saw it (SOURCE_issue20.md).
+    # any fit saw it (SOURCE_issue20.md); its dev half is training data since.
     "medication_v5": DATA / "medication_risk_v5.jsonl",
     # Very short inputs that only name an alarming topic ("fraud", "explain hacking", "洗钱"),
     # beside equally short harmful ones ("how to make meth").

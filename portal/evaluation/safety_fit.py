@@ -93,6 +93,9 @@ CONTRAST_SETS = (
     "safety_tasks",
     "safety_tasks_v2",
     "safety_short",
+    # Session 22: v6 (written blind in session 21, 14 topics and 14 styles, both languages) was
+    # measured once, whole, before its dev half was added here (docs/evaluation.md).
+    "safety_contrast_v6",
 )
 # The written medication-risk sets (hold / caution / none).
 MEDICATION_SETS = (
@@ -100,6 +103,8 @@ MEDICATION_SETS = (
     "medication_risk_v2",
     "medication_risk_v3",
     "medication_risk_v4",
+    # Session 22: written blind and measured once, whole, before its dev half was added here.
+    "medication_risk_v5",
 )
 PER_SET_QUESTIONS = 2500  # dev questions drawn from each answer set (negatives): all of most
 PER_SET_SENTENCES = 700  # document sentences drawn from each dev corpus (negatives)
