@@ -32,12 +32,12 @@ def main() -> None:
     django.setup()
     from django.test import override_settings
 
-    from portal.evaluation import safety_fit
+    from portal.evaluation import safety_rows
     from portal.evaluation.metrics import percentile
     from portal.safety.guard import input_check
 
-    questions = safety_fit._sample(
-        [row.text for row in safety_fit._answer_set_questions()], args.questions
+    questions = safety_rows._sample(
+        [row.text for row in safety_rows._answer_set_questions()], args.questions
     )
     input_check("warm-up question about benefits")
     input_check("how to make a pipe bomb")  # loads the cascade's model where it is on

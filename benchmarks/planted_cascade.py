@@ -20,7 +20,7 @@ import time
 
 
 def _documents(per_set: int) -> list[str]:
-    from portal.evaluation import datasets, safety_fit
+    from portal.evaluation import datasets, safety_rows
 
     texts: list[str] = []
     for name in ("policyqa", "doc2dial", "pubmedqa"):
@@ -28,13 +28,13 @@ def _documents(per_set: int) -> list[str]:
             corpus = datasets.load(name, "dev").corpus
         except (FileNotFoundError, ValueError):
             continue
-        texts += safety_fit._sample([d.text for d in corpus], per_set)
-    demo = safety_fit.DATA / "demo_questions" / "corpus.jsonl"
-    texts += safety_fit._sample([d["text"] for d in safety_fit._jsonl(demo)], per_set)
+        texts += safety_rows._sample([d.text for d in corpus], per_set)
+    demo = safety_rows.DATA / "demo_questions" / "corpus.jsonl"
+    texts += safety_rows._sample([d["text"] for d in safety_rows._jsonl(demo)], per_set)
     stard = datasets.DATASETS_DIR / "stard_lecoqa_zh" / "corpus-00.jsonl"
     if stard.exists():
         lines = stard.read_text(encoding="utf-8").splitlines()[:3000]
-        texts += safety_fit._sample([json.loads(x)["content"] for x in lines], per_set)
+        texts += safety_rows._sample([json.loads(x)["content"] for x in lines], per_set)
     return texts
 
 

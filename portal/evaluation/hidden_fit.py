@@ -35,13 +35,13 @@ from portal.evaluation.safety_fit import (
     PLANTED_FLOOR_RECALL,
     PLANTED_HARD,
     EmbeddingCache,
-    Row,
     _auc,
     balanced_weights,
     fold_of,
     threshold_for,
 )
 from portal.evaluation.safety_fit import _in as in_sources
+from portal.evaluation.safety_rows import Row
 
 C_GRID = (0.03, 0.1, 0.3)
 FOLDS = 5

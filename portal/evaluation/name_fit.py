@@ -37,7 +37,8 @@ import numpy as np
 
 from portal.evaluation.hidden_fit import _standardise, head_fields
 from portal.evaluation.redaction import DATA, rows_load, rows_score
-from portal.evaluation.safety_fit import EmbeddingCache, Row, _auc, fold_of, head_fit
+from portal.evaluation.safety_fit import EmbeddingCache, _auc, fold_of, head_fit
+from portal.evaluation.safety_rows import Row
 from portal.safety.names import name_runs, token_features
 from portal.safety.pii import PiiFinding, _resolve, pii_find, tagger_findings, with_tagger
 

@@ -17,7 +17,7 @@ from ingestion.cascade import HiddenHead, head_load
 from ingestion.screening import PLANTED_HIDDEN_FILE, Cascade, planted_classifier, planted_spans
 from llm_backend.hidden import encoder_for, model_sha256
 from portal.evaluation.hidden_fit import hidden_fit
-from portal.evaluation.safety_fit import Row
+from portal.evaluation.safety_rows import Row
 from portal.knowledge.models import Chunk
 from portal.knowledge.screening import planted_cascade, screen
 from tests.portal.factories import ingest

@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from portal.evaluation.hidden_fit import FLOOR_RECALL, hidden_fit
-from portal.evaluation.safety_fit import Row
+from portal.evaluation.safety_rows import Row
 from portal.safety import hidden, learned
 from portal.safety.services import input_check
 

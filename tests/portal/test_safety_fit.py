@@ -9,7 +9,7 @@ import pytest
 
 from ingestion.classify import EmbeddingClassifier, to_dict
 from ingestion.embedding import load_embedder
-from portal.evaluation import safety_fit
+from portal.evaluation import safety_fit, safety_rows
 from portal.evaluation.safety import prompts_load
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def _test_texts() -> set[str]:
             texts |= {r["prompt"] for r in prompts_load(name, split="test")}
         except FileNotFoundError:
             continue  # a checkout without ../shared
-    path = safety_fit.DATA / "planted_sentences.jsonl"
+    path = safety_rows.DATA / "planted_sentences.jsonl"
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["split"] == "test":
@@ -35,7 +35,7 @@ def _test_texts() -> set[str]:
 
 def test_no_training_row_comes_from_a_test_split():
     held_out = _test_texts()
-    rows, pairs = safety_fit.training_rows()
+    rows, pairs = safety_rows.training_rows()
     for part in rows.values():
         assert part
         overlap = {r.text for r in part} & held_out
@@ -55,7 +55,7 @@ def _toy() -> tuple[list, np.ndarray]:
     harmful_zh = [f"怎样伤害第{i}号邻居而不被发现？" for i in range(12)]
     harmless_zh = [f"第{i}区的住房补贴怎么申请？" for i in range(12)]
     rows = [
-        safety_fit.Row(t, label, lang, "contrast")
+        safety_rows.Row(t, label, lang, "contrast")
         for texts, label, lang in (
             (harmful_en, 1, "en"), (harmless_en, 0, "en"), (harmful_zh, 1, "zh"),
             (harmless_zh, 0, "zh"),
