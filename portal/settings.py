@@ -630,6 +630,15 @@ SAFETY_PII_TAGGER_MODEL = Path(env_str("SAFETY_PII_TAGGER_MODEL", str(LLM_MODEL_
 SAFETY_PII_TAGGER_THREADS = env_int("SAFETY_PII_TAGGER_THREADS", 2, minimum=1)
 # Drop a tagger run that cuts a word jieba reads as one (吴|江) or is one Latin letter (names.py).
 SAFETY_PII_TAGGER_WORDS = env_bool("SAFETY_PII_TAGGER_WORDS", True)
+# The tagger's veto over the rules' names (pii.tagger_veto): a NAME span from the veto's rule
+# sources (presidio, cue_en, cue_zh, jieba) in which no token scores the veto threshold is
+# dropped. Empty: the head file's per-language thresholds and sources (chosen out of fold by
+# name_fit, docs/decisions.md); SAFETY_PII_TAGGER_VETO a number: that for every language (0:
+# off). _READS: also read a question the gate passed over when one of those sources found a
+# name in it (a forward pass for those questions only).
+SAFETY_PII_TAGGER_VETO = env_str("SAFETY_PII_TAGGER_VETO", "")
+SAFETY_PII_TAGGER_VETO_SOURCES = env_list("SAFETY_PII_TAGGER_VETO_SOURCES", [])
+SAFETY_PII_TAGGER_VETO_READS = env_bool("SAFETY_PII_TAGGER_VETO_READS", True)
 # How stale a process's compiled lexicon may be after an admin edit (one DB query per interval).
 SAFETY_LEXICON_CHECK_S = env_float("SAFETY_LEXICON_CHECK_S", 5.0)
 # Routing (portal/safety/routing.py). Reason codes/categories that send an answer to review:

@@ -15,13 +15,16 @@ question; the pass costs ~0.3 s): a head over the question's sentence embedding 
 that name someone; questions below it are left to the rules. The share of unlabelled (everyday)
 questions above it is reported: that share pays.
 
-Chosen out of fold (5 folds by question): C by token AUC, then the threshold per language, by
-what the redactor as a whole does — rules plus tagger, scored by ``evaluate pii``'s own span
-metrics on the labelled dev questions — as the highest recall whose precision stays at or above
-``min_precision`` (or, where the rules alone are already below it, no more than
+Chosen out of fold (5 folds by question): C by token AUC, then per language the threshold and
+the *veto* together (``pii.tagger_veto``: a rule's NAME span none of whose tokens scores the
+veto is dropped, where the tagger read the question), by what the redactor as a whole does —
+rules plus tagger, scored by ``evaluate pii``'s own span metrics on the labelled dev questions
+— as the highest F-beta (recall weighted ``beta`` times) among the pairs whose precision stays
+at or above ``min_precision`` (or, where the rules alone are already below it, no more than
 ``max_precision_drop`` below the rules' own) and whose firing on the unlabelled questions stays
-at or below ``max_unlabelled`` (a flagged span there took a word a question needed). The test
-halves of the three redaction sets are not read here.
+at or below ``max_unlabelled`` (a flagged span there took a word a question needed). The veto's
+rule sources are chosen the same way among ``VETO_SOURCE_SETS``. The test halves of the three
+redaction sets are not read here.
 """
 
 from __future__ import annotations
@@ -39,8 +42,15 @@ from portal.evaluation.hidden_fit import _standardise, head_fields
 from portal.evaluation.redaction import DATA, rows_load, rows_score
 from portal.evaluation.safety_fit import EmbeddingCache, _auc, fold_of, head_fit
 from portal.evaluation.safety_rows import Row
-from portal.safety.names import name_runs, token_features
-from portal.safety.pii import PiiFinding, _resolve, pii_find, tagger_findings, with_tagger
+from portal.safety.names import name_runs, span_peak, token_features
+from portal.safety.pii import (
+    PiiFinding,
+    _resolve,
+    pii_find,
+    tagger_findings,
+    tagger_veto,
+    with_tagger,
+)
 
 PII_DIR = DATA.parent
 LABELLED = (
@@ -68,6 +78,17 @@ C_GRID = (0.01, 0.1)
 FOLDS = 5
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.97, 0.05))
 GATE_RECALL = 0.99  # of the dev questions that name someone, per language, above the gate
+# The tagger's veto over the rules' names (pii.tagger_veto): 0 is off. Tried over each set of
+# rule sources; the set whose chosen thresholds do best on dev ships (``_sources_score``).
+VETO_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+VETO_SOURCE_SETS = (
+    frozenset({"presidio"}),
+    frozenset({"presidio", "cue_en"}),
+    frozenset({"presidio", "cue_en", "cue_zh", "jieba"}),
+)
+# Pairs (and source sets) are ranked by F-beta over the redactor's span recall and precision,
+# recall weighted beta times: a name left in a stored question is worse than a word lost.
+RECALL_BETA = 2.0
 
 
 @dataclass
@@ -180,6 +201,9 @@ def name_fit(
     embedder: str = "",
     embed: Callable[[list[str]], np.ndarray] | None = None,
     gate_recall: float = GATE_RECALL,
+    veto_source_sets: tuple[frozenset[str], ...] = VETO_SOURCE_SETS,
+    veto_reads: bool = True,
+    beta: float = RECALL_BETA,
     progress: Callable[[str], None] = print,
 ) -> dict:
     """The head file's contents (ingestion/cascade.py ``HiddenHead``, floors unused) with dev
@@ -215,7 +239,8 @@ def name_fit(
     for i, q in enumerate(questions):
         spans, _ = cache.get(q.text)
         per_q[i] = (spans, oof[qi == i])
-    rules = {i: pii_find(q.text, use_tagger=False) for i, q in enumerate(labelled)}
+    # Every question's, the unlabelled too: the veto may take back a rule's name there.
+    rules = {i: pii_find(q.text, use_tagger=False) for i, q in enumerate(questions)}
     gate, gate_oof = _gate_fit(
         questions, embedder=embedder, embed=embed, cache_dir=cache_path.parent,
         recall=gate_recall, progress=progress,
@@ -236,35 +261,32 @@ def name_fit(
         found = {q.text: rules[i] for i, q in enumerate(labelled)}
         rules_only[language] = rows_score(rows, lambda t, f=found: f[t], with_misses=False)
     dev["rules_only"] = {k: _brief(v) for k, v in rules_only.items()}
-    thresholds = {}
-    for language in ("zh", "en"):
-        idx = [i for i, q in enumerate(labelled) if q.language == language]
-        floor = min(min_precision, dev["rules_only"][language]["precision"] - max_precision_drop)
-        chosen = None
-        for t in THRESHOLDS:
-            found = {
-                labelled[i].text: _resolve(
-                    with_tagger(
-                        rules[i], _tagger_findings(labelled[i], *per_q[i], t) if passes(i) else []
-                    )
-                )
-                for i in idx
+    redactor = _Redactor(questions, len(labelled), rules, per_q, passes)
+    thresholds, vetoes = {}, {}
+    for sources in veto_source_sets:
+        tag = "+".join(sorted(sources))
+        for language in ("zh", "en"):
+            own = dev["rules_only"][language]["precision"]
+            floor = min(min_precision, own - max_precision_drop)
+            grid = redactor.grid(language, sources, veto_reads, progress)
+            for (t, v), figures in grid.items():
+                dev["by_threshold"][f"{tag}:{language}:{t}:{v}"] = figures
+            fits = {
+                k: f
+                for k, f in grid.items()
+                if f["precision"] >= floor and f["unlabelled_fired"] <= max_unlabelled
             }
-            score = rows_score([labelled[i].row for i in idx], found.__getitem__, with_misses=False)
-            fired = [
-                passes(len(labelled) + j) and bool(_tagger_findings(
-                    q, per_q[len(labelled) + j][0], per_q[len(labelled) + j][1], t))
-                for j, q in enumerate(unlabelled) if q.language == language
-            ]  # fmt: skip
-            figures = _brief(score) | {"unlabelled_fired": round(float(np.mean(fired)), 4)}
-            dev["by_threshold"][f"{language}:{t}"] = figures
-            progress(f"{language} t={t}: {figures}")
-            ok = figures["precision"] >= floor
-            ok = ok and figures["unlabelled_fired"] <= max_unlabelled
-            if ok and (chosen is None or figures["recall"] > chosen[1]["recall"]):
-                chosen = (t, figures)
-        thresholds[language] = chosen[0] if chosen else 1.0
-        dev[language] = chosen[1] if chosen else None
+            dev.setdefault("by_sources", {}).setdefault(tag, {})[language] = (
+                _choose(fits, beta) if fits else None
+            )  # fmt: skip
+        progress(f"veto over {tag}: {dev['by_sources'][tag]}")
+    chosen_sources = _choose_sources(dev["by_sources"], veto_source_sets, beta)
+    for language in ("zh", "en"):
+        chosen = dev["by_sources"]["+".join(sorted(chosen_sources))][language]
+        thresholds[language] = chosen["threshold"] if chosen else 1.0
+        vetoes[language] = chosen["veto"] if chosen else 0.0
+        dev[language] = chosen
+        idx = [i for i, q in enumerate(labelled) if q.language == language]
         everyday = [passes(len(labelled) + j) for j, q in enumerate(unlabelled)
                     if q.language == language]  # fmt: skip
         dev[f"gate_{language}"] = {
@@ -273,6 +295,9 @@ def name_fit(
             "named_questions_passed": round(float(np.mean(
                 [passes(i) for i in idx if labelled[i].names])), 4),
         }  # fmt: skip
+    vetoes["*"] = min(vetoes.values())
+    dev["veto_reads"] = veto_reads
+    dev["beta"] = beta
     thresholds["*"] = max(thresholds.values())
     model = LogisticRegression(C=c, max_iter=2000).fit(
         z[w > 0], y[w > 0], sample_weight=weights[w > 0]
@@ -288,9 +313,101 @@ def name_fit(
         **head_fields(model, mean, scale),
         "floors": {},
         "thresholds": thresholds,
+        "veto": vetoes,
+        "veto_sources": sorted(chosen_sources),
         "gate": gate,
         "dev": dev,
     }
+
+
+class _Redactor:
+    """The redactor as ``pii_find`` runs it, from cached parts: the rules' findings, the tagger's
+    out-of-fold token probabilities and the gate's out-of-fold decision, per question (labelled
+    questions first, ``n_labelled`` of them, then the unlabelled)."""
+
+    def __init__(self, questions, n_labelled, rules, per_q, passes) -> None:
+        self.questions, self.n_labelled = questions, n_labelled
+        self.rules, self.per_q, self.passes = rules, per_q, passes
+        self._tagged: dict = {}
+        self._vetoed: dict = {}
+
+    def tagged(self, i: int, t: float) -> list[PiiFinding]:
+        if (i, t) not in self._tagged:
+            found = _tagger_findings(self.questions[i], *self.per_q[i], t) if self.passes(i) else []
+            self._tagged[(i, t)] = found
+        return self._tagged[(i, t)]
+
+    def vetoed(self, i: int, v: float, sources, reads: bool) -> list[PiiFinding]:
+        key = (i, v, sources, reads)
+        if key not in self._vetoed:
+            (spans, probs), rules = self.per_q[i], self.rules[i]
+            vetoable = any(f.kind == "NAME" and f.source in sources for f in rules)
+            if v > 0 and (self.passes(i) or (reads and vetoable)):
+                rules = tagger_veto(rules, lambda a, b: span_peak(spans, probs, a, b), v, sources)
+            self._vetoed[key] = rules
+        return self._vetoed[key]
+
+    def find(self, i: int, t: float, v: float, sources, reads: bool) -> list[PiiFinding]:
+        return _resolve(with_tagger(self.vetoed(i, v, sources, reads), self.tagged(i, t)))
+
+    def grid(self, language: str, sources, reads: bool, progress) -> dict:
+        """Dev figures of every (threshold, veto) pair for ``language``."""
+        idx = [i for i in range(self.n_labelled) if self.questions[i].language == language]
+        everyday = [i for i in range(self.n_labelled, len(self.questions))
+                    if self.questions[i].language == language]  # fmt: skip
+        rows = [self.questions[i].row for i in idx]
+        read_for_veto = [
+            not self.passes(i)
+            and any(f.kind == "NAME" and f.source in sources for f in self.rules[i])
+            for i in everyday
+        ]
+        out = {}
+        for t in THRESHOLDS:
+            fired = [bool(self.tagged(i, t)) for i in everyday]
+            for v in VETO_GRID:
+                found = {self.questions[i].text: self.find(i, t, v, sources, reads) for i in idx}
+                score = rows_score(rows, found.__getitem__, with_misses=False)
+                rule_names = [
+                    any(f.kind == "NAME" for f in self.vetoed(i, v, sources, reads))
+                    for i in everyday
+                ]
+                out[(t, v)] = _brief(score) | {
+                    "threshold": float(t),
+                    "veto": v,
+                    "unlabelled_fired": round(float(np.mean(fired)), 4) if fired else 0.0,
+                    "unlabelled_rule_names": round(float(np.mean(rule_names)), 4)
+                    if rule_names else 0.0,
+                    "read_for_veto_unlabelled": round(float(np.mean(read_for_veto)), 4)
+                    if read_for_veto and reads and v > 0 else 0.0,
+                }  # fmt: skip
+            progress(f"{language} t={t}: {out[(t, 0.0)]}")
+        return out
+
+
+def _f_beta(figures: dict, beta: float) -> float:
+    r, p = figures["recall"], figures["precision"]
+    return (1 + beta**2) * p * r / (beta**2 * p + r) if p + r else 0.0
+
+
+def _choose(fits: dict, beta: float) -> dict:
+    """The highest F-beta; then the smaller veto and the higher threshold (fewer words taken
+    on one token's say)."""
+    return max(
+        fits.values(), key=lambda f: (round(_f_beta(f, beta), 6), -f["veto"], f["threshold"])
+    )
+
+
+def _choose_sources(by_sources: dict, sets, beta: float) -> frozenset[str]:
+    """The source set whose choices have the highest mean F-beta over the two languages; on a
+    tie the fewest sources (the first in ``sets``)."""
+
+    def mean(tag: str) -> float:
+        chosen = [c for c in by_sources[tag].values() if c]
+        return round(float(np.mean([_f_beta(c, beta) for c in chosen])), 6) if chosen else 0.0
+
+    tags = ["+".join(sorted(s)) for s in sets]
+    tag = max(tags, key=lambda t: (mean(t), -tags.index(t)))
+    return sets[tags.index(tag)]
 
 
 def _gate_fit(

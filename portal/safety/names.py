@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -195,13 +196,75 @@ def token_probabilities(text: str) -> tuple[list[tuple[int, int]], np.ndarray] |
     return spans, head.probability(token_features(matrix.astype(np.float64)))
 
 
+@dataclass(frozen=True)
+class NameReading:
+    """The tagger's reading of one question: each token's span and name probability, the
+    language's threshold for a name and for the veto, and whether the gate let the question in
+    (a question read only for the veto adds no names of its own, as measured by name_fit)."""
+
+    spans: list[tuple[int, int]]
+    probs: np.ndarray
+    threshold: float
+    veto: float
+    gated: bool
+
+    def runs(self, text: str) -> list[tuple[int, int]]:
+        if not self.gated:
+            return []
+        return name_runs(text, self.spans, self.probs, self.threshold)
+
+    def peak(self, start: int, end: int) -> float:
+        """The highest name probability of a token overlapping ``text[start:end]``."""
+        return span_peak(self.spans, self.probs, start, end)
+
+
+def span_peak(spans: list[tuple[int, int]], probs: np.ndarray, start: int, end: int) -> float:
+    inside = [float(p) for (s, e), p in zip(spans, probs, strict=True) if s < end and start < e]
+    return max(inside, default=0.0)
+
+
+@cache
+def _veto_load(path: str) -> tuple[dict[str, float], frozenset[str]]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return data.get("veto", {}), frozenset(data.get("veto_sources", ()))
+
+
+def veto_sources() -> frozenset[str]:
+    """The rule sources whose names the tagger may veto: the setting, else the head file's."""
+    configured = _setting("SAFETY_PII_TAGGER_VETO_SOURCES", [])
+    return frozenset(configured) if configured else _veto_load(_head_path())[1]
+
+
+def veto_threshold(language: str) -> float:
+    """The veto threshold for ``language``: SAFETY_PII_TAGGER_VETO, else the head file's."""
+    configured = str(_setting("SAFETY_PII_TAGGER_VETO", "") or "").strip()
+    if configured:
+        return float(configured)
+    vetoes = _veto_load(_head_path())[0]
+    return float(vetoes.get(language, vetoes.get("*", 0.0)))
+
+
+def name_reading(text: str, language: str, *, rule_names: bool = False) -> NameReading | None:
+    """The tagger's reading of ``text``, or None when it is off, the gate says the question
+    names no one (and no rule found a name for the veto to judge: ``rule_names`` with
+    SAFETY_PII_TAGGER_VETO_READS), or the model cannot be loaded here."""
+    head = tagger_head()
+    if head is None:
+        return None
+    gated = gate_passes(text, language)
+    veto = veto_threshold(language)
+    if not gated and not (
+        rule_names and veto > 0 and _setting("SAFETY_PII_TAGGER_VETO_READS", True)
+    ):
+        return None
+    scored = token_probabilities(text)
+    if scored is None:
+        return None
+    return NameReading(scored[0], scored[1], head.threshold(language), veto, gated)
+
+
 def name_spans(text: str, language: str) -> list[tuple[int, int]]:
     """Character spans the tagger reads as people's names (empty when it is off or the gate
     says the question names no one)."""
-    if tagger_head() is None or not gate_passes(text, language):
-        return []
-    scored = token_probabilities(text)
-    if scored is None:
-        return []
-    head = tagger_head()
-    return name_runs(text, scored[0], scored[1], head.threshold(language))
+    reading = name_reading(text, language)
+    return reading.runs(text) if reading else []

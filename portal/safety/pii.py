@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from portal.safety.normalize import language_detect
@@ -269,8 +270,8 @@ def _digits(s: str) -> str:
 def _regex_findings(text: str) -> list[PiiFinding]:
     found: list[PiiFinding] = []
 
-    def add(kind: str, start: int, end: int) -> None:
-        found.append(PiiFinding(kind, start, end))
+    def add(kind: str, start: int, end: int, source: str = "regex") -> None:
+        found.append(PiiFinding(kind, start, end, source))
 
     for m in _PRC_ID.finditer(text):
         if prc_id_valid(m.group(0)):
@@ -315,7 +316,7 @@ def _regex_findings(text: str) -> list[PiiFinding]:
         while len(name) > 2 and name[-1] in _NAME_STOP:
             name = name[:-1]
         if len(name) >= 2 and name[-1] not in _NAME_STOP:
-            add("NAME", m.start(1), m.start(1) + len(name))
+            add("NAME", m.start(1), m.start(1) + len(name), "cue_zh")
     for m in _CN_NAME_WEAK.finditer(text):
         for length in (2, 3):
             end = m.start(1) + length
@@ -324,14 +325,14 @@ def _regex_findings(text: str) -> list[PiiFinding]:
                 and _NAME_BOUNDARY.match(text, end)
                 and text[end - 1] not in _NAME_STOP
             ):
-                add("NAME", m.start(1), end)
+                add("NAME", m.start(1), end, "cue_zh")
                 break
     for m in _CN_TITLE_NAME.finditer(text):
-        add("NAME", m.start(1), m.end(1))
+        add("NAME", m.start(1), m.end(1), "cue_zh")
     for m in _CN_ROLE_NAME.finditer(text):
-        add("NAME", m.start(1), m.end(1))
+        add("NAME", m.start(1), m.end(1), "cue_zh")
     for m in _CN_SURNAME_CUE.finditer(text):
-        add("NAME", m.start(1), m.end(1))
+        add("NAME", m.start(1), m.end(1), "cue_zh")
     for m in _EN_CUE_HAN_NAME.finditer(text):
         name = m.group("name")
         # The name ends at the first character that cannot be part of one ("王想问" -> "王").
@@ -339,11 +340,11 @@ def _regex_findings(text: str) -> list[PiiFinding]:
         name = name[:stop]
         # A bare surname counts only after a title ("Mr 王"); otherwise two characters at least.
         if len(name) >= 2 or m.group("title"):
-            add("NAME", m.start("name"), m.start("name") + len(name))
+            add("NAME", m.start("name"), m.start("name") + len(name), "cue_zh")
     for pattern in (_EN_NAME_CUE, _EN_RELATION_NAME):
         for m in pattern.finditer(text):
             if m.group(1).split()[0].lower() not in _NOT_NAMES:
-                add("NAME", m.start(1), m.end(1))
+                add("NAME", m.start(1), m.end(1), "cue_en")
     return found
 
 
@@ -420,7 +421,7 @@ def _zh_name_findings(text: str) -> list[PiiFinding]:
         after = words if m.end() in words else _zh_words(text[m.end() :], m.end())
         end = _zh_name_end(m.end(), after, cued=True)
         if end:
-            found.append(PiiFinding("NAME", m.end(), end))
+            found.append(PiiFinding("NAME", m.end(), end, "jieba"))
     for start in sorted(words):
         end = _zh_name_end(start, words, cued=False)
         if (
@@ -435,7 +436,7 @@ def _zh_name_findings(text: str) -> list[PiiFinding]:
             start > 1 and text[start - 1] in "和与跟、" and any(f.end == start - 1 for f in found)
         )
         if joined or _PERSON_AFTER.match(text, end):
-            found.append(PiiFinding("NAME", start, end))
+            found.append(PiiFinding("NAME", start, end, "jieba"))
     return found
 
 
@@ -613,7 +614,7 @@ def pii_find(
     if use_presidio and re.search(r"[A-Za-z]", text) and _CAPITALISED.search(text):
         findings += _presidio_findings(text, known_terms)
     if use_tagger is not False:
-        findings = with_tagger(findings, _tagger_findings(text, language, known_terms))
+        findings = _with_tagger_reading(text, language, findings, known_terms)
     return _resolve(findings)
 
 
@@ -624,10 +625,40 @@ def with_tagger(rules: list[PiiFinding], tagger: list[PiiFinding]) -> list[PiiFi
     return rules + [t for t in tagger if all(t.end <= r.start or t.start >= r.end for r in rules)]
 
 
-def _tagger_findings(text: str, language: str, known_terms: frozenset[str]) -> list[PiiFinding]:
-    from portal.safety.names import name_spans
+def tagger_veto(
+    rules: list[PiiFinding],
+    peak: Callable[[int, int], float],
+    veto: float,
+    sources: frozenset[str],
+) -> list[PiiFinding]:
+    """``rules`` less the NAME findings of ``sources`` in which the tagger sees no name: no
+    token of the span scores ``veto`` or more (``peak(start, end)``). spaCy's small model calls
+    holidays, drugs, historical figures and towns people (docs/evaluation.md, Redaction); the
+    tagger, which reads the whole question with the LLM, scores those near zero. ``veto`` 0 is
+    off; its value per language is chosen out of fold by ``name_fit``."""
+    if veto <= 0:
+        return rules
+    return [
+        f
+        for f in rules
+        if not (f.kind == "NAME" and f.source in sources and peak(f.start, f.end) < veto)
+    ]
 
-    return tagger_findings(text, name_spans(text, language), known_terms)
+
+def _with_tagger_reading(
+    text: str, language: str, rules: list[PiiFinding], known_terms: frozenset[str]
+) -> list[PiiFinding]:
+    """The rules' findings after the tagger's veto, and the tagger's own names beside them."""
+    from portal.safety.names import name_reading, veto_sources
+
+    sources = veto_sources()
+    reading = name_reading(
+        text, language, rule_names=any(f.kind == "NAME" and f.source in sources for f in rules)
+    )
+    if reading is None:
+        return rules
+    rules = tagger_veto(rules, reading.peak, reading.veto, sources)
+    return with_tagger(rules, tagger_findings(text, reading.runs(text), known_terms))
 
 
 def tagger_findings(

@@ -15,10 +15,10 @@ from django.test import override_settings
 
 from ingestion.cascade import head_load
 from llm_backend.hidden import _char_offsets, model_sha256, token_encoder_for
-from portal.evaluation.name_fit import Question, name_fit
+from portal.evaluation.name_fit import VETO_GRID, Question, _choose, _choose_sources, name_fit
 from portal.safety import names
-from portal.safety.names import NAME_TAGGER_FILE, name_spans, runs_from_tokens
-from portal.safety.pii import pii_find, redact_with_findings
+from portal.safety.names import NAME_TAGGER_FILE, name_spans, runs_from_tokens, span_peak
+from portal.safety.pii import PiiFinding, pii_find, redact_with_findings, tagger_veto
 
 
 def test_runs_join_the_tokens_of_one_name_and_trim_what_the_tokens_carry():
@@ -48,6 +48,48 @@ def test_a_low_scoring_separator_joins_but_a_word_between_does_not():
     tokens = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
     probs = np.array([0.9, 0.9, 0.1, 0.9, 0.9])
     assert [text[s:e] for s, e in runs_from_tokens(text, tokens, probs, 0.5)] == ["王芳", "李强"]
+
+
+def test_the_veto_drops_a_rule_name_no_token_of_which_the_tagger_reads_as_a_name():
+    # "Is Juneteenth a holiday for Ann Lee at the Utica office?", tokenised
+    tokens = [(0, 2), (2, 15), (15, 28), (28, 32), (32, 36), (36, 43), (43, 49), (49, 56)]
+    probs = np.array([0.0, 0.02, 0.01, 0.9, 0.8, 0.0, 0.03, 0.0])
+    holiday = PiiFinding("NAME", 3, 13, source="presidio")
+    person = PiiFinding("NAME", 28, 35, source="presidio")
+    town = PiiFinding("NAME", 43, 48, source="cue_en")
+    phone = PiiFinding("PHONE", 3, 13)
+    rules = [holiday, person, town, phone]
+
+    def peak(start, end):
+        return span_peak(tokens, probs, start, end)
+
+    assert peak(3, 13) == 0.02 and peak(28, 35) == 0.9 and peak(0, 0) == 0.0
+    # Only NAME findings of the veto's sources are judged; a name the tagger reads stays.
+    assert tagger_veto(rules, peak, 0.05, frozenset({"presidio"})) == [person, town, phone]
+    assert tagger_veto(rules, peak, 0.05, frozenset({"presidio", "cue_en"})) == [person, phone]
+    assert tagger_veto(rules, peak, 0.01, frozenset({"presidio"})) == rules  # 0.02 >= 0.01
+    assert tagger_veto(rules, peak, 0.0, frozenset({"presidio"})) == rules  # 0 is off
+
+
+def test_the_fit_ranks_by_f_beta_then_the_smaller_veto_then_the_fewest_sources():
+    def figures(t, v, recall, precision):
+        return {"threshold": t, "veto": v, "recall": recall, "precision": precision}
+
+    fits = {
+        (0.6, 0.05): figures(0.6, 0.05, 0.937, 0.909),
+        (0.6, 0.3): figures(0.6, 0.3, 0.932, 0.931),  # a name fewer, 2% more precise
+        (0.4, 0.3): figures(0.4, 0.3, 0.960, 0.700),
+    }
+    assert _choose(fits, 2.0) == fits[(0.6, 0.3)]
+    assert _choose(fits, 10.0) == fits[(0.4, 0.3)]  # recall all but alone
+    same = {(0.6, 0.0): figures(0.6, 0.0, 0.9, 0.95), (0.6, 0.1): figures(0.6, 0.1, 0.9, 0.95)}
+    assert _choose(same, 2.0)["veto"] == 0.0  # a tie: no veto
+    sets = (frozenset({"presidio"}), frozenset({"presidio", "cue_en"}))
+    chosen = {"zh": figures(0.5, 0.0, 0.9, 0.95), "en": figures(0.5, 0.1, 0.9, 0.93)}
+    by_sources = {"presidio": chosen, "cue_en+presidio": dict(chosen)}
+    assert _choose_sources(by_sources, sets, 2.0) == sets[0]  # a tie: the fewer sources
+    by_sources["cue_en+presidio"] = chosen | {"en": figures(0.5, 0.1, 0.9, 0.96)}
+    assert _choose_sources(by_sources, sets, 2.0) == sets[1]
 
 
 def test_a_token_that_ends_inside_a_character_takes_the_whole_character():
@@ -85,6 +127,24 @@ def test_the_shipped_tagger_finds_names_without_cues_and_leaves_places(qwen_gguf
         assert not any("Madison" in f or "Jackson" in f or "Medicaid" in f for f in found)
         redacted, findings = redact_with_findings("上官婉清的医保卡丢了怎么补？")
         assert redacted.startswith("<NAME>") and any(f.source == "tagger" for f in findings)
+
+
+@pytest.mark.skipif(not NAME_TAGGER_FILE.exists(), reason="no shipped name tagger head")
+def test_the_shipped_tagger_vetoes_a_drug_spacy_calls_a_person_and_keeps_a_person(qwen_gguf):
+    drug = "Does Gabapentin interact with Tramadol?"
+    person = "My daughter Emily Carter needs a new Medicaid card, where do I go?"
+    with override_settings(SAFETY_PII_TAGGER_MODEL=qwen_gguf, SAFETY_PII_TAGGER=True):
+        assert names.veto_threshold("en") > 0 and "presidio" in names.veto_sources()
+        # spaCy tags the drug a PERSON; the gate passes over the question, so it is read for
+        # the veto alone, and no token of "Tramadol" reads as a name.
+        assert [f.source for f in pii_find(drug, use_tagger=False)] == ["presidio"]
+        assert not names.gate_passes(drug, "en")
+        assert pii_find(drug) == []
+        assert redact_with_findings(person)[0].startswith("My daughter <NAME> needs")
+    with override_settings(SAFETY_PII_TAGGER_MODEL=qwen_gguf, SAFETY_PII_TAGGER_VETO="0"):
+        assert [f.source for f in pii_find(drug)] == ["presidio"]  # veto off: the rule stands
+    with override_settings(SAFETY_PII_TAGGER_MODEL=qwen_gguf, SAFETY_PII_TAGGER_VETO_READS=False):
+        assert [f.source for f in pii_find(drug)] == ["presidio"]  # not read: not judged
 
 
 def test_the_tagger_is_off_by_setting_and_for_a_head_fitted_on_another_model(tmp_path):
@@ -155,6 +215,9 @@ def test_the_fit_chooses_a_threshold_per_language_on_the_redactors_span_metrics(
         assert figures["recall_names"] >= 0.95 and figures["precision"] >= 0.95
         assert figures["unlabelled_fired"] <= 0.01
     assert head["dev"]["oof_token_auc"] > 0.95
+    assert set(head["veto"]) == {"zh", "en", "*"} and set(head["veto"].values()) <= set(VETO_GRID)
+    assert head["veto_sources"] and set(head["veto_sources"]) <= {"presidio", "cue_en",
+                                                                  "cue_zh", "jieba"}  # fmt: skip
     # The gate lets (nearly) every question that names someone through, and few others.
     assert head["gate"]["heads"]["names"]["thresholds"]["zh"] > 0
     assert head["dev"]["gate_zh"]["named_questions_passed"] >= 0.95

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from portal.qa.redaction import known_terms, searchable
 from portal.qa.services import answer_run
@@ -94,7 +95,7 @@ def test_people_stay_redacted_next_to_places(question, redacted, rules_only):
     assert redact(question) == redacted
 
 
-def test_the_threshold_setting_decides_how_much_place_evidence_drops_a_name(settings):
+def test_the_threshold_setting_decides_how_much_place_evidence_drops_a_name(settings, rules_only):
     question = "How do I get a Riverton parking permit?"
     settings.SAFETY_PII_NAME_SCORE = 0.4  # one sign halves 0.85 to 0.425: still a name
     assert redact(question) == "How do I get a <NAME> parking permit?"
@@ -122,9 +123,12 @@ def test_the_engine_keeps_place_names_in_the_stored_and_searched_question(db, mo
 
 def test_the_guard_passes_known_words_through(db):  # the guard reads the lexicon
     question = "Where is the nearest passport agency to Riverton?"
-    assert "<NAME>" in input_check(question).redacted_text
     known = known_terms_from(["Riverton parking permit"])
-    assert input_check(question, known_terms=known).redacted_text == question
+    # spaCy calls the town a person; with the name tagger's veto off only the knowledge base's
+    # words keep it.
+    with override_settings(SAFETY_PII_TAGGER_VETO="0"):
+        assert "<NAME>" in input_check(question).redacted_text
+        assert input_check(question, known_terms=known).redacted_text == question
 
 
 def test_retrieval_text_drops_placeholders_only():

@@ -60,6 +60,7 @@ class Command(BaseCommand):
                 max_unlabelled=opts["max_unlabelled"],
                 max_precision_drop=opts["max_precision_drop"],
                 embedder=embedder,
+                veto_reads=settings.SAFETY_PII_TAGGER_VETO_READS,
                 progress=lambda m: self.stdout.write(m),
             )
         finally:
@@ -70,5 +71,6 @@ class Command(BaseCommand):
         dev = head["dev"]
         self.stdout.write(
             f"wrote {out} ({head['version']}): thresholds {head['thresholds']}; "
+            f"veto {head['veto']} over {head['veto_sources']}; "
             f"zh {dev.get('zh')}; en {dev.get('en')}; rules alone {dev['rules_only']}"
         )
