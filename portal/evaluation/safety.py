@@ -61,6 +61,9 @@ BUILT_IN = {
     # Session 21: written blind (styles and topics of v5 and more, both languages) and measured
     # once before any fit saw it; its dev half is training data since session 22.
     "contrast_v6": DATA / "safety_contrast_v6.jsonl",
+    # Session 23: written blind, English veiled and euphemistic requests and Chinese harmless
+    # tasks in the harmful requests' forms weighted up; measured once, whole, before any fit.
+    "contrast_v7": DATA / "safety_contrast_v7.jsonl",
     # Session 22: a fifth medication-risk set, written blind and measured once, whole, before
     # any fit saw it (SOURCE_issue20.md); its dev half is training data since.
     "medication_v5": DATA / "medication_risk_v5.jsonl",
