@@ -1,10 +1,11 @@
 """Input-guard time per everyday question with and without a cascade that reads the LLM's
 hidden states (issue 20: guard cost < 5 ms p50; a forward pass must not show on ordinary
-traffic): the harm cascade (``--setting SAFETY_HIDDEN``, the default) or the redactor's name
-tagger (``--setting SAFETY_PII_TAGGER``).
+traffic): the harm cascade (``--setting SAFETY_HIDDEN``, the default), the redactor's name
+tagger (``--setting SAFETY_PII_TAGGER``) or the tagger's reading of gate-skipped questions
+for its veto over spaCy's names (``--setting SAFETY_PII_TAGGER_VETO_READS``).
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.guard_cascade [--questions 600] [--rounds 2]
-        [--setting SAFETY_HIDDEN|SAFETY_PII_TAGGER]
+        [--setting SAFETY_HIDDEN|SAFETY_PII_TAGGER|SAFETY_PII_TAGGER_VETO_READS]
 
 The questions are the answer sets' dev questions (the harm head's ordinary negatives, a
 deterministic sample); rounds alternate cascade on and off, so drift on a shared machine hits
@@ -23,7 +24,9 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
-        "--setting", choices=("SAFETY_HIDDEN", "SAFETY_PII_TAGGER"), default="SAFETY_HIDDEN"
+        "--setting",
+        choices=("SAFETY_HIDDEN", "SAFETY_PII_TAGGER", "SAFETY_PII_TAGGER_VETO_READS"),
+        default="SAFETY_HIDDEN",
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
