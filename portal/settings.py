@@ -637,6 +637,8 @@ SAFETY_PII_TAGGER_WORDS = env_bool("SAFETY_PII_TAGGER_WORDS", True)
 # off). _READS: also read a question the gate passed over when one of those sources found a
 # name in it (a forward pass for those questions only).
 SAFETY_PII_TAGGER_VETO = env_str("SAFETY_PII_TAGGER_VETO", "")
+if SAFETY_PII_TAGGER_VETO.strip():  # a bad value fails at start, not on every question
+    env_float("SAFETY_PII_TAGGER_VETO", 0.0)
 SAFETY_PII_TAGGER_VETO_SOURCES = env_list("SAFETY_PII_TAGGER_VETO_SOURCES", [])
 SAFETY_PII_TAGGER_VETO_READS = env_bool("SAFETY_PII_TAGGER_VETO_READS", True)
 # How stale a process's compiled lexicon may be after an admin edit (one DB query per interval).

@@ -49,6 +49,7 @@ from portal.safety.pii import (
     pii_find,
     tagger_findings,
     tagger_veto,
+    vetoable,
     with_tagger,
 )
 
@@ -341,8 +342,7 @@ class _Redactor:
         key = (i, v, sources, reads)
         if key not in self._vetoed:
             (spans, probs), rules = self.per_q[i], self.rules[i]
-            vetoable = any(f.kind == "NAME" and f.source in sources for f in rules)
-            if v > 0 and (self.passes(i) or (reads and vetoable)):
+            if v > 0 and (self.passes(i) or (reads and vetoable(rules, sources))):
                 rules = tagger_veto(rules, lambda a, b: span_peak(spans, probs, a, b), v, sources)
             self._vetoed[key] = rules
         return self._vetoed[key]
@@ -356,11 +356,7 @@ class _Redactor:
         everyday = [i for i in range(self.n_labelled, len(self.questions))
                     if self.questions[i].language == language]  # fmt: skip
         rows = [self.questions[i].row for i in idx]
-        read_for_veto = [
-            not self.passes(i)
-            and any(f.kind == "NAME" and f.source in sources for f in self.rules[i])
-            for i in everyday
-        ]
+        read_for_veto = [not self.passes(i) and vetoable(self.rules[i], sources) for i in everyday]
         out = {}
         for t in THRESHOLDS:
             fired = [bool(self.tagged(i, t)) for i in everyday]

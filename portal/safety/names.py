@@ -157,8 +157,14 @@ def tagger_head() -> HiddenHead | None:
 
 
 @cache
+def _head_file(path: str) -> dict:
+    """The head file's contents, read once per process for the gate and the veto."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@cache
 def _gate_load(path: str) -> EmbeddingClassifier | None:
-    gate = json.loads(Path(path).read_text(encoding="utf-8")).get("gate")
+    gate = _head_file(path).get("gate")
     return EmbeddingClassifier.from_dict(gate) if gate else None
 
 
@@ -223,16 +229,10 @@ def span_peak(spans: list[tuple[int, int]], probs: np.ndarray, start: int, end: 
     return max(inside, default=0.0)
 
 
-@cache
-def _veto_load(path: str) -> tuple[dict[str, float], frozenset[str]]:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return data.get("veto", {}), frozenset(data.get("veto_sources", ()))
-
-
 def veto_sources() -> frozenset[str]:
     """The rule sources whose names the tagger may veto: the setting, else the head file's."""
     configured = _setting("SAFETY_PII_TAGGER_VETO_SOURCES", [])
-    return frozenset(configured) if configured else _veto_load(_head_path())[1]
+    return frozenset(configured or _head_file(_head_path()).get("veto_sources", ()))
 
 
 def veto_threshold(language: str) -> float:
@@ -240,7 +240,7 @@ def veto_threshold(language: str) -> float:
     configured = str(_setting("SAFETY_PII_TAGGER_VETO", "") or "").strip()
     if configured:
         return float(configured)
-    vetoes = _veto_load(_head_path())[0]
+    vetoes = _head_file(_head_path()).get("veto", {})
     return float(vetoes.get(language, vetoes.get("*", 0.0)))
 
 

@@ -625,6 +625,11 @@ def with_tagger(rules: list[PiiFinding], tagger: list[PiiFinding]) -> list[PiiFi
     return rules + [t for t in tagger if all(t.end <= r.start or t.start >= r.end for r in rules)]
 
 
+def vetoable(rules: list[PiiFinding], sources: frozenset[str]) -> bool:
+    """Whether a rule of ``sources`` found a name in ``rules``: one the tagger's veto judges."""
+    return any(f.kind == "NAME" and f.source in sources for f in rules)
+
+
 def tagger_veto(
     rules: list[PiiFinding],
     peak: Callable[[int, int], float],
@@ -652,9 +657,7 @@ def _with_tagger_reading(
     from portal.safety.names import name_reading, veto_sources
 
     sources = veto_sources()
-    reading = name_reading(
-        text, language, rule_names=any(f.kind == "NAME" and f.source in sources for f in rules)
-    )
+    reading = name_reading(text, language, rule_names=vetoable(rules, sources))
     if reading is None:
         return rules
     rules = tagger_veto(rules, reading.peak, reading.veto, sources)
