@@ -130,7 +130,8 @@ def training_rows() -> tuple[dict[str, list[Row]], list[dict]]:
 
 def _answer_set_questions() -> list[Row]:
     rows = []
-    # CMB-Clin is held out (test only): it is never read here.
+    # Every answer set with a dev split; CMB-Clin ships a test split only (its SOURCE.md), so
+    # it is not a source of training rows.
     for name in (
         "doc2dial",
         "policyqa",
