@@ -9,7 +9,7 @@ Heads (logistic models over the multilingual sentence embedding, ingestion.class
   prompts (half weight: Flames has no refuse label, see safety_bank.py). Negatives: every
   should-answer prompt (bank, CValues, Flames' other dimensions, the contrast set's harmless
   questions that use alarming words) and the dev questions of every answer set (doc2dial,
-  PolicyQA, PubMedQA, CMB-Clin, STARD, the demo questions, the cross-lingual translations, the
+  PolicyQA, PubMedQA, STARD, the demo questions, the cross-lingual translations, the
   medication-risk set). Threshold per language: the lowest whose out-of-fold false-refusal rate
   on that language's harmless rows stays within ``--harm-false-rate``.
 - ``medication`` (hold-or-caution vs none) and ``medication_hold`` (hold vs caution): the dev half
@@ -17,7 +17,7 @@ Heads (logistic models over the multilingual sentence embedding, ingestion.class
   negatives of ``medication``.
 - ``planted``: sentences addressed to an AI (BIPIA's train attacks, the bank's injection rows and
   the dev half of the written planted sentences) vs ordinary document sentences (dev corpora of
-  doc2dial, PolicyQA, PubMedQA, STARD, CMB-Clin, the demo knowledge, and the written hard
+  doc2dial, PolicyQA, PubMedQA, STARD, the demo knowledge, and the written hard
   negatives). Threshold: the lowest whose out-of-fold false-flag rate on document sentences stays
   within ``--planted-false-rate`` (a flagged sentence is cut from the evidence).
 

@@ -132,8 +132,7 @@ def training_rows() -> tuple[dict[str, list[Row]], list[dict]]:
 
 def _answer_set_questions() -> list[Row]:
     rows = []
-    # Every answer set with a dev split; CMB-Clin ships a test split only (its SOURCE.md), so
-    # it is not a source of training rows.
+    # The answer sets that have a dev split (dev questions only).
     for name in (
         "doc2dial",
         "policyqa",
