@@ -42,7 +42,7 @@ from portal.evaluation.hidden_fit import _standardise, head_fields
 from portal.evaluation.redaction import DATA, rows_load, rows_score
 from portal.evaluation.safety_fit import EmbeddingCache, _auc, fold_of, head_fit
 from portal.evaluation.safety_rows import Row
-from portal.safety.names import name_runs, span_peak, token_features
+from portal.safety.names import name_runs, reads_question, span_peak, token_features
 from portal.safety.pii import (
     PiiFinding,
     _resolve,
@@ -342,7 +342,7 @@ class _Redactor:
         key = (i, v, sources, reads)
         if key not in self._vetoed:
             (spans, probs), rules = self.per_q[i], self.rules[i]
-            if v > 0 and (self.passes(i) or (reads and vetoable(rules, sources))):
+            if reads_question(self.passes(i), vetoable(rules, sources), v, reads):
                 rules = tagger_veto(rules, lambda a, b: span_peak(spans, probs, a, b), v, sources)
             self._vetoed[key] = rules
         return self._vetoed[key]

@@ -244,6 +244,13 @@ def veto_threshold(language: str) -> float:
     return float(vetoes.get(language, vetoes.get("*", 0.0)))
 
 
+def reads_question(gated: bool, rule_names: bool, veto: float, reads: bool) -> bool:
+    """Whether the tagger reads a question: the gate let it in, or (veto on, ``reads`` =
+    SAFETY_PII_TAGGER_VETO_READS on) a vetoable rule found a name for the veto to judge.
+    ``name_fit`` measures the redactor with this same test."""
+    return gated or (reads and rule_names and veto > 0)
+
+
 def name_reading(text: str, language: str, *, rule_names: bool = False) -> NameReading | None:
     """The tagger's reading of ``text``, or None when it is off, the gate says the question
     names no one (and no rule found a name for the veto to judge: ``rule_names`` with
@@ -253,9 +260,7 @@ def name_reading(text: str, language: str, *, rule_names: bool = False) -> NameR
         return None
     gated = gate_passes(text, language)
     veto = veto_threshold(language)
-    if not gated and not (
-        rule_names and veto > 0 and _setting("SAFETY_PII_TAGGER_VETO_READS", True)
-    ):
+    if not reads_question(gated, rule_names, veto, _setting("SAFETY_PII_TAGGER_VETO_READS", True)):
         return None
     scored = token_probabilities(text)
     if scored is None:
