@@ -679,6 +679,14 @@ SAFETY_HIDDEN = env_bool("SAFETY_HIDDEN", True)
 SAFETY_HIDDEN_PATH = env_str("SAFETY_HIDDEN_PATH", "")  # default: the shipped head file
 SAFETY_HIDDEN_MODEL = Path(env_str("SAFETY_HIDDEN_MODEL", str(LLM_MODEL_PATH)))
 SAFETY_HIDDEN_THREADS = env_int("SAFETY_HIDDEN_THREADS", 2, minimum=1)
+# The English harm reader (portal/safety/reader.py): a fine-tuned small encoder that reads the
+# English questions the harm head scores at or above the floor and can add a refusal (never
+# remove one). Floor 0.09 and the file's threshold: decision in docs/decisions.md (session 25).
+SAFETY_HARM_READER = env_bool("SAFETY_HARM_READER", True)
+SAFETY_HARM_READER_PATH = env_str("SAFETY_HARM_READER_PATH", "")  # default: the shipped reader
+SAFETY_HARM_READER_BASE = env_str("SAFETY_HARM_READER_BASE", "")  # default: packaged MiniLM
+SAFETY_HARM_READER_FLOOR = env_float("SAFETY_HARM_READER_FLOOR", 0.09)
+SAFETY_HARM_READER_THRESHOLD = env_float("SAFETY_HARM_READER_THRESHOLD", None)
 # The planted-instruction detector's cascade over the same hidden states (ingestion/cascade.py):
 # sentences the detector scores above a floor are encoded by this model and a second head decides
 # with it. On by default; off (logged once) for another model than the head file's, or without

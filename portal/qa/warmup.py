@@ -1,8 +1,9 @@
 """Load what the first answer would otherwise wait for: the embedder, the indexes, the agency
-table's topic vectors (the first refusal), the personal-data recognizer (spaCy, ~6 s) and the
-generation model, and the fixed start of every answer prompt (system rules and one-shot example)
-in each of the inference server's slots. Serving processes call it once at start (gunicorn's
-post_worker_init, the dev server through ANSWER_WARMUP), so no citizen pays for it."""
+table's topic vectors (the first refusal), the personal-data recognizer (spaCy, ~6 s), the
+English harm reader (~2 s) and the generation model, and the fixed start of every answer prompt
+(system rules and one-shot example) in each of the inference server's slots. Serving processes
+call it once at start (gunicorn's post_worker_init, the dev server through ANSWER_WARMUP), so no
+citizen pays for it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from portal.knowledge.indexing import keyword_index_loaded
 from portal.qa.agencies import agencies_warm
 from portal.qa.backends import generation_backend
 from portal.qa.prompts import build_prompt
+from portal.safety.reader import harm_reader
 from portal.safety.services import input_check
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ def warm_up() -> dict[str, float]:
         ("keyword_index", keyword_index_loaded),
         ("agencies", agencies_warm),
         ("guard", lambda: input_check("Warm-up question from John Smith about benefits.")),
+        ("harm_reader", _harm_reader_warm),
         ("model", generation_backend),
         ("prompt_prefix", prompt_prefix_warm),
     ):
@@ -41,6 +44,12 @@ def warm_up() -> dict[str, float]:
         timings[name] = round(time.perf_counter() - started, 3)
     logger.info("answer pipeline warmed up: %s", timings)
     return timings
+
+
+def _harm_reader_warm() -> None:
+    reader = harm_reader()
+    if reader is not None:
+        reader.scores(["warm up"])
 
 
 def prompt_prefix_warm() -> int:

@@ -30,6 +30,8 @@ from django.conf import settings
 
 from ingestion.classify import EmbeddingClassifier, classifier_load
 from portal.safety import hidden
+from portal.safety.reader import reader_threshold
+from portal.safety.reader import reads as harm_reader_for
 from portal.safety.results import Reason
 
 SAFETY_CLASSIFIER_FILE = Path(__file__).resolve().parent / "data" / "safety_classifier.json"
@@ -74,6 +76,7 @@ class Verdict:
     context_check: bool  # harm >= the context floor: score again with the passages
     version: str = ""
     hidden: float | None = None  # the cascade's hidden-state head, where it ran (hidden.py)
+    reader: float | None = None  # the English harm reader, where it ran (reader.py)
 
     def summary(self) -> dict:
         """Scores only (no text): safe for the audit trail."""
@@ -81,6 +84,7 @@ class Verdict:
             "version": self.version,
             "harm": round(self.harm, 4),
             "hidden": None if self.hidden is None else round(self.hidden, 4),
+            "reader": None if self.reader is None else round(self.reader, 4),
             "medication": round(self.medication, 4),
             "medication_hold": round(self.medication_hold, 4),
             "context_check": self.context_check,
@@ -114,6 +118,21 @@ def question_verdict(text: str, language: str) -> Verdict | None:
                 f"harm cascade {score:.2f} >= {limit:.2f} (classifier {harm:.2f}, hidden states "
                 f"{hidden_harm:.2f}, {cascade.version})"
             )
+    reader_harm = None
+    # The English reader can only add a refusal (reader.py); an operator's fixed harm threshold
+    # decides alone, as for the cascade.
+    reader = None if refuse or settings.SAFETY_HARM_THRESHOLD is not None else (
+        harm_reader_for(harm, language)
+    )  # fmt: skip
+    if reader is not None:
+        reader_harm = float(reader.scores([text])[0])
+        limit = reader_threshold(reader)
+        if reader_harm >= limit:
+            refuse = True
+            detail = (
+                f"harm reader {reader_harm:.2f} >= {limit:.2f} (classifier {harm:.2f}, "
+                f"{reader.version})"
+            )
     if refuse:
         self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
         if "self_harm" in scores and self_harm >= classifier.heads["self_harm"].threshold(language):
@@ -138,7 +157,7 @@ def question_verdict(text: str, language: str) -> Verdict | None:
     floor = _context_floor(classifier, language)
     return Verdict(
         harm, medication, hold, tuple(reasons), not refuse and floor <= harm,
-        classifier.version, hidden_harm,
+        classifier.version, hidden_harm, reader_harm,
     )  # fmt: skip
 
 
