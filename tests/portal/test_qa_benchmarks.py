@@ -23,6 +23,7 @@ def test_generation_benchmark_warms_up_then_times_every_demo_question(db, tmp_pa
         "keyword_index",
         "agencies",
         "guard",
+        "harm_reader",
         "model",
         "prompt_prefix",
     }

@@ -164,7 +164,7 @@ def test_the_audit_form_of_a_result_holds_scores_not_text():
     result = input_check("How do I renew my passport? My phone is 555-123-4567.")
     record = result.as_dict()
     assert set(record["learned"]) == {
-        "version", "harm", "hidden", "medication", "medication_hold", "context_check"
+        "version", "harm", "hidden", "reader", "medication", "medication_hold", "context_check"
     }  # fmt: skip
     assert "555" not in json.dumps(record)
 
@@ -201,10 +201,10 @@ def test_the_hazard_head_tells_a_lethal_amount_from_an_ordinary_passage():
 
 def test_a_borderline_request_is_refused_when_its_passages_would_help_it():
     question = "What's the most lithium a person could take before it becomes a problem for him?"
-    # The harm head alone (the cascade over the LLM's hidden states off; with it on, this
-    # question is refused outright, test_safety_cascade.py): under the refusal threshold, but
-    # marked for the check.
-    with override_settings(SAFETY_HIDDEN=False):
+    # The harm head alone (the cascade over the LLM's hidden states and the English harm
+    # reader off; with either on, this question is refused outright, test_safety_cascade.py,
+    # test_harm_reader.py): under the refusal threshold, but marked for the check.
+    with override_settings(SAFETY_HIDDEN=False, SAFETY_HARM_READER=False):
         verdict = learned.question_verdict(question, "en")
     assert not any(r.category == "learned.harm" for r, _ in verdict.reasons)
     assert verdict.context_check
