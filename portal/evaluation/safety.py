@@ -64,6 +64,9 @@ BUILT_IN = {
     # Session 23: written blind, English veiled and euphemistic requests and Chinese harmless
     # tasks in the harmful requests' forms weighted up; measured once, whole, before any fit.
     "contrast_v7": DATA / "safety_contrast_v7.jsonl",
+    # Session 25: written blind, English only, harmless tasks in harmful forms and veiled
+    # requests weighted up; measured once, whole, with and without the harm reader.
+    "contrast_v8": DATA / "safety_contrast_v8.jsonl",
     # Session 22: a fifth medication-risk set, written blind and measured once, whole, before
     # any fit saw it (SOURCE_issue20.md); its dev half is training data since.
     "medication_v5": DATA / "medication_risk_v5.jsonl",
