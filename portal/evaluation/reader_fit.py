@@ -3,11 +3,12 @@ on dev rows only, choose its threshold on a slice it did not train on, and write
 directory the guard loads (portal/safety/reader.py).
 
 Rows: the English rows of the harm head (``safety_rows.harm_rows``: the shared benchmarks' dev
-half, the bank, the written contrast sets, the answer sets' dev questions as negatives), with
-every test-half text dropped. A slice of them chosen by hash (``CHOOSE_SHARE``) is kept out of
-training: the threshold is the lowest whose false-refusal rate on that slice's harmless *near
-misses* (the written contrast and bank rows) stays within ``false_rate``, the same rule the
-first head's thresholds follow, and the slice's figures are recorded in the file.
+half, the bank, the written contrast sets, the answer sets' dev questions as negatives) and the
+reader's own written training set (``TRAINING_SET``), every test-half text dropped. A slice of
+them chosen by hash (``CHOOSE_SHARE``) is kept out of training: the threshold is the lowest
+whose false-refusal rate on that slice's harmless *near misses* (the written contrast and bank
+rows) stays within ``false_rate``, the same rule the first head's thresholds follow, and the
+slice's figures are recorded in the file.
 
 Training: LoRA (rank ``RANK``) on every attention and feed-forward projection of
 all-MiniLM-L6-v2, the pooler and the one-logit head trained in full; binary cross-entropy with
@@ -30,10 +31,14 @@ from django.conf import settings
 
 from ingestion.reader import META_FILE, base_sha256, classifier_model, packaged_base
 from portal.evaluation.safety_fit import balanced_weights, threshold_for
-from portal.evaluation.safety_rows import Row, harm_rows, held_out_texts
+from portal.evaluation.safety_rows import DATA, Row, _jsonl, harm_rows, held_out_texts
 
 READER_DIR = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "harm_reader"
 LANGUAGE = "en"  # the base encoder reads English only
+# Written for the reader alone, training only (no split; data/SOURCE_issue20.md): harmless
+# tasks in the imperative forms harmful requests use and harmless mirrors of harmful requests,
+# beside harmful ones in the same forms, where the first reader over-refused on dev (v8 dev).
+TRAINING_SET = "reader_train_v1"
 CHOOSE_SHARE = 15  # percent of rows, by hash, kept out of training to choose the threshold
 HARD = frozenset({"contrast", "bank"})  # the written near misses (weighted, and chosen on)
 HARD_WEIGHT = 2.0
@@ -50,9 +55,14 @@ def _bucket(text: str) -> int:
 
 
 def reader_rows() -> tuple[list[Row], list[Row]]:
-    """(train, choose): the harm head's English dev rows without any test-half text."""
+    """(train, choose): the harm head's English dev rows and the reader's own training set,
+    without any test-half text."""
     held = held_out_texts()
     rows = [r for r in harm_rows() if r.language == LANGUAGE and r.text not in held]
+    for r in _jsonl(DATA / f"{TRAINING_SET}.jsonl"):
+        if r["prompt"] not in held:
+            label = int(r["expect"] == "refuse")
+            rows.append(Row(r["prompt"], label, LANGUAGE, f"contrast:{TRAINING_SET}"))
     unique = list({(r.text, r.label): r for r in rows}.values())
     train = [r for r in unique if _bucket(r.text) >= CHOOSE_SHARE]
     choose = [r for r in unique if _bucket(r.text) < CHOOSE_SHARE]
