@@ -79,11 +79,30 @@ def classifier_model(base: Path):
     return tokenizer, model
 
 
+def probabilities(model, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
+    """The one-logit head's probabilities for ``texts`` (batches of 64), no gradients: what the
+    guard reads and what the fit chooses its threshold on."""
+    import torch
+
+    out = [np.zeros(0)]
+    with torch.inference_mode():
+        for start in range(0, len(texts), 64):
+            encoded = tokenizer(
+                texts[start : start + 64],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            logits = model(**encoded).logits.squeeze(-1)
+            out.append(torch.sigmoid(logits).double().numpy().reshape(-1))
+    return np.concatenate(out)
+
+
 class TextReader:
     """A loaded reader: ``scores(texts)`` are probabilities of the trained label."""
 
     def __init__(self, directory: Path, base: Path) -> None:
-        import torch
         from peft import PeftModel
 
         self.meta = ReaderMeta.read(directory)
@@ -92,7 +111,6 @@ class TextReader:
                 f"{directory} was trained on other base weights than {base} "
                 f"(SHA-256 {self.meta.base_sha256[:12]}...)"
             )
-        self._torch = torch
         self.tokenizer, model = classifier_model(base)
         # Merged once: inference then costs what the plain encoder costs.
         self.model = PeftModel.from_pretrained(model, str(directory)).merge_and_unload().eval()
@@ -103,18 +121,8 @@ class TextReader:
         return self.meta.version
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros(0)
-        encoded = self.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.meta.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        with self._lock, self._torch.inference_mode():
-            logits = self.model(**encoded).logits.squeeze(-1)
-        return self._torch.sigmoid(logits).double().numpy().reshape(-1)
+        with self._lock:
+            return probabilities(self.model, self.tokenizer, texts, self.meta.max_length)
 
 
 @cache

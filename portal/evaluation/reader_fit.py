@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from ingestion.reader import META_FILE, base_sha256, classifier_model, packaged_base
+from ingestion.reader import (
+    META_FILE,
+    base_sha256,
+    classifier_model,
+    packaged_base,
+    probabilities,
+)
 from portal.evaluation.safety_fit import balanced_weights, threshold_for
 from portal.evaluation.safety_rows import DATA, Row, _jsonl, harm_rows, held_out_texts
 
@@ -110,23 +116,6 @@ def figures(p: np.ndarray, rows: list[Row], threshold: float) -> dict:
         "near_miss_false_refusal": rate((y == 0) & hard),
         "by_source": by_source,
     }
-
-
-def _scores(model, tokenizer, texts: list[str]) -> np.ndarray:
-    import torch
-
-    out = [np.zeros(0)]
-    with torch.inference_mode():
-        for start in range(0, len(texts), 64):
-            encoded = tokenizer(
-                texts[start : start + 64],
-                truncation=True,
-                max_length=MAX_LENGTH,
-                padding=True,
-                return_tensors="pt",
-            )
-            out.append(torch.sigmoid(model(**encoded).logits.squeeze(-1)).double().numpy())
-    return np.concatenate([x.reshape(-1) for x in out])
 
 
 def _loss_plot(losses: list[float], path: Path) -> None:
@@ -223,7 +212,7 @@ def reader_fit(
                     f"loss {np.mean(losses[-25:]):.3f} ({time.monotonic() - started:.0f} s)"
                 )
     model.eval()
-    p = _scores(model, tokenizer, [r.text for r in choose])
+    p = probabilities(model, tokenizer, [r.text for r in choose], MAX_LENGTH)
     near = np.array([_hard(r) or r.label == 1 for r in choose], dtype=bool)
     y = np.array([r.label for r in choose])
     threshold = threshold_for(p[near], y[near], false_rate=false_rate) if near.any() else 0.5
