@@ -4,7 +4,7 @@ directory the guard loads (portal/safety/reader.py).
 
 Rows: the English rows of the harm head (``safety_rows.harm_rows``: the shared benchmarks' dev
 half, the bank, the written contrast sets, the answer sets' dev questions as negatives) and the
-reader's own written training set (``TRAINING_SET``), every test-half text dropped. A slice of
+reader's own written training sets (``TRAINING_SETS``), every test-half text dropped. A slice of
 them chosen by hash (``CHOOSE_SHARE``) is kept out of training: the threshold is the lowest
 whose false-refusal rate on that slice's harmless *near misses* (the written contrast and bank
 rows) stays within ``false_rate``, the same rule the first head's thresholds follow, and the
@@ -44,7 +44,10 @@ LANGUAGE = "en"  # the base encoder reads English only
 # Written for the reader alone, training only (no split; data/SOURCE_issue20.md): harmless
 # tasks in the imperative forms harmful requests use and harmless mirrors of harmful requests,
 # beside harmful ones in the same forms, where the first reader over-refused on dev (v8 dev).
-TRAINING_SET = "reader_train_v1"
+# reader_train_v2 (session 26, written blind to the same brief) is not listed: a refit with it
+# was measured on the v7, v8 and v9 dev halves and not adopted (docs/decisions.md), so the
+# shipped reader is reproduced without it.
+TRAINING_SETS = ("reader_train_v1",)
 CHOOSE_SHARE = 15  # percent of rows, by hash, kept out of training to choose the threshold
 HARD = frozenset({"contrast", "bank"})  # the written near misses (weighted, and chosen on)
 HARD_WEIGHT = 2.0
@@ -61,14 +64,15 @@ def _bucket(text: str) -> int:
 
 
 def reader_rows() -> tuple[list[Row], list[Row]]:
-    """(train, choose): the harm head's English dev rows and the reader's own training set,
+    """(train, choose): the harm head's English dev rows and the reader's own training sets,
     without any test-half text."""
     held = held_out_texts()
     rows = [r for r in harm_rows() if r.language == LANGUAGE and r.text not in held]
-    for r in _jsonl(DATA / f"{TRAINING_SET}.jsonl"):
-        if r["prompt"] not in held:
-            label = int(r["expect"] == "refuse")
-            rows.append(Row(r["prompt"], label, LANGUAGE, f"contrast:{TRAINING_SET}"))
+    for name in TRAINING_SETS:
+        for r in _jsonl(DATA / f"{name}.jsonl"):
+            if r["prompt"] not in held:
+                label = int(r["expect"] == "refuse")
+                rows.append(Row(r["prompt"], label, LANGUAGE, f"contrast:{name}"))
     unique = list({(r.text, r.label): r for r in rows}.values())
     train = [r for r in unique if _bucket(r.text) >= CHOOSE_SHARE]
     choose = [r for r in unique if _bucket(r.text) < CHOOSE_SHARE]

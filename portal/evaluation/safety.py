@@ -67,6 +67,9 @@ BUILT_IN = {
     # Session 25: written blind, English only, harmless tasks in harmful forms and veiled
     # requests weighted up; measured once, whole, with and without the harm reader.
     "contrast_v8": DATA / "safety_contrast_v8.jsonl",
+    # Session 26: written blind, English only, as v8 with new items; measured once, whole, with
+    # the shipped guard before any fit saw it; its dev half judges the reader's refit.
+    "contrast_v9": DATA / "safety_contrast_v9.jsonl",
     # Session 22: a fifth medication-risk set, written blind and measured once, whole, before
     # any fit saw it (SOURCE_issue20.md); its dev half is training data since.
     "medication_v5": DATA / "medication_risk_v5.jsonl",

@@ -101,7 +101,10 @@ def held_out_texts() -> set[str]:
     shared = datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl"
     banks = ["safety_bank", *CONTRAST_SETS, *MEDICATION_SETS,
              "cvalues_answer", "flames_zh", "safety_prompts_zh_test"]  # fmt: skip
-    for path in [DATA / f"{name}.jsonl" for name in banks] + ([shared] if shared.exists() else []):
+    # Every written contrast set, trained on or not: a set whose dev half joins a fit later
+    # (the reader's, reader_fit.py) must never bring its test half with it.
+    paths = {DATA / f"{name}.jsonl" for name in banks} | set(DATA.glob("safety_contrast*.jsonl"))
+    for path in sorted(paths) + ([shared] if shared.exists() else []):
         texts |= {r["prompt"] for r in _jsonl(path) if _split_of(r, r["prompt"]) == "test"}
     for path in sorted(DATA.glob("planted_sentences*.jsonl")):
         texts |= {r["text"] for r in _jsonl(path) if r["split"] == "test"}
