@@ -687,6 +687,12 @@ SAFETY_HARM_READER_PATH = env_str("SAFETY_HARM_READER_PATH", "")  # default: the
 SAFETY_HARM_READER_BASE = env_str("SAFETY_HARM_READER_BASE", "")  # default: packaged MiniLM
 SAFETY_HARM_READER_FLOOR = env_float("SAFETY_HARM_READER_FLOOR", 0.09)
 SAFETY_HARM_READER_THRESHOLD = env_float("SAFETY_HARM_READER_THRESHOLD", None)
+# Crisis lines from the learned self-harm head (portal/safety/learned.py), beside the crisis
+# rules: a question that head scores at or above the threshold is shown the crisis lines first,
+# whether it is answered or refused. 0.75: the lowest with <= 0.5% of everyday dev
+# questions reaching it (benchmarks/crisis_reach.py; docs/decisions.md, session 26).
+SAFETY_CRISIS_LEARNED = env_bool("SAFETY_CRISIS_LEARNED", True)
+SAFETY_CRISIS_THRESHOLD = env_float("SAFETY_CRISIS_THRESHOLD", 0.75)
 # The planted-instruction detector's cascade over the same hidden states (ingestion/cascade.py):
 # sentences the detector scores above a floor are encoded by this model and a second head decides
 # with it. On by default; off (logged once) for another model than the head file's, or without

@@ -58,6 +58,19 @@ def _threshold(classifier: EmbeddingClassifier, head: str, language: str) -> flo
     return classifier.heads[head].threshold(language)
 
 
+def _crisis_limit(classifier: EmbeddingClassifier, language: str, refused: bool) -> float:
+    """The self-harm score from which the crisis lines come first. A refusal leads with them
+    from the head's own threshold (2% of the written near misses); an answered question needs
+    SAFETY_CRISIS_THRESHOLD, where the head rarely fires on everyday questions, since there the
+    lines stand before an answer to something else. Off: refusals only."""
+    head = classifier.heads["self_harm"].threshold(language)
+    if refused:
+        return head
+    if not settings.SAFETY_CRISIS_LEARNED:
+        return float("inf")
+    return max(head, settings.SAFETY_CRISIS_THRESHOLD)
+
+
 def _context_floor(classifier: EmbeddingClassifier, language: str) -> float:
     if settings.SAFETY_CONTEXT_FLOOR is not None:
         return settings.SAFETY_CONTEXT_FLOOR
@@ -133,12 +146,13 @@ def question_verdict(text: str, language: str) -> Verdict | None:
                 f"harm reader {reader_harm:.2f} >= {limit:.2f} (classifier {harm:.2f}, "
                 f"{reader.version})"
             )
+    self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
+    if "self_harm" in scores and self_harm >= _crisis_limit(classifier, language, refuse):
+        # Same reason the crisis rules give: the reader sees the crisis lines before anything
+        # else, whether the question is then refused or answered.
+        crisis = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
+        reasons.append((Reason("emergency", "self_harm.crisis", crisis, self_harm), "caution"))
     if refuse:
-        self_harm = scores["self_harm"][0] if "self_harm" in scores else 0.0
-        if "self_harm" in scores and self_harm >= classifier.heads["self_harm"].threshold(language):
-            # Same reason the crisis rules give: the refusal then leads with the crisis lines.
-            crisis = f"self-harm is the subject ({self_harm:.2f}): crisis lines first"
-            reasons.append((Reason("emergency", "self_harm.crisis", crisis, self_harm), "caution"))
         reasons.append((Reason("unsafe", "learned.harm", f"{detail} ({version})", harm), "refuse"))
     limit = _threshold(classifier, "medication", language)
     if settings.SAFETY_MEDICATION_ROUTING and medication >= limit:

@@ -300,15 +300,19 @@ def _sentence_medical(sentence: str, source_raw: str, cited: bool) -> list[Reaso
     return found
 
 
-def question_notice(question: str, language: str) -> str | None:
+def question_notice(question: str, language: str, reasons: tuple = ()) -> str | None:
     """Crisis lines and/or emergency advice when the question mentions a crisis or emergency
-    symptoms; shown before any answer. None when it mentions neither."""
+    symptoms; shown before any answer. None when it mentions neither. ``reasons``: the input
+    guard's findings, where the learned self-harm head may have seen a crisis that no crisis
+    rule's wording names (learned.py)."""
     folded_q = fold(question)
     codes = {
         r.code
         for r in rules.ALL_RULES
         if r.code in ("emergency", "crisis") and r.pattern.search(folded_q)
     }
+    if any(r.category == "self_harm.crisis" for r in reasons):
+        codes.add("crisis")
     notices = []
     if "crisis" in codes:
         notices.append(guidance.crisis_guidance(language))

@@ -11,7 +11,7 @@ Pipeline contract (names are stable; fields may be added):
                                                                    GuardResult.context_check
     route(input_result, output_result, verification_summary) -> Decision
     redact(text, *, language=None) -> str                          for logs and the audit trail
-    emergency_notice(text, *, language=None) -> str | None         crisis/emergency notice first
+    emergency_notice(text, *, language=None, reasons=()) -> str | None  crisis/emergency first
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ __all__ = [
 ]
 
 
-def emergency_notice(text: str, *, language: str | None = None) -> str | None:
-    """The notice shown before anything else when ``text`` mentions a crisis or emergency."""
-    return question_notice(text, language or language_detect(text))
+def emergency_notice(text: str, *, language: str | None = None, reasons: tuple = ()) -> str | None:
+    """The notice shown before anything else when ``text`` mentions a crisis or emergency
+    (``reasons``: the input guard's findings on it, which may name a learned crisis)."""
+    return question_notice(text, language or language_detect(text), reasons)
 
 
 SEED_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon_seed.jsonl"

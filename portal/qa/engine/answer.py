@@ -510,7 +510,9 @@ def _finish(run: AnswerRun) -> Iterator[dict]:
 def _events(run: AnswerRun) -> Iterator[dict]:
     _guard(run)
     yield {"event": "start", "answer_id": str(run.answer.public_id), "language": run.language}
-    notice = safety.emergency_notice(run.raw_question, language=run.language)
+    notice = safety.emergency_notice(
+        run.raw_question, language=run.language, reasons=run.checked.reasons
+    )
     if notice:
         run.answer.emergency_notice = notice
         yield {"event": "notice", "kind": "emergency", "text": notice}
