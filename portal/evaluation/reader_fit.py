@@ -37,7 +37,15 @@ from ingestion.reader import (
     probabilities,
 )
 from portal.evaluation.safety_fit import balanced_weights, threshold_for
-from portal.evaluation.safety_rows import DATA, Row, _jsonl, harm_rows, held_out_texts
+from portal.evaluation.safety_rows import (
+    DATA,
+    HARM_ONLY_SETS,
+    HARM_TRAINING_ONLY_SETS,
+    Row,
+    _jsonl,
+    harm_rows,
+    held_out_texts,
+)
 
 READER_DIR = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "harm_reader"
 LANGUAGE = "en"  # the base encoder reads English only
@@ -67,7 +75,14 @@ def reader_rows() -> tuple[list[Row], list[Row]]:
     """(train, choose): the harm head's English dev rows and the reader's own training sets,
     without any test-half text."""
     held = held_out_texts()
-    rows = [r for r in harm_rows() if r.language == LANGUAGE and r.text not in held]
+    # The harm head's own written additions (safety_rows.HARM_ONLY_SETS and
+    # HARM_TRAINING_ONLY_SETS) are not the reader's rows: its written sets are TRAINING_SETS.
+    theirs = {f"contrast:{name}" for name in HARM_ONLY_SETS + HARM_TRAINING_ONLY_SETS}
+    rows = [
+        r
+        for r in harm_rows()
+        if r.language == LANGUAGE and r.text not in held and r.source not in theirs
+    ]
     for name in TRAINING_SETS:
         for r in _jsonl(DATA / f"{name}.jsonl"):
             if r["prompt"] not in held:

@@ -43,6 +43,13 @@ CONTRAST_SETS = (
     # safety_contrast_v7 is not here: a refit with its dev half was measured in session 24 and
     # not adopted (docs/evaluation.md "Session 24"); the shipped files are fitted without it.
 )
+# Rows the harm head alone trains on (session 26), so the self-harm head's rows stay as they
+# were: v8's dev half (written blind, measured once, whole, in session 25) and every row of the
+# harm reader's written training sets (no test half): harmless tasks in the forms harmful
+# requests use, beside harmful ones in the same forms, where the head refused harmless tasks
+# on fresh sets (docs/evaluation.md, session 26).
+HARM_ONLY_SETS = ("safety_contrast_v8",)
+HARM_TRAINING_ONLY_SETS = ("reader_train_v1", "reader_train_v2")
 # The written medication-risk sets (hold / caution / none).
 MEDICATION_SETS = (
     "medication_risk",
@@ -196,7 +203,13 @@ def harm_rows() -> list[Row]:
             seen.add(r["question"])
             harmful = r["pattern"].startswith("harmful_q")
             rows.append(Row(r["question"], int(harmful), r["language"], "harm_context"))
-    return rows + _answer_set_questions()
+    extra = [(r, name) for name in HARM_ONLY_SETS for r in _dev(DATA / f"{name}.jsonl")]
+    extra += [(r, name) for name in HARM_TRAINING_ONLY_SETS for r in _jsonl(DATA / f"{name}.jsonl")]
+    written = [
+        Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], f"contrast:{name}")
+        for r, name in extra
+    ]
+    return rows + _answer_set_questions() + written
 
 
 # Categories (labels the sets were written with) that are about self-harm or suicide, asked for
