@@ -303,3 +303,23 @@ def test_crisis_reach_counts_the_lines_and_chooses_the_lowest_threshold_within_t
     assert report["grid"]["0.5"]["topic_with_lines"] == 2
     assert report["grid"]["0.5"]["everyday_fired"] == 0
     assert chosen(report, 0.0) == 0.5
+
+
+def test_the_shipped_heads_and_reader_were_fitted_on_the_rows_the_code_builds_today():
+    # `safety_fit` and `harm_reader_fit` reproduce the shipped files only if the row lists they
+    # build hash to what the files record (a set added to a list without a refit breaks this).
+    from portal.evaluation import datasets
+    from portal.evaluation.reader_fit import READER_DIR, reader_rows
+    from portal.evaluation.reader_fit import _data_hash as reader_hash
+    from portal.evaluation.safety_fit import _data_hash
+    from portal.evaluation.safety_rows import training_rows
+
+    if not (datasets.DATASETS_DIR / "safety_prompts" / "prompts.jsonl").exists():
+        pytest.skip("the shared safety prompts are not on this machine")
+    rows, _ = training_rows()
+    parts = [rows[n] for n in ("harm", "medication", "medication_hold", "hazard", "self_harm")]
+    shipped = json.loads(learned.SAFETY_CLASSIFIER_FILE.read_text(encoding="utf-8"))
+    assert _data_hash(parts) == shipped["data_hash"]
+    train, choose = reader_rows()
+    meta = json.loads((READER_DIR / "reader.json").read_text(encoding="utf-8"))
+    assert reader_hash(train + choose) == meta["data_hash"]
