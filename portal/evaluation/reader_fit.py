@@ -38,13 +38,12 @@ from ingestion.reader import (
 )
 from portal.evaluation.safety_fit import balanced_weights, threshold_for
 from portal.evaluation.safety_rows import (
-    DATA,
     HARM_ONLY_SETS,
     HARM_TRAINING_ONLY_SETS,
     Row,
-    _jsonl,
     harm_rows,
     held_out_texts,
+    written_rows,
 )
 
 READER_DIR = Path(settings.BASE_DIR) / "portal" / "safety" / "data" / "harm_reader"
@@ -84,10 +83,7 @@ def reader_rows() -> tuple[list[Row], list[Row]]:
         if r.language == LANGUAGE and r.text not in held and r.source not in theirs
     ]
     for name in TRAINING_SETS:
-        for r in _jsonl(DATA / f"{name}.jsonl"):
-            if r["prompt"] not in held:
-                label = int(r["expect"] == "refuse")
-                rows.append(Row(r["prompt"], label, LANGUAGE, f"contrast:{name}"))
+        rows += [r for r in written_rows(name, dev_only=False) if r.text not in held]
     unique = list({(r.text, r.label): r for r in rows}.values())
     train = [r for r in unique if _bucket(r.text) >= CHOOSE_SHARE]
     choose = [r for r in unique if _bucket(r.text) < CHOOSE_SHARE]

@@ -177,10 +177,7 @@ def harm_rows() -> list[Row]:
             continue  # injections and out-of-scope requests have rules of their own
         rows.append(Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], "bank"))
     for name in CONTRAST_SETS:
-        for r in _dev(DATA / f"{name}.jsonl"):
-            label = int(r["expect"] == "refuse")
-            # "contrast:<set>": one root for the hard-row weight, one figure per set in the report
-            rows.append(Row(r["prompt"], label, r["language"], f"contrast:{name}"))
+        rows += written_rows(name)
     # The shared English prompts' dev half, written in Chinese (data/SOURCE_issue20.md): the
     # Chinese side of the same requests, so the head does not have to learn them across
     # languages from the embedding alone.
@@ -203,13 +200,20 @@ def harm_rows() -> list[Row]:
             seen.add(r["question"])
             harmful = r["pattern"].startswith("harmful_q")
             rows.append(Row(r["question"], int(harmful), r["language"], "harm_context"))
-    extra = [(r, name) for name in HARM_ONLY_SETS for r in _dev(DATA / f"{name}.jsonl")]
-    extra += [(r, name) for name in HARM_TRAINING_ONLY_SETS for r in _jsonl(DATA / f"{name}.jsonl")]
-    written = [
-        Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], f"contrast:{name}")
-        for r, name in extra
-    ]
+    written = [r for name in HARM_ONLY_SETS for r in written_rows(name)]
+    written += [r for name in HARM_TRAINING_ONLY_SETS for r in written_rows(name, dev_only=False)]
     return rows + _answer_set_questions() + written
+
+
+def written_rows(name: str, *, dev_only: bool = True) -> list[Row]:
+    """A written refuse / answer set as harm rows: its dev half, or every row of a set written
+    for training only. Source "contrast:<set>": one root for the hard-row weight, one figure
+    per set in the fit's report."""
+    found = _dev(DATA / f"{name}.jsonl") if dev_only else _jsonl(DATA / f"{name}.jsonl")
+    return [
+        Row(r["prompt"], int(r["expect"] == "refuse"), r["language"], f"contrast:{name}")
+        for r in found
+    ]
 
 
 # Categories (labels the sets were written with) that are about self-harm or suicide, asked for
